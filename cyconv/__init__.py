@@ -1,0 +1,17 @@
+"""cyconv: a CNN engine for teaching, with Cython kernels and hand-written backprop.
+
+>>> import cyconv
+>>> model = cyconv.presets.build("seed003")
+>>> print(model.summary())          # doctest: +SKIP
+"""
+import os
+
+# libgomp reads this once, when the first OpenMP extension loads. Its default spin-wait next
+# to OpenBLAS made a convolution ~150x slower on 2 cores, so PASSIVE is the default here;
+# a user who sets it explicitly keeps their value.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from ._threads import get_num_threads, set_num_threads  # noqa: E402
+
+__version__ = "0.1.0"
+__all__ = ["get_num_threads", "set_num_threads", "__version__"]

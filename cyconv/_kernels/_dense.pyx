@@ -1,0 +1,77 @@
+# Design: the fully connected (dense, affine) layer, y = x W^T + b, and its backward, on BLAS.
+#
+#   forward   y  (N, O) = x (N, I) @ W^T (I, O) + b
+#   backward  dx (N, I) = dout (N, O) @ W (O, I)
+#             dW (O, I) = dout^T (O, N) @ x (N, I)       db (O,) = sum_n dout[n]
+#
+# W is (out_features, in_features), as seed 000 writes "(100, 160)" for 160 -> 100.
+# Parallelism: the batch is cut into one contiguous block of rows per thread, and each thread
+# runs a single-threaded GEMM on its block of y or dx. dW is cut the other way, into blocks of
+# output features: each thread writes only its own rows of dW (and of db), so nothing is shared
+# and no reduction is needed. Layout: C-contiguous.
+from cython.parallel cimport prange
+
+from cyconv._kernels._blas cimport floating, gemm
+
+
+cdef inline Py_ssize_t block_start(Py_ssize_t total, Py_ssize_t blocks, Py_ssize_t i) noexcept nogil:
+    return (total * i) // blocks
+
+
+def dense_forward(const floating[:, ::1] x,     # IN  (N, I)
+                  const floating[:, ::1] w,     # IN  (O, I)
+                  const floating[::1] b,        # IN  (O,), read only when has_bias
+                  bint has_bias,
+                  floating[:, ::1] y,           # OUT (N, O)
+                  int num_threads):
+    cdef Py_ssize_t N = x.shape[0], I = x.shape[1], O = w.shape[0]
+    cdef Py_ssize_t blocks = min(<Py_ssize_t> num_threads, N)
+    cdef Py_ssize_t t, n0, n1, n, o
+    for t in prange(blocks, nogil=True, num_threads=num_threads, schedule="static"):
+        n0 = block_start(N, blocks, t)
+        n1 = block_start(N, blocks, t + 1)
+        if n1 > n0:
+            # y^T (O, nb) = W (O, I) @ x^T (I, nb), in column-major terms.
+            gemm(c'T', c'N', <int> O, <int> (n1 - n0), <int> I, 1.0, &w[0, 0], <int> I,
+                 &x[n0, 0], <int> I, 0.0, &y[n0, 0], <int> O)
+            if has_bias:
+                for n in range(n0, n1):
+                    for o in range(O):
+                        y[n, o] += b[o]
+
+
+def dense_backward(const floating[:, ::1] dout,  # IN  (N, O)
+                   const floating[:, ::1] x,     # IN  (N, I)
+                   const floating[:, ::1] w,     # IN  (O, I)
+                   bint need_dx,
+                   floating[:, ::1] dx,          # OUT (N, I)
+                   floating[:, ::1] dw,          # OUT (O, I)
+                   floating[::1] db,             # OUT (O,), written only when has_bias
+                   bint has_bias,
+                   int num_threads):
+    cdef Py_ssize_t N = x.shape[0], I = x.shape[1], O = w.shape[0]
+    cdef Py_ssize_t row_blocks = min(<Py_ssize_t> num_threads, N)
+    cdef Py_ssize_t feature_blocks = min(<Py_ssize_t> num_threads, O)
+    cdef Py_ssize_t t, n0, n1, o0, o1, n, o
+    cdef floating acc
+    if need_dx:
+        for t in prange(row_blocks, nogil=True, num_threads=num_threads, schedule="static"):
+            n0 = block_start(N, row_blocks, t)
+            n1 = block_start(N, row_blocks, t + 1)
+            if n1 > n0:
+                # dx^T (I, nb) = W^T (I, O) @ dout^T (O, nb)
+                gemm(c'N', c'N', <int> I, <int> (n1 - n0), <int> O, 1.0, &w[0, 0], <int> I,
+                     &dout[n0, 0], <int> O, 0.0, &dx[n0, 0], <int> I)
+    for t in prange(feature_blocks, nogil=True, num_threads=num_threads, schedule="static"):
+        o0 = block_start(O, feature_blocks, t)
+        o1 = block_start(O, feature_blocks, t + 1)
+        if o1 > o0:
+            # dW^T[:, o0:o1] (I, ob) = x^T (I, N) @ dout[:, o0:o1] (N, ob)
+            gemm(c'N', c'T', <int> I, <int> (o1 - o0), <int> N, 1.0, &x[0, 0], <int> I,
+                 &dout[0, o0], <int> O, 0.0, &dw[o0, 0], <int> I)
+            if has_bias:
+                for o in range(o0, o1):
+                    acc = 0
+                    for n in range(N):
+                        acc = acc + dout[n, o]
+                    db[o] = acc

@@ -1,0 +1,115 @@
+# Design: 2-D max, min and average pooling, forward and backward, with any window, stride and
+# (symmetric) padding, overlapping windows included (AlexNet's 3×3, stride 2).
+#
+# Padding is never materialised: a window position outside the input is skipped. For max and
+# min that is the same as padding with -inf / +inf (PyTorch's rule), and the caller ensures
+# padding ≤ half the window, so every window holds at least one real pixel. Average pooling
+# divides by the full window KH·KW, padded positions included (PyTorch's default
+# count_include_pad=True).
+#
+# Max and min record, in the forward pass, the flat index (row·W + col) of the chosen pixel;
+# on a tie the first in row-major order wins, because only a strictly better value replaces
+# the current one. Backward routes each output gradient to exactly that pixel.
+#
+# Parallelism: prange over the N·C planes. A plane's outputs, indices and input gradients
+# belong to that plane alone, so overlapping windows accumulate into dx without races.
+from cython.parallel cimport prange
+
+from cyconv._kernels._blas cimport floating
+
+cdef enum:
+    KIND_MAX = 0
+    KIND_AVG = 1
+    KIND_MIN = 2
+
+
+cdef void pool_plane(const floating *xp, Py_ssize_t H, Py_ssize_t W,
+                     Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t SH, Py_ssize_t SW,
+                     Py_ssize_t PH, Py_ssize_t PW, Py_ssize_t OH, Py_ssize_t OW, int kind,
+                     floating *outp, Py_ssize_t *argp) noexcept nogil:
+    cdef Py_ssize_t oh, ow, i, j, r, s, best_idx
+    cdef floating best, v, total
+    for oh in range(OH):
+        for ow in range(OW):
+            best_idx = -1
+            best = 0
+            total = 0
+            for i in range(KH):
+                r = oh * SH - PH + i
+                if r < 0 or r >= H:
+                    continue
+                for j in range(KW):
+                    s = ow * SW - PW + j
+                    if s < 0 or s >= W:
+                        continue
+                    v = xp[r * W + s]
+                    if kind == KIND_AVG:
+                        total = total + v
+                    elif best_idx < 0 or (kind == KIND_MAX and v > best) or (kind == KIND_MIN and v < best):
+                        best = v
+                        best_idx = r * W + s
+            if kind == KIND_AVG:
+                outp[oh * OW + ow] = total / (KH * KW)
+            else:
+                outp[oh * OW + ow] = best
+                argp[oh * OW + ow] = best_idx
+
+
+cdef void unpool_avg_plane(const floating *doutp, Py_ssize_t H, Py_ssize_t W,
+                           Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t SH, Py_ssize_t SW,
+                           Py_ssize_t PH, Py_ssize_t PW, Py_ssize_t OH, Py_ssize_t OW,
+                           floating *dxp) noexcept nogil:
+    cdef Py_ssize_t oh, ow, i, j, r, s
+    cdef floating g
+    for oh in range(OH):
+        for ow in range(OW):
+            g = doutp[oh * OW + ow] / (KH * KW)
+            for i in range(KH):
+                r = oh * SH - PH + i
+                if r < 0 or r >= H:
+                    continue
+                for j in range(KW):
+                    s = ow * SW - PW + j
+                    if 0 <= s < W:
+                        dxp[r * W + s] += g
+
+
+def pool2d_forward(const floating[:, :, ::1] x,      # IN  (N·C, H, W)
+                   int kind,                          # 0 max, 1 avg, 2 min
+                   Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t SH, Py_ssize_t SW,
+                   Py_ssize_t PH, Py_ssize_t PW,
+                   floating[:, :, ::1] out,           # OUT (N·C, OH, OW)
+                   Py_ssize_t[:, :, ::1] arg,         # OUT (N·C, OH, OW); unused for avg
+                   int num_threads):
+    cdef Py_ssize_t planes = x.shape[0], H = x.shape[1], W = x.shape[2]
+    cdef Py_ssize_t OH = out.shape[1], OW = out.shape[2]
+    cdef Py_ssize_t q
+    for q in prange(planes, nogil=True, num_threads=num_threads, schedule="static"):
+        pool_plane(&x[q, 0, 0], H, W, KH, KW, SH, SW, PH, PW, OH, OW, kind,
+                   &out[q, 0, 0], &arg[q, 0, 0] if kind != KIND_AVG else NULL)
+
+
+def pool2d_backward_argmax(const floating[:, :, ::1] dout,   # IN  (N·C, OH, OW)
+                           const Py_ssize_t[:, :, ::1] arg,  # IN  (N·C, OH, OW)
+                           floating[:, :, ::1] dx,           # OUT (N·C, H, W), zeroed
+                           int num_threads):
+    cdef Py_ssize_t planes = dout.shape[0], OH = dout.shape[1], OW = dout.shape[2]
+    cdef Py_ssize_t W = dx.shape[2]
+    cdef Py_ssize_t q, oh, ow, idx
+    for q in prange(planes, nogil=True, num_threads=num_threads, schedule="static"):
+        for oh in range(OH):
+            for ow in range(OW):
+                idx = arg[q, oh, ow]
+                dx[q, idx // W, idx % W] += dout[q, oh, ow]
+
+
+def pool2d_backward_avg(const floating[:, :, ::1] dout,      # IN  (N·C, OH, OW)
+                        Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t SH, Py_ssize_t SW,
+                        Py_ssize_t PH, Py_ssize_t PW,
+                        floating[:, :, ::1] dx,              # OUT (N·C, H, W), zeroed
+                        int num_threads):
+    cdef Py_ssize_t planes = dout.shape[0], OH = dout.shape[1], OW = dout.shape[2]
+    cdef Py_ssize_t H = dx.shape[1], W = dx.shape[2]
+    cdef Py_ssize_t q
+    for q in prange(planes, nogil=True, num_threads=num_threads, schedule="static"):
+        unpool_avg_plane(&dout[q, 0, 0], H, W, KH, KW, SH, SW, PH, PW, OH, OW, &dx[q, 0, 0])

@@ -1,0 +1,509 @@
+"""Every cyconv kernel again, in plain NumPy with explicit loops.
+
+This module has two readers:
+
+* a student, who reads it next to the formulas of the seed documents: each function loops over
+  output positions exactly as the formula is written, and its docstring gives the formula,
+  the shapes and, for a backward pass, the derivation;
+* the test suite, which uses it as the oracle the Cython kernels are compared against.
+
+So it favours clarity over speed. Inside one output position the work is vectorised over the
+batch and the channels (a dot product or a max over a small window), which keeps the loops
+readable without making the tests slow.
+
+Conventions (see docs/design.md):
+
+* images are ``(N, C, H, W)``; conv weights ``(F, C, KH, KW)``; dense weights ``(out, in)``;
+* ``pads`` is always ``(top, bottom, left, right)``; ``stride`` is ``(SH, SW)``;
+* every result has the dtype of the input (float32 or float64);
+* nothing here validates its inputs beyond what correctness needs: the validation with
+  helpful messages lives in ``cyconv/functional.py``.
+"""
+import numpy as np
+
+PADDING_MODES = ("zeros", "replicate", "reflect", "circular")
+POOL_KINDS = ("max", "avg", "min")
+
+
+# --------------------------------------------------------------------------- geometry helpers
+def _pair(value):
+    """``2 -> (2, 2)``; a pair is returned as a tuple of two ints."""
+    if np.isscalar(value):
+        return int(value), int(value)
+    first, second = value
+    return int(first), int(second)
+
+
+def _output_size(size, pad_before, pad_after, kernel, stride):
+    """OH = (H + top + bottom - KH) // SH + 1, floored as in PyTorch."""
+    return (size + pad_before + pad_after - kernel) // stride + 1
+
+
+def _source_index(padded_index, size, pad_before, mode):
+    """Which input index the padded position ``padded_index`` copies, or -1 for a zero.
+
+    With ``i = padded_index - pad_before`` (the position in input coordinates, possibly
+    outside ``0 .. size-1``):
+
+    * zeros:     -1 outside the input (the value there is 0);
+    * replicate: the nearest edge, ``clip(i, 0, size-1)``;
+    * reflect:   mirror at the edge without repeating it (PyTorch/NumPy 'reflect'):
+                 for size 4, ``... 2 1 | 0 1 2 3 | 2 1 ...``; the pattern has period 2(size-1);
+    * circular:  wrap around, ``i mod size``.
+    """
+    i = padded_index - pad_before
+    if 0 <= i < size:
+        return i
+    if mode == "zeros":
+        return -1
+    if mode == "replicate":
+        return min(max(i, 0), size - 1)
+    if mode == "reflect":
+        if size < 2:
+            raise ValueError("reference.pad: reflect padding needs at least 2 pixels along the "
+                             f"padded axis, got {size}")
+        period = 2 * (size - 1)
+        i = i % period
+        return i if i < size else period - i
+    if mode == "circular":
+        return i % size
+    raise ValueError(f"reference.pad: padding mode must be one of {PADDING_MODES}, got {mode!r}")
+
+
+def _source_indices(size, pad_before, pad_after, mode):
+    """``_source_index`` for every position of a padded axis of length size+before+after."""
+    return [_source_index(p, size, pad_before, mode)
+            for p in range(size + pad_before + pad_after)]
+
+
+# --------------------------------------------------------------------------- padding
+def pad(x, pads, mode="zeros"):
+    """Pad the two spatial axes of ``x``.
+
+    x: (N, C, H, W); pads: (top, bottom, left, right)
+    -> xpad: (N, C, H + top + bottom, W + left + right), xpad[..., p, q] = x[..., src(p), src(q)]
+    where src() is given per mode by ``_source_index`` (zeros, replicate, reflect, circular);
+    with zeros, positions outside the input hold 0.
+    """
+    top, bottom, left, right = pads
+    n, c, h, w = x.shape
+    rows = _source_indices(h, top, bottom, mode)
+    cols = _source_indices(w, left, right, mode)
+    xpad = np.zeros((n, c, len(rows), len(cols)), dtype=x.dtype)
+    for p, src_row in enumerate(rows):
+        for q, src_col in enumerate(cols):
+            if src_row >= 0 and src_col >= 0:
+                xpad[:, :, p, q] = x[:, :, src_row, src_col]
+    return xpad
+
+
+def pad_backward(dxp, pads, mode):
+    """Gradient of ``pad``: bring the gradient of the padded array back to the input.
+
+    dxp: (N, C, HP, WP) with HP = H + top + bottom -> dx: (N, C, H, W)
+
+    Each padded position is a copy of one input pixel (or a constant 0), so by the chain rule
+    dx[..., i, j] = sum of dxp[..., p, q] over every (p, q) with src(p) = i and src(q) = j.
+    For zeros only the interior contributes (it is a crop); for replicate, reflect and
+    circular the border positions add into the pixel they copied.
+    """
+    top, bottom, left, right = pads
+    n, c, hp, wp = dxp.shape
+    h, w = hp - top - bottom, wp - left - right
+    rows = _source_indices(h, top, bottom, mode)
+    cols = _source_indices(w, left, right, mode)
+    dx = np.zeros((n, c, h, w), dtype=dxp.dtype)
+    for p, src_row in enumerate(rows):
+        for q, src_col in enumerate(cols):
+            if src_row >= 0 and src_col >= 0:
+                dx[:, :, src_row, src_col] += dxp[:, :, p, q]
+    return dx
+
+
+# --------------------------------------------------------------------------- convolution
+def conv2d_forward(x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), padding_mode="zeros"):
+    """2-D convolution as deep learning defines it: a cross-correlation (the kernel is not flipped).
+
+    x: (N, C, H, W); w: (F, C, KH, KW); b: (F,) or None
+    -> out: (N, F, OH, OW), OH = (H + top + bottom - KH) // SH + 1, OW likewise.
+
+        xpad = pad(x, pads, padding_mode)
+        out[n, f, oh, ow] = b[f] + sum_{c, i, j} xpad[n, c, oh*SH + i, ow*SW + j] * w[f, c, i, j]
+
+    One filter spans all C input channels: the C partial sums add up into one output map,
+    and there is one output map per filter.
+    """
+    sh, sw = _pair(stride)
+    top, bottom, left, right = pads
+    n, _, h, wid = x.shape
+    f, _, kh, kw = w.shape
+    oh_size = _output_size(h, top, bottom, kh, sh)
+    ow_size = _output_size(wid, left, right, kw, sw)
+    xpad = pad(x, pads, padding_mode)
+    out = np.zeros((n, f, oh_size, ow_size), dtype=x.dtype)
+    for oh in range(oh_size):
+        for ow in range(ow_size):
+            window = xpad[:, :, oh * sh:oh * sh + kh, ow * sw:ow * sw + kw]  # (N, C, KH, KW)
+            out[:, :, oh, ow] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3]))  # (N, F)
+    if b is not None:
+        out += b.reshape(1, f, 1, 1)
+    return out
+
+
+def conv2d_backward(dout, x, w, stride=(1, 1), pads=(0, 0, 0, 0), padding_mode="zeros",
+                    has_bias=True):
+    """Gradients of ``conv2d_forward``.
+
+    dout: (N, F, OH, OW); x: (N, C, H, W); w: (F, C, KH, KW)
+    -> dx: (N, C, H, W), dw: (F, C, KH, KW), db: (F,) or None when ``has_bias`` is False.
+
+    Each output element out[n, f, oh, ow] is a dot product of w[f] with one window of xpad, so
+    its gradient flows back to both factors of every product:
+
+        db[f]              = sum_{n, oh, ow} dout[n, f, oh, ow]
+        dw[f, c, i, j]     = sum_{n, oh, ow} dout[n, f, oh, ow] * xpad[n, c, oh*SH + i, ow*SW + j]
+        dxpad[n, c, oh*SH + i, ow*SW + j] += sum_f dout[n, f, oh, ow] * w[f, c, i, j]
+        dx                 = pad_backward(dxpad, pads, padding_mode)
+
+    Overlapping windows (stride smaller than the kernel) add their contributions to the same
+    dxpad pixel; rows or columns the floored output never reaches get no gradient.
+    """
+    sh, sw = _pair(stride)
+    f, _, kh, kw = w.shape
+    _, _, oh_size, ow_size = dout.shape
+    xpad = pad(x, pads, padding_mode)
+    dxpad = np.zeros_like(xpad)
+    dw = np.zeros(w.shape, dtype=x.dtype)
+    for oh in range(oh_size):
+        for ow in range(ow_size):
+            rows = slice(oh * sh, oh * sh + kh)
+            cols = slice(ow * sw, ow * sw + kw)
+            upstream = dout[:, :, oh, ow]  # (N, F)
+            dw += np.tensordot(upstream, xpad[:, :, rows, cols], axes=([0], [0]))
+            dxpad[:, :, rows, cols] += np.tensordot(upstream, w, axes=([1], [0]))
+    dx = pad_backward(dxpad, pads, padding_mode)
+    db = dout.sum(axis=(0, 2, 3)).astype(x.dtype) if has_bias else None
+    return dx, dw, db
+
+
+# --------------------------------------------------------------------------- pooling
+def _window_bounds(out_index, stride, pad_before, kernel, size):
+    """Input rows (or columns) ``start:stop`` that one pooling window covers, padding cut off.
+
+    The window starts at out_index*stride - pad_before in input coordinates and spans
+    ``kernel`` positions; the part outside 0 .. size-1 is padding.
+    """
+    start = out_index * stride - pad_before
+    return max(start, 0), min(start + kernel, size)
+
+
+def pool2d_forward(x, kind, kernel_size, stride, pads=(0, 0, 0, 0)):
+    """Max, average or min pooling over each channel separately (no parameters).
+
+    x: (N, C, H, W); kernel_size (KH, KW); stride (SH, SW); pads (top, bottom, left, right)
+    -> out: (N, C, OH, OW), arg: int64 (N, C, OH, OW) for max/min, None for avg,
+       with OH = (H + top + bottom - KH) // SH + 1.
+
+        max: out[n, c, oh, ow] = max over the window of xpad, padding = -inf
+        min: out[n, c, oh, ow] = min over the window of xpad, padding = +inf
+        avg: out[n, c, oh, ow] = (sum over the window of xpad, padding = 0) / (KH * KW)
+
+    A -inf (or +inf) pad can never win, so max and min simply look at the part of the window
+    that lies inside the input. Average pooling always divides by KH*KW, counting padded
+    zeros (PyTorch's count_include_pad=True).
+
+    ``arg`` records which input element won, as the flat index row*W + col into the
+    *unpadded* input; backward routes the gradient there. On a tie the first element in
+    row-major order within the window wins.
+    """
+    if kind not in POOL_KINDS:
+        raise ValueError(f"reference.pool2d_forward: kind must be one of {POOL_KINDS}, got {kind!r}")
+    kh, kw = _pair(kernel_size)
+    sh, sw = _pair(stride)
+    top, bottom, left, right = pads
+    n, c, h, w = x.shape
+    oh_size = _output_size(h, top, bottom, kh, sh)
+    ow_size = _output_size(w, left, right, kw, sw)
+    out = np.zeros((n, c, oh_size, ow_size), dtype=x.dtype)
+    arg = None if kind == "avg" else np.zeros((n, c, oh_size, ow_size), dtype=np.int64)
+    for oh in range(oh_size):
+        row0, row1 = _window_bounds(oh, sh, top, kh, h)
+        for ow in range(ow_size):
+            col0, col1 = _window_bounds(ow, sw, left, kw, w)
+            if row1 <= row0 or col1 <= col0:
+                raise ValueError("reference.pool2d_forward: a window lies entirely in the padding "
+                                 f"(kernel {kh}x{kw}, pads {tuple(pads)}); keep each pad below the kernel")
+            window = x[:, :, row0:row1, col0:col1]
+            if kind == "avg":
+                out[:, :, oh, ow] = window.sum(axis=(2, 3)) / (kh * kw)
+                continue
+            flat = window.reshape(n, c, -1)  # row-major, so argmax/argmin return the first tie
+            best = flat.argmax(axis=2) if kind == "max" else flat.argmin(axis=2)
+            out[:, :, oh, ow] = np.take_along_axis(flat, best[:, :, None], axis=2)[:, :, 0]
+            window_cols = col1 - col0
+            arg[:, :, oh, ow] = (row0 + best // window_cols) * w + (col0 + best % window_cols)
+    return out, arg
+
+
+def pool2d_backward(dout, x_shape, kind, kernel_size, stride, pads, arg):
+    """Gradient of ``pool2d_forward``.
+
+    dout: (N, C, OH, OW); x_shape = (N, C, H, W); arg from the forward pass (max/min)
+    -> dx: (N, C, H, W)
+
+        max/min: out = x[winner], so d out / d x is 1 at the winner and 0 elsewhere:
+                 dx[n, c, arg[n, c, oh, ow]] += dout[n, c, oh, ow]
+        avg:     out = sum(window) / (KH*KW), so every input pixel of the window gets
+                 dx[n, c, row, col] += dout[n, c, oh, ow] / (KH * KW)
+                 (padded positions received their share too, but they are not inputs)
+
+    With overlapping windows a pixel can win or belong to several windows: its gradients add.
+    """
+    kh, kw = _pair(kernel_size)
+    sh, sw = _pair(stride)
+    top, _, left, _ = pads
+    n, c, h, w = x_shape
+    _, _, oh_size, ow_size = dout.shape
+    if kind in ("max", "min"):
+        dx_flat = np.zeros((n, c, h * w), dtype=dout.dtype)
+        batch = np.arange(n)[:, None]
+        channel = np.arange(c)[None, :]
+        for oh in range(oh_size):
+            for ow in range(ow_size):
+                np.add.at(dx_flat, (batch, channel, arg[:, :, oh, ow]), dout[:, :, oh, ow])
+        return dx_flat.reshape(n, c, h, w)
+    if kind != "avg":
+        raise ValueError(f"reference.pool2d_backward: kind must be one of {POOL_KINDS}, got {kind!r}")
+    dx = np.zeros((n, c, h, w), dtype=dout.dtype)
+    for oh in range(oh_size):
+        row0, row1 = _window_bounds(oh, sh, top, kh, h)
+        for ow in range(ow_size):
+            col0, col1 = _window_bounds(ow, sw, left, kw, w)
+            dx[:, :, row0:row1, col0:col1] += dout[:, :, oh, ow, None, None] / (kh * kw)
+    return dx
+
+
+# --------------------------------------------------------------------------- dense
+def dense_forward(x, w, b=None):
+    """Fully connected (affine) layer.
+
+    x: (N, in); w: (out, in); b: (out,) or None -> out: (N, out)
+        out[n, o] = b[o] + sum_i x[n, i] * w[o, i]        i.e.  out = x @ w.T + b
+    """
+    out = x @ w.T
+    if b is not None:
+        out = out + b
+    return out.astype(x.dtype, copy=False)
+
+
+def dense_backward(dout, x, w, has_bias=True):
+    """Gradients of ``dense_forward``.
+
+    dout: (N, out); x: (N, in); w: (out, in) -> dx: (N, in), dw: (out, in), db: (out,) or None
+
+        dx[n, i] = sum_o dout[n, o] * w[o, i]      dx = dout @ w
+        dw[o, i] = sum_n dout[n, o] * x[n, i]      dw = dout.T @ x
+        db[o]    = sum_n dout[n, o]
+    """
+    dx = (dout @ w).astype(x.dtype, copy=False)
+    dw = (dout.T @ x).astype(x.dtype, copy=False)
+    db = dout.sum(axis=0).astype(x.dtype, copy=False) if has_bias else None
+    return dx, dw, db
+
+
+# --------------------------------------------------------------------------- activations
+def relu_forward(x):
+    """ReLU: out = max(x, 0), elementwise, any shape."""
+    return np.maximum(x, 0).astype(x.dtype, copy=False)
+
+
+def relu_backward(dout, x):
+    """d relu / dx = 1 where x > 0, else 0 (0 at x == 0, as PyTorch): dx = dout * (x > 0)."""
+    return np.where(x > 0, dout, 0).astype(dout.dtype, copy=False)
+
+
+def leaky_relu_forward(x, negative_slope=0.01):
+    """Leaky ReLU: out = x where x > 0, else negative_slope * x."""
+    return np.where(x > 0, x, negative_slope * x).astype(x.dtype, copy=False)
+
+
+def leaky_relu_backward(dout, x, negative_slope=0.01):
+    """dx = dout where x > 0, else negative_slope * dout."""
+    return np.where(x > 0, dout, negative_slope * dout).astype(dout.dtype, copy=False)
+
+
+def sigmoid_forward(x):
+    """Logistic sigmoid: out = 1 / (1 + exp(-x)).
+
+    Written with z = exp(-|x|) <= 1 so that exp never overflows:
+    out = 1 / (1 + z) for x >= 0 and z / (1 + z) for x < 0 (the same function).
+    """
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
+
+
+def sigmoid_backward(dout, out):
+    """With out = sigmoid(x): d out / dx = out * (1 - out), so dx = dout * out * (1 - out)."""
+    return dout * out * (1 - out)
+
+
+def tanh_forward(x):
+    """Hyperbolic tangent, elementwise."""
+    return np.tanh(x)
+
+
+def tanh_backward(dout, out):
+    """With out = tanh(x): d out / dx = 1 - out^2, so dx = dout * (1 - out^2)."""
+    return dout * (1 - out * out)
+
+
+def softmax_forward(x):
+    """Row-wise softmax. x: (N, K) -> out: (N, K), each row sums to 1.
+
+        out[n, k] = exp(x[n, k] - m_n) / sum_j exp(x[n, j] - m_n),   m_n = max_j x[n, j]
+
+    Subtracting the row maximum changes nothing mathematically but keeps exp() <= 1.
+    """
+    shifted = x - x.max(axis=1, keepdims=True)
+    exps = np.exp(shifted)
+    return exps / exps.sum(axis=1, keepdims=True)
+
+
+def softmax_backward(dout, out):
+    """Gradient of softmax. dout, out: (N, K) -> dx: (N, K).
+
+    d out[n, k] / d x[n, j] = out[n, k] * (delta_kj - out[n, j]), hence
+        dx[n, j] = out[n, j] * (dout[n, j] - sum_k dout[n, k] * out[n, k])
+    """
+    return out * (dout - (dout * out).sum(axis=1, keepdims=True))
+
+
+# --------------------------------------------------------------------------- losses
+def softmax_cross_entropy(logits, labels):
+    """Softmax followed by cross-entropy, fused for numerical stability.
+
+    logits: (N, K); labels: int (N,) -> (loss: float, dlogits: (N, K))
+
+        log_softmax[n, k] = logits[n, k] - logsumexp_j logits[n, j]
+        logsumexp_j z_j   = m + log sum_j exp(z_j - m),   m = max_j z_j
+        loss              = -(1/N) sum_n log_softmax[n, labels[n]]
+        dlogits[n, k]     = (softmax[n, k] - [k == labels[n]]) / N
+
+    Working with log-softmax keeps logits like [1000, 0] finite: loss 0 for label 0,
+    1000 for label 1, where softmax-then-log would give log(0) = -inf.
+    """
+    n = logits.shape[0]
+    row_max = logits.max(axis=1, keepdims=True)
+    log_sum_exp = row_max + np.log(np.exp(logits - row_max).sum(axis=1, keepdims=True))
+    log_probs = logits - log_sum_exp
+    rows = np.arange(n)
+    loss = -log_probs[rows, labels].mean()
+    dlogits = np.exp(log_probs)
+    dlogits[rows, labels] -= 1
+    dlogits /= n
+    return float(loss), dlogits.astype(logits.dtype, copy=False)
+
+
+def mse_loss(pred, target):
+    """Mean squared error over ALL elements (PyTorch MSELoss, reduction='mean').
+
+    pred, target: same shape, S elements -> (loss: float, dpred: like pred)
+        loss  = (1/S) sum (pred - target)^2
+        dpred = 2 (pred - target) / S
+    """
+    diff = pred - target
+    loss = np.mean(diff * diff)
+    return float(loss), (2 * diff / diff.size).astype(pred.dtype, copy=False)
+
+
+def l1_loss(pred, target):
+    """Mean absolute error over all elements (PyTorch L1Loss, reduction='mean').
+
+    pred, target: same shape, S elements -> (loss: float, dpred: like pred)
+        loss  = (1/S) sum |pred - target|
+        dpred = sign(pred - target) / S       (sign(0) = 0, as PyTorch)
+    """
+    diff = pred - target
+    loss = np.mean(np.abs(diff))
+    return float(loss), (np.sign(diff) / diff.size).astype(pred.dtype, copy=False)
+
+
+# --------------------------------------------------------------------------- local response norm
+def _lrn_window(c, size, channels):
+    """Channels c' that normalise channel c: c - size//2 .. c + (size-1)//2, clipped to the input.
+
+    This is PyTorch's window (it zero-pads size//2 channels before and (size-1)//2 after).
+    Returned as a ``range``.
+    """
+    return range(max(c - size // 2, 0), min(c + (size - 1) // 2, channels - 1) + 1)
+
+
+def _lrn_scale(x, size, alpha, k):
+    """s[n, c, h, w] = k + alpha/size * sum_{c' in window(c)} x[n, c', h, w]^2."""
+    channels = x.shape[1]
+    squares = x * x
+    scale = np.empty_like(x)
+    for c in range(channels):
+        window = _lrn_window(c, size, channels)
+        scale[:, c] = k + alpha / size * squares[:, window.start:window.stop].sum(axis=1)
+    return scale
+
+
+def lrn_forward(x, size=5, alpha=1e-4, beta=0.75, k=2.0):
+    """Local response normalisation across channels (AlexNet's "NORM"), as PyTorch computes it.
+
+    x: (N, C, H, W) -> out: (N, C, H, W)
+        s[n, c, h, w]   = k + (alpha / size) * sum_{c' in window(c)} x[n, c', h, w]^2
+        out[n, c, h, w] = x[n, c, h, w] * s[n, c, h, w]^(-beta)
+    with window(c) = c - size//2 .. c + (size-1)//2, clipped to 0 .. C-1.
+    Note that PyTorch divides alpha by size (an average of squares); AlexNet's paper does not.
+    The defaults follow AlexNet (k=2); torch.nn.LocalResponseNorm's own default k is 1.
+    """
+    return x * _lrn_scale(x, size, alpha, k) ** (-beta)
+
+
+def lrn_backward(dout, x, size=5, alpha=1e-4, beta=0.75, k=2.0):
+    """Gradient of ``lrn_forward``. dout, x: (N, C, H, W) -> dx: (N, C, H, W).
+
+    out[c] = x[c] * s[c]^(-beta) depends on x[j] directly (j = c) and through s[c] for every
+    j in window(c), with d s[c] / d x[j] = 2 (alpha/size) x[j]. So
+
+        dx[j] = dout[j] * s[j]^(-beta)
+                - 2 beta (alpha/size) x[j] * sum_{c : j in window(c)} dout[c] x[c] s[c]^(-beta-1)
+
+    and j in window(c)  <=>  c in j - (size-1)//2 .. j + size//2 (the window mirrored).
+    """
+    channels = x.shape[1]
+    scale = _lrn_scale(x, size, alpha, k)
+    dx = dout * scale ** (-beta)
+    through_scale = dout * x * scale ** (-beta - 1)  # the factor each c contributes
+    for j in range(channels):
+        first = max(j - (size - 1) // 2, 0)
+        last = min(j + size // 2, channels - 1)
+        dx[:, j] -= 2 * beta * alpha / size * x[:, j] * through_scale[:, first:last + 1].sum(axis=1)
+    return dx
+
+
+# --------------------------------------------------------------------------- dropout
+def dropout_forward(x, p, rng):
+    """Inverted dropout (training mode): drop each element with probability p, scale the rest.
+
+    x: any shape; p in [0, 1]; rng: numpy.random.Generator -> (out, mask), both like x
+        mask = [u >= p] / (1 - p),  u ~ Uniform[0, 1) drawn per element
+        out  = x * mask
+    Scaling by 1/(1-p) keeps E[out] = x, so nothing changes at test time (dropout is then the
+    identity). p == 0 keeps everything (no random numbers drawn); p == 1 drops everything.
+    """
+    if p == 0:
+        mask = np.ones_like(x)
+    elif p == 1:
+        mask = np.zeros_like(x)
+    else:
+        keep = rng.random(x.shape) >= p
+        mask = (keep / (1 - p)).astype(x.dtype)
+    return x * mask, mask
+
+
+def dropout_backward(dout, mask):
+    """out = x * mask, so dx = dout * mask."""
+    return dout * mask
