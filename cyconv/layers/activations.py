@@ -1,0 +1,93 @@
+"""Activation functions (seed 001, seed 003 §4.2) and Flatten."""
+import math
+
+import numpy as np
+
+from .. import functional as F
+from .base import Layer
+
+
+class _Elementwise(Layer):
+    kind = None
+
+    def _slope(self):
+        return 0.01
+
+    def forward(self, x, training=True):
+        out, cache = F.activation_forward(x, self.kind, negative_slope=self._slope(),
+                                          layer=self.label)
+        self._cache = cache if training else None
+        return out
+
+    def backward(self, dout):
+        return F.activation_backward(dout, self._forward_cache(), layer=self.label)
+
+
+class ReLU(_Elementwise):
+    """max(0, x): the most used activation; its output is the "activation map"."""
+    type_name = "ReLU"
+    kind = "relu"
+
+
+class LeakyReLU(_Elementwise):
+    """x for x > 0, negative_slope·x otherwise."""
+    type_name = "LeakyReLU"
+    kind = "leaky_relu"
+
+    def __init__(self, negative_slope=0.01, *, name=None):
+        super().__init__(name)
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float)) \
+                or not math.isfinite(negative_slope):
+            raise ValueError(f"{self.label}: negative_slope must be a finite number, "
+                             f"got {negative_slope!r}")
+        self.negative_slope = float(negative_slope)
+
+    def _slope(self):
+        return self.negative_slope
+
+    def _config_fields(self):
+        return {"negative_slope": self.negative_slope}
+
+
+class Sigmoid(_Elementwise):
+    """1/(1 + e^(−x)): LeNet's activation and the binary classifier's output."""
+    type_name = "Sigmoid"
+    kind = "sigmoid"
+
+
+class Tanh(_Elementwise):
+    type_name = "Tanh"
+    kind = "tanh"
+
+
+class Softmax(Layer):
+    """Row-wise softmax of (N, K) scores into probabilities. For training use the fused
+    ``losses.SoftmaxCrossEntropy`` on the logits instead: it is exact for large logits."""
+    type_name = "Softmax"
+
+    def forward(self, x, training=True):
+        out, cache = F.softmax_forward(x, layer=self.label)
+        self._cache = cache if training else None
+        return out
+
+    def backward(self, dout):
+        return F.softmax_backward(dout, self._forward_cache(), layer=self.label)
+
+
+class Flatten(Layer):
+    """(N, C, H, W) → (N, C·H·W): the bridge from feature extractor to classifier."""
+    type_name = "Flatten"
+
+    def forward(self, x, training=True):
+        if not isinstance(x, np.ndarray) or x.ndim < 2:
+            raise ValueError(f"{self.label}: x must be an array with a batch axis, got "
+                             f"{getattr(x, 'shape', type(x).__name__)}")
+        self._cache = x.shape if training else None
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout):
+        shape = self._forward_cache()
+        if dout.shape != (shape[0], int(np.prod(shape[1:]))):
+            raise ValueError(f"{self.label}: dout {dout.shape} must be "
+                             f"{(shape[0], int(np.prod(shape[1:])))}")
+        return dout.reshape(shape)

@@ -1,0 +1,68 @@
+"""Conv2D: learned filters slid over the input (seed 000 §1.3, seed 002)."""
+import numpy as np
+
+from .. import functional as F
+from .. import init as initializers
+from .. import shapes
+from .base import Layer
+
+
+def _positive_int(value, what, layer):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{layer}: {what} must be a positive int, got {value!r}")
+    return int(value)
+
+
+class Conv2D(Layer):
+    """2-D convolution over NCHW input.
+
+    ``W``: (out_channels, in_channels, KH, KW) — one filter per output channel, each spanning
+    every input channel; ``b``: (out_channels,), one scalar per filter.
+    Output size per axis: OH = (H + top + bottom − KH)/SH + 1, floored.
+    """
+
+    type_name = "Conv2D"
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 padding_mode="zeros", bias=True, *, name=None, init="he_normal", rng=None,
+                 dtype=np.float32):
+        super().__init__(name)
+        label = self.label
+        self.in_channels = _positive_int(in_channels, "in_channels", label)
+        self.out_channels = _positive_int(out_channels, "out_channels", label)
+        self.kernel_size = shapes.pair(kernel_size, "kernel_size", label)
+        self.stride = shapes.pair(stride, "stride", label)
+        # The form of the padding is checked now; "same" is resolved per input size later.
+        shapes.normalize_padding(padding, self.kernel_size, self.stride, self.kernel_size, label)
+        if padding_mode not in F.PADDING_MODES:
+            raise ValueError(f"{label}: unknown padding_mode {padding_mode!r}; "
+                             f"use one of {F.PADDING_MODES}")
+        self.padding = padding if isinstance(padding, (int, str)) else tuple(padding)
+        self.padding_mode = padding_mode
+        self.use_bias = bool(bias)
+        rng = rng if rng is not None else np.random.default_rng(0)
+        shape = (self.out_channels, self.in_channels) + self.kernel_size
+        self._new_param("W", initializers.initialize(init, shape, rng, dtype))
+        if self.use_bias:
+            self._new_param("b", np.zeros(self.out_channels, dtype=dtype))
+
+    def forward(self, x, training=True):
+        out, cache = F.conv2d_forward(
+            x, self.params["W"], self.params.get("b"), stride=self.stride, padding=self.padding,
+            padding_mode=self.padding_mode, layer=self.label)
+        self._cache = cache if training else None
+        return out
+
+    def backward(self, dout, need_dx=True):
+        dx, dw, db = F.conv2d_backward(dout, self._forward_cache(), need_dx=need_dx,
+                                       layer=self.label)
+        self._store_grad("W", dw)
+        if self.use_bias:
+            self._store_grad("b", db)
+        return dx
+
+    def _config_fields(self):
+        padding = list(self.padding) if isinstance(self.padding, tuple) else self.padding
+        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
+                "kernel_size": list(self.kernel_size), "stride": list(self.stride),
+                "padding": padding, "padding_mode": self.padding_mode, "bias": self.use_bias}

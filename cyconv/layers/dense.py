@@ -1,0 +1,42 @@
+"""Dense (fully connected, affine) layer: y = x Wᵀ + b."""
+import numpy as np
+
+from .. import functional as F
+from .. import init as initializers
+from .base import Layer
+from .conv import _positive_int
+
+
+class Dense(Layer):
+    """``W``: (out_features, in_features) — seed 000 writes "(100, 160)" for 160 → 100."""
+
+    type_name = "Dense"
+
+    def __init__(self, in_features, out_features, bias=True, *, name=None, init="he_normal",
+                 rng=None, dtype=np.float32):
+        super().__init__(name)
+        self.in_features = _positive_int(in_features, "in_features", self.label)
+        self.out_features = _positive_int(out_features, "out_features", self.label)
+        self.use_bias = bool(bias)
+        rng = rng if rng is not None else np.random.default_rng(0)
+        shape = (self.out_features, self.in_features)
+        self._new_param("W", initializers.initialize(init, shape, rng, dtype))
+        if self.use_bias:
+            self._new_param("b", np.zeros(self.out_features, dtype=dtype))
+
+    def forward(self, x, training=True):
+        out, cache = F.dense_forward(x, self.params["W"], self.params.get("b"), layer=self.label)
+        self._cache = cache if training else None
+        return out
+
+    def backward(self, dout, need_dx=True):
+        dx, dw, db = F.dense_backward(dout, self._forward_cache(), need_dx=need_dx,
+                                      layer=self.label)
+        self._store_grad("W", dw)
+        if self.use_bias:
+            self._store_grad("b", db)
+        return dx
+
+    def _config_fields(self):
+        return {"in_features": self.in_features, "out_features": self.out_features,
+                "bias": self.use_bias}

@@ -1,0 +1,50 @@
+"""Max, average and min pooling: no parameters, channels unchanged (seed 000 §1.5)."""
+from .. import functional as F
+from .. import shapes
+from .base import Layer
+
+
+class _Pool2D(Layer):
+    kind = None
+
+    def __init__(self, kernel_size, stride=None, padding=0, *, name=None):
+        super().__init__(name)
+        self.kernel_size = shapes.pair(kernel_size, "kernel_size", self.label)
+        self.stride = self.kernel_size if stride is None else shapes.pair(stride, "stride",
+                                                                          self.label)
+        self.padding = shapes.pair(padding, "padding", self.label)
+        if 2 * self.padding[0] > self.kernel_size[0] or 2 * self.padding[1] > self.kernel_size[1]:
+            raise ValueError(f"{self.label}: padding {self.padding} must be at most half the "
+                             f"window {self.kernel_size}, or a window could hold no pixel")
+
+    def forward(self, x, training=True):
+        out, cache = F.pool2d_forward(x, kind=self.kind, kernel_size=self.kernel_size,
+                                      stride=self.stride, padding=self.padding, layer=self.label)
+        self._cache = cache if training else None
+        return out
+
+    def backward(self, dout):
+        return F.pool2d_backward(dout, self._forward_cache(), layer=self.label)
+
+    def _config_fields(self):
+        return {"kernel_size": list(self.kernel_size), "stride": list(self.stride),
+                "padding": list(self.padding)}
+
+
+class MaxPool2D(_Pool2D):
+    """The largest value of each window; backward sends the gradient to that pixel only
+    (the first one in row-major order on a tie)."""
+    type_name = "MaxPool2D"
+    kind = "max"
+
+
+class AvgPool2D(_Pool2D):
+    """The mean of each window, dividing by the full window (padding counts as zeros)."""
+    type_name = "AvgPool2D"
+    kind = "avg"
+
+
+class MinPool2D(_Pool2D):
+    """The smallest value of each window (seed 002 lists it beside max and average)."""
+    type_name = "MinPool2D"
+    kind = "min"

@@ -1,0 +1,51 @@
+"""Loss functions: ``forward(pred, target) -> float`` and ``backward() -> dpred``.
+
+Cross-entropy for classification, L2 (MSE) or L1 for regression (seed 003 §4.2). Every loss
+is the mean over the batch, so the learning rate does not depend on the batch size.
+"""
+from . import functional as F
+
+__all__ = ["Loss", "SoftmaxCrossEntropy", "MSE", "L1", "LOSSES"]
+
+
+class Loss:
+    name = "loss"
+
+    def __init__(self):
+        self._grad = None
+
+    def backward(self):
+        if self._grad is None:
+            raise RuntimeError(f"{self.name}: backward() called before forward()")
+        return self._grad.copy()
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax of the logits, then the mean of −log p[label]; fused so that logits such as
+    [1000, 0] give finite losses. ``target`` holds integer class labels (N,)."""
+    name = "SoftmaxCrossEntropy"
+
+    def forward(self, pred, target):
+        loss, self._grad = F.softmax_cross_entropy(pred, target, layer=self.name)
+        return loss
+
+
+class MSE(Loss):
+    """Mean squared error (L2 loss), averaged over every element."""
+    name = "MSE"
+
+    def forward(self, pred, target):
+        loss, self._grad = F.mse_loss(pred, target, layer=self.name)
+        return loss
+
+
+class L1(Loss):
+    """Mean absolute error (L1 loss), averaged over every element."""
+    name = "L1"
+
+    def forward(self, pred, target):
+        loss, self._grad = F.l1_loss(pred, target, layer=self.name)
+        return loss
+
+
+LOSSES = {"cross_entropy": SoftmaxCrossEntropy, "mse": MSE, "l1": L1}

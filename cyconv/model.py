@@ -1,0 +1,171 @@
+"""Sequential: a stack of layers, its forward and backward passes, and its shape table."""
+import numpy as np
+
+from . import layers as layer_module
+from . import shapes
+
+__all__ = ["Sequential"]
+
+_SKIPS_INPUT_GRADIENT = (layer_module.Conv2D, layer_module.Dense)
+_INFERRED_KEYS = {"Conv2D": ("in_channels", 0), "Dense": ("in_features", 0)}
+
+
+class Sequential:
+    """Layers applied in order to inputs of shape (N,) + input_shape.
+
+    The shapes are checked when the model is built, from the configs alone, so a network that
+    cannot run fails here with the layer and the formula, not in the middle of training.
+    """
+
+    def __init__(self, layers, input_shape, *, name=None, dtype=np.float32):
+        self.layers = list(layers)
+        for layer in self.layers:
+            if not isinstance(layer, layer_module.Layer):
+                raise TypeError(f"Sequential takes cyconv layers, got {type(layer).__name__}")
+        self.input_shape = tuple(int(v) for v in input_shape)
+        self.name = name
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise TypeError(f"Sequential: dtype must be float32 or float64, got {self.dtype}")
+        names = shapes.default_names([layer.config() for layer in self.layers])
+        for layer, layer_name in zip(self.layers, names):
+            layer.name = layer_name
+            if layer.dtype is not None and layer.dtype != self.dtype:
+                layer.astype(self.dtype)
+        rows = shapes.layer_rows(self.configs(), self.input_shape, partial=False)
+        self.output_shape = rows[-1].output_chw if rows else self.input_shape
+
+    # -- building ----------------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, config, *, seed=0, dtype=np.float32):
+        """Build from {"input_shape": [C, H, W], "layers": [...], "name": ...}; weights are
+        drawn from ``numpy.random.default_rng(seed)``. Missing in_channels / in_features are
+        filled in from the shape of the layer's input."""
+        if not isinstance(config, dict) or "input_shape" not in config or "layers" not in config:
+            raise ValueError("a model config needs 'input_shape' and 'layers'")
+        input_shape = tuple(config["input_shape"])
+        layer_configs = [dict(c) for c in config["layers"]]
+        rows = shapes.layer_rows(layer_configs, input_shape, partial=False)
+        for layer_config, row in zip(layer_configs, rows):
+            key_and_axis = _INFERRED_KEYS.get(layer_config.get("type"))
+            if key_and_axis and key_and_axis[0] not in layer_config:
+                layer_config[key_and_axis[0]] = row.input_chw[key_and_axis[1]]
+        rng = np.random.default_rng(seed)
+        built = [layer_module.from_config(c, rng=rng, dtype=dtype) for c in layer_configs]
+        return cls(built, input_shape, name=config.get("name"), dtype=dtype)
+
+    def configs(self):
+        return [layer.config() for layer in self.layers]
+
+    def config(self):
+        cfg = {"input_shape": list(self.input_shape), "layers": self.configs()}
+        if self.name:
+            cfg["name"] = self.name
+        return cfg
+
+    # -- running -----------------------------------------------------------------------------
+    def _check_input(self, x):
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"model input must be a numpy array, got {type(x).__name__}")
+        if x.shape[1:] != self.input_shape:
+            raise ValueError(f"model input must be (N,) + {self.input_shape}, got {x.shape}")
+        if np.issubdtype(x.dtype, np.floating) and x.dtype != self.dtype:
+            x = x.astype(self.dtype)   # float64 data into a float32 model is the common case
+        return x
+
+    def forward(self, x, training=True):
+        """Logits (N, classes) for x (N, C, H, W); ``training`` keeps caches for backward and
+        turns dropout on."""
+        x = self._check_input(x)
+        for layer in self.layers:
+            x = layer.forward(x, training=training)
+        return x
+
+    def backward(self, dout):
+        """Backpropagate dL/dlogits through every layer and fill each layer's grads.
+
+        Returns dL/dx, except when the first layer is Conv2D or Dense: training never needs
+        the gradient of the images, so that layer skips it and None is returned (use
+        ``input_gradient`` when you want it)."""
+        for index in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[index]
+            if index == 0 and isinstance(layer, _SKIPS_INPUT_GRADIENT):
+                return layer.backward(dout, need_dx=False)
+            dout = layer.backward(dout)
+        return dout
+
+    def input_gradient(self, dout):
+        """Like backward, but also returns dL/dx of the first layer (gradient checks, saliency)."""
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def forward_trace(self, x):
+        """Every layer's output for x, as (layer_name, copy) pairs; no caches are kept."""
+        x = self._check_input(x)
+        trace = []
+        for layer in self.layers:
+            x = layer.forward(x, training=False)
+            trace.append((layer.name, np.array(x, copy=True)))
+        return trace
+
+    def predict(self, x, batch_size=256):
+        """Logits for x in batches, in inference mode (no dropout, no caches)."""
+        x = self._check_input(x)
+        outputs = [self.forward(x[i:i + batch_size], training=False)
+                   for i in range(0, len(x), batch_size)]
+        return np.concatenate(outputs, axis=0)
+
+    # -- parameters --------------------------------------------------------------------------
+    def named_layers(self):
+        return [(layer.name, layer) for layer in self.layers]
+
+    def parameters(self):
+        """(name, param, grad) triples, e.g. ("conv1.W", W, dW); the arrays are the layers'."""
+        return [(f"{layer.name}.{key}", layer.params[key], layer.grads[key])
+                for layer in self.layers for key in layer.params]
+
+    def count_params(self):
+        return int(sum(param.size for _, param, _ in self.parameters()))
+
+    def summary(self):
+        """The shape table: a list of rows (shapes.LayerRow) that prints as a table."""
+        return shapes.summarize(self.configs(), self.input_shape)
+
+    def state_dict(self):
+        """Copies of every parameter, by name."""
+        return {name: param.copy() for name, param, _ in self.parameters()}
+
+    def load_state_dict(self, state):
+        """Copy arrays into the existing parameters (their identity is kept). Every name must
+        match and every shape agree; nothing is changed unless all do."""
+        params = {name: param for name, param, _ in self.parameters()}
+        missing = sorted(set(params) - set(state))
+        unexpected = sorted(set(state) - set(params))
+        if missing or unexpected:
+            raise ValueError(f"state does not match the model: missing {missing}, "
+                             f"unexpected {unexpected}")
+        for name, param in params.items():
+            if np.shape(state[name]) != param.shape:
+                raise ValueError(f"{name}: saved shape {np.shape(state[name])} differs from the "
+                                 f"model's {param.shape}")
+        for name, param in params.items():
+            np.copyto(param, np.asarray(state[name], dtype=param.dtype))
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            for layer in self.layers:
+                if layer.name == key:
+                    return layer
+            raise KeyError(f"no layer named {key!r}; layers: {[l.name for l in self.layers]}")
+        return self.layers[key]
+
+    def __repr__(self):
+        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        return f"Sequential(input_shape={self.input_shape}, layers=[\n  {inner}\n])"
