@@ -52,7 +52,8 @@ def kernel_extensions(openmp):
             f"cyconv._kernels.{pyx.stem}",
             [str(pyx)],
             include_dirs=[numpy.get_include()],
-            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+                           ("CYCONV_DEBUG_BUILD", "1" if DEBUG else "0")],
             extra_compile_args=compile_args,
             extra_link_args=link_args,
         ))
@@ -78,7 +79,6 @@ setup(
     ext_modules=cythonize(
         kernel_extensions(OPENMP),
         compiler_directives=DIRECTIVES,
-        compile_time_env={"CYCONV_OPENMP": OPENMP},
         # Separate folders: a debug build must never reuse C generated with checks off.
         build_dir=os.path.join("build", "cython-debug" if DEBUG else "cython-release"),
     ),

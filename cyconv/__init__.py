@@ -14,8 +14,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ._threads import get_num_threads, set_num_threads  # noqa: E402
 from . import functional, gradcheck, init, layers, losses, optim, presets, shapes  # noqa: E402
+from .functional import debug_build  # noqa: E402
 from .model import Sequential  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["Sequential", "functional", "get_num_threads", "gradcheck", "init", "layers",
+__all__ = ["Sequential", "debug_build", "functional", "get_num_threads", "gradcheck", "init", "layers",
            "losses", "optim", "presets", "set_num_threads", "shapes", "__version__"]

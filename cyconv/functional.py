@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _threads
 from ._kernels import _activations, _conv2d, _dense, _lrn, _pool2d, _softmax_ce
+from ._kernels._build_info import debug_build
 from .shapes import ShapeError, conv_output_size, normalize_padding, pair
 
 _threads.pin_scipy_blas_to_one_thread()
@@ -25,7 +26,7 @@ ACTIVATION_KINDS = {"relu": 0, "leaky_relu": 1, "sigmoid": 2, "tanh": 3}
 FLOAT_DTYPES = (np.float32, np.float64)
 
 __all__ = [
-    "PADDING_MODES", "ShapeError",
+    "PADDING_MODES", "ShapeError", "debug_build",
     "conv2d_forward", "conv2d_backward", "pool2d_forward", "pool2d_backward",
     "dense_forward", "dense_backward", "activation_forward", "activation_backward",
     "softmax_forward", "softmax_backward", "softmax_cross_entropy", "mse_loss", "l1_loss",

@@ -32,8 +32,9 @@ class Conv2D(Layer):
         self.out_channels = _positive_int(out_channels, "out_channels", label)
         self.kernel_size = shapes.pair(kernel_size, "kernel_size", label)
         self.stride = shapes.pair(stride, "stride", label)
-        # The form of the padding is checked now; "same" is resolved per input size later.
-        shapes.normalize_padding(padding, self.kernel_size, self.stride, self.kernel_size, label)
+        # Only the form of the padding is checked here (the input size is not known yet, so a
+        # nominal one is passed); "same" is resolved for the real input in every forward pass.
+        shapes.normalize_padding(padding, self.kernel_size, self.stride, (1024, 1024), label)
         if padding_mode not in F.PADDING_MODES:
             raise ValueError(f"{label}: unknown padding_mode {padding_mode!r}; "
                              f"use one of {F.PADDING_MODES}")
