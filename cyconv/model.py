@@ -1,6 +1,7 @@
 """Sequential: a stack of layers, its forward and backward passes, and its shape table."""
 import numpy as np
 
+from . import functional as F
 from . import layers as layer_module
 from . import shapes
 
@@ -77,8 +78,12 @@ class Sequential:
         """Logits (N, classes) for x (N, C, H, W); ``training`` keeps caches for backward and
         turns dropout on."""
         x = self._check_input(x)
-        for layer in self.layers:
-            x = layer.forward(x, training=training)
+        if not self.layers:
+            return x
+        x = self.layers[0].forward(x, training=training)
+        with F.trusted_inputs():
+            for layer in self.layers[1:]:
+                x = layer.forward(x, training=training)
         return x
 
     def backward(self, dout):
@@ -87,11 +92,12 @@ class Sequential:
         Returns dL/dx, except when the first layer is Conv2D or Dense: training never needs
         the gradient of the images, so that layer skips it and None is returned (use
         ``input_gradient`` when you want it)."""
-        for index in range(len(self.layers) - 1, -1, -1):
-            layer = self.layers[index]
-            if index == 0 and isinstance(layer, _SKIPS_INPUT_GRADIENT):
-                return layer.backward(dout, need_dx=False)
-            dout = layer.backward(dout)
+        with F.trusted_inputs():
+            for index in range(len(self.layers) - 1, -1, -1):
+                layer = self.layers[index]
+                if index == 0 and isinstance(layer, _SKIPS_INPUT_GRADIENT):
+                    return layer.backward(dout, need_dx=False)
+                dout = layer.backward(dout)
         return dout
 
     def input_gradient(self, dout):

@@ -139,3 +139,11 @@ def test_optimizer_rejects_bad_learning_rate():
     for bad in (0, -1e-3, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="lr"):
             cyconv.optim.SGD(model.parameters(), lr=bad)
+
+
+def test_model_checks_its_input_for_nan_even_though_inner_layers_trust_theirs():
+    model = cyconv.presets.build("seed003")
+    x = np.zeros((2, 1, 28, 28), np.float32)
+    x[1, 0, 3, 3] = np.nan
+    with pytest.raises(ValueError, match=r"conv1 \(Conv2D\).*NaN"):
+        model.forward(x)

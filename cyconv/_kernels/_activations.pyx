@@ -7,8 +7,9 @@
 # gradient is 0 for ReLU (PyTorch's choice).
 # Softmax subtracts each row's maximum before exp, so logits like [1000, 0] do not overflow.
 #
-# Parallelism: prange over elements (static chunks) or over rows. Every output element is
-# written by exactly one iteration, so nothing is shared.
+# Parallelism: the flat arrays are cut into one contiguous block per thread (small arrays stay
+# on one thread: starting threads costs more than they save), softmax runs prange over rows.
+# Every output element is written by exactly one block or row, so nothing is shared.
 from cython.parallel cimport prange
 from libc.math cimport exp, tanh
 
@@ -30,39 +31,67 @@ cdef inline floating sigmoid(floating v) noexcept nogil:
     return e / (1 + e)
 
 
+cdef void forward_block(const floating *x, floating *out, Py_ssize_t n, int kind,
+                       floating slope) noexcept nogil:
+    # One tight loop per kind, so the compiler can vectorise each; a branch on `kind` inside
+    # a single loop made ReLU ~15x slower than numpy.maximum.
+    cdef Py_ssize_t i
+    if kind == ACT_RELU:
+        for i in range(n):
+            out[i] = x[i] if x[i] > 0 else 0
+    elif kind == ACT_LEAKY_RELU:
+        for i in range(n):
+            out[i] = x[i] if x[i] > 0 else slope * x[i]
+    elif kind == ACT_SIGMOID:
+        for i in range(n):
+            out[i] = sigmoid(x[i])
+    else:
+        for i in range(n):
+            out[i] = tanh(x[i])
+
+
+cdef void backward_block(const floating *dout, const floating *cached, floating *dx,
+                         Py_ssize_t n, int kind, floating slope) noexcept nogil:
+    cdef Py_ssize_t i
+    if kind == ACT_RELU:
+        for i in range(n):
+            dx[i] = dout[i] if cached[i] > 0 else 0
+    elif kind == ACT_LEAKY_RELU:
+        for i in range(n):
+            dx[i] = dout[i] if cached[i] > 0 else slope * dout[i]
+    elif kind == ACT_SIGMOID:
+        for i in range(n):
+            dx[i] = dout[i] * cached[i] * (1 - cached[i])
+    else:
+        for i in range(n):
+            dx[i] = dout[i] * (1 - cached[i] * cached[i])
+
+
+cdef inline Py_ssize_t block_start(Py_ssize_t total, Py_ssize_t blocks, Py_ssize_t i) noexcept nogil:
+    return (total * i) // blocks
+
+
 def activation_forward(const floating[::1] x, int kind, double negative_slope,
                        floating[::1] out, int num_threads):
-    cdef Py_ssize_t i, size = x.shape[0]
-    cdef floating v
-    cdef floating slope = <floating> negative_slope
-    for i in prange(size, nogil=True, num_threads=num_threads, schedule="static"):
-        v = x[i]
-        if kind == ACT_RELU:
-            out[i] = v if v > 0 else 0
-        elif kind == ACT_LEAKY_RELU:
-            out[i] = v if v > 0 else slope * v
-        elif kind == ACT_SIGMOID:
-            out[i] = sigmoid(v)
-        else:
-            out[i] = tanh(v)
+    cdef Py_ssize_t size = x.shape[0]
+    cdef Py_ssize_t blocks = max(1, min(<Py_ssize_t> num_threads, size // 16384))
+    cdef Py_ssize_t t, lo, hi
+    for t in prange(blocks, nogil=True, num_threads=num_threads, schedule="static"):
+        lo = block_start(size, blocks, t)
+        hi = block_start(size, blocks, t + 1)
+        forward_block(&x[lo], &out[lo], hi - lo, kind, <floating> negative_slope)
 
 
 def activation_backward(const floating[::1] dout, const floating[::1] cached, int kind,
                         double negative_slope, floating[::1] dx, int num_threads):
     """`cached` is the input for (leaky) ReLU and the output for sigmoid and tanh."""
-    cdef Py_ssize_t i, size = dout.shape[0]
-    cdef floating c
-    cdef floating slope = <floating> negative_slope
-    for i in prange(size, nogil=True, num_threads=num_threads, schedule="static"):
-        c = cached[i]
-        if kind == ACT_RELU:
-            dx[i] = dout[i] if c > 0 else 0
-        elif kind == ACT_LEAKY_RELU:
-            dx[i] = dout[i] if c > 0 else slope * dout[i]
-        elif kind == ACT_SIGMOID:
-            dx[i] = dout[i] * c * (1 - c)
-        else:
-            dx[i] = dout[i] * (1 - c * c)
+    cdef Py_ssize_t size = dout.shape[0]
+    cdef Py_ssize_t blocks = max(1, min(<Py_ssize_t> num_threads, size // 16384))
+    cdef Py_ssize_t t, lo, hi
+    for t in prange(blocks, nogil=True, num_threads=num_threads, schedule="static"):
+        lo = block_start(size, blocks, t)
+        hi = block_start(size, blocks, t + 1)
+        backward_block(&dout[lo], &cached[lo], &dx[lo], hi - lo, kind, <floating> negative_slope)
 
 
 def softmax_forward(const floating[:, ::1] x, floating[:, ::1] out, int num_threads):

@@ -23,36 +23,59 @@ cdef enum:
     KIND_MIN = 2
 
 
+cdef inline void window_extreme(const floating *xp, Py_ssize_t W, Py_ssize_t r0,
+                                Py_ssize_t r1, Py_ssize_t s0, Py_ssize_t s1, bint is_max,
+                                floating *best_out, Py_ssize_t *idx_out) noexcept nogil:
+    # Rows r0..r1-1 and columns s0..s1-1 lie inside the input. Only a strictly better value
+    # replaces the current one, so a tie keeps the first pixel in row-major order.
+    cdef Py_ssize_t r, s, best_idx = r0 * W + s0
+    cdef floating v, best = xp[best_idx]
+    for r in range(r0, r1):
+        for s in range(s0, s1):
+            v = xp[r * W + s]
+            if (v > best) if is_max else (v < best):
+                best = v
+                best_idx = r * W + s
+    best_out[0] = best
+    idx_out[0] = best_idx
+
+
+cdef inline floating window_sum(const floating *xp, Py_ssize_t W, Py_ssize_t r0,
+                                Py_ssize_t r1, Py_ssize_t s0, Py_ssize_t s1) noexcept nogil:
+    cdef Py_ssize_t r, s
+    cdef floating total = 0
+    for r in range(r0, r1):
+        for s in range(s0, s1):
+            total = total + xp[r * W + s]
+    return total
+
+
 cdef void pool_plane(const floating *xp, Py_ssize_t H, Py_ssize_t W,
                      Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t SH, Py_ssize_t SW,
                      Py_ssize_t PH, Py_ssize_t PW, Py_ssize_t OH, Py_ssize_t OW, int kind,
                      floating *outp, Py_ssize_t *argp) noexcept nogil:
-    cdef Py_ssize_t oh, ow, i, j, r, s, best_idx
-    cdef floating best, v, total
+    # Each window is clipped to the input once; padded positions are simply not visited.
+    cdef Py_ssize_t oh, ow, r0, r1, s0, s1
+    cdef floating inv_window = <floating> 1.0 / (KH * KW)
     for oh in range(OH):
+        r0 = oh * SH - PH
+        r1 = r0 + KH
+        if r0 < 0:
+            r0 = 0
+        if r1 > H:
+            r1 = H
         for ow in range(OW):
-            best_idx = -1
-            best = 0
-            total = 0
-            for i in range(KH):
-                r = oh * SH - PH + i
-                if r < 0 or r >= H:
-                    continue
-                for j in range(KW):
-                    s = ow * SW - PW + j
-                    if s < 0 or s >= W:
-                        continue
-                    v = xp[r * W + s]
-                    if kind == KIND_AVG:
-                        total = total + v
-                    elif best_idx < 0 or (kind == KIND_MAX and v > best) or (kind == KIND_MIN and v < best):
-                        best = v
-                        best_idx = r * W + s
+            s0 = ow * SW - PW
+            s1 = s0 + KW
+            if s0 < 0:
+                s0 = 0
+            if s1 > W:
+                s1 = W
             if kind == KIND_AVG:
-                outp[oh * OW + ow] = total / (KH * KW)
+                outp[oh * OW + ow] = window_sum(xp, W, r0, r1, s0, s1) * inv_window
             else:
-                outp[oh * OW + ow] = best
-                argp[oh * OW + ow] = best_idx
+                window_extreme(xp, W, r0, r1, s0, s1, kind == KIND_MAX,
+                               &outp[oh * OW + ow], &argp[oh * OW + ow])
 
 
 cdef void unpool_avg_plane(const floating *doutp, Py_ssize_t H, Py_ssize_t W,
