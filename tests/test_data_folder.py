@@ -1,0 +1,181 @@
+"""The image-folder loader: PNG/JPEG files made in tmp_path, grayscale and RGB, mixed sizes."""
+import sys
+
+import numpy as np
+import pytest
+
+from cyconv import data
+from cyconv.data import folder as folder_loader
+from cyconv.data import sources
+
+Image = pytest.importorskip("PIL.Image")
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """No real cache, no $CYCONV_DATA, no system folders and no network in any test."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for var in ("XDG_CACHE_HOME", "CYCONV_DATA", "CYCONV_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(sources, "SYSTEM_DATA_DIRS", (tmp_path / "system",))
+
+    def no_network(url, out):
+        raise AssertionError(f"a test tried to download {url}")
+
+    monkeypatch.setattr(sources, "default_downloader", no_network)
+
+
+def save(path, pixels, mode=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.fromarray(np.asarray(pixels))
+    (image.convert(mode) if mode else image).save(path)
+    return path
+
+
+def uniform(height, width, value):
+    """A constant image: (H, W) for a gray value, (H, W, 3) for an RGB triple."""
+    value = np.asarray(value, dtype=np.uint8)
+    return np.broadcast_to(value, (height, width) + value.shape).copy()
+
+
+@pytest.fixture
+def mixed(tmp_path):
+    """Three classes, grayscale and RGB, sizes 10x10 .. 40x30, plus a stray text file."""
+    root = tmp_path / "shapes"
+    save(root / "circle" / "a.png", uniform(10, 10, 50))
+    save(root / "circle" / "b.png", uniform(40, 30, 60))
+    save(root / "circle" / "c.png", uniform(24, 24, (0, 0, 255)))
+    save(root / "square" / "a.png", uniform(24, 24, 200))
+    save(root / "square" / "b.jpg", uniform(24, 24, (255, 0, 0)))
+    save(root / "square" / "c.png", uniform(16, 20, 210))
+    save(root / "triangle" / "a.png", uniform(24, 24, 128))
+    save(root / "triangle" / "b.png", uniform(13, 17, (0, 255, 0)))
+    (root / "triangle" / "README.txt").write_text("not an image")
+    return root
+
+
+@pytest.mark.parametrize("shape", [(1, 16, 16), (3, 20, 24)], ids=["gray16", "rgb20x24"])
+def test_folder_resizes_and_converts_to_the_model_input(mixed, shape):
+    ds = data.load("folder", path=mixed, split="test", image_shape=shape, seed=0)
+    train = data.load("folder", path=mixed, split="train", image_shape=shape, seed=0)
+    assert ds.images.shape[1:] == shape and train.images.shape[1:] == shape
+    assert len(ds) + len(train) == 8
+    assert ds.classes == train.classes == ("circle", "square", "triangle")
+    assert ds.images.dtype == np.float32 and 0.0 <= train.images.min() and train.images.max() <= 1.0
+    assert ds.name == "folder" and str(mixed) in ds.source
+
+
+def test_folder_pixel_values_survive_conversion(tmp_path):
+    root = tmp_path / "colours"
+    save(root / "gray" / "g.png", uniform(12, 9, 128))
+    save(root / "red" / "r.png", uniform(30, 30, (255, 0, 0)))
+    with_split = dict(path=root, split="train", seed=0)
+    rgb = data.load("folder", image_shape=(3, 8, 8), **with_split)
+    gray = data.load("folder", image_shape=(1, 8, 8), **with_split)
+    by_class = {rgb.classes[y]: i for i, y in enumerate(rgb.labels)}
+    np.testing.assert_allclose(rgb.images[by_class["gray"]], 128 / 255, atol=1e-6)     # gray -> RGB copies
+    np.testing.assert_allclose(rgb.images[by_class["red"]][:, 0, 0], [1.0, 0.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(gray.images[by_class["red"]], 76 / 255, atol=1.5 / 255)  # ITU-R 601 luma
+
+
+def test_folder_infers_grayscale_and_the_most_common_size(tmp_path):
+    root = tmp_path / "g"
+    for cls in ("a", "b"):
+        for i in range(3):
+            save(root / cls / f"{i}.png", uniform(14, 11, 30 * i))
+    save(root / "a" / "odd.png", uniform(5, 5, 0))
+    ds = data.load("folder", path=root, split="train")
+    assert ds.image_shape == (1, 14, 11)
+    save(root / "b" / "colour.png", uniform(14, 11, (1, 2, 3)))
+    assert data.load("folder", path=root, split="train").image_shape == (3, 14, 11)
+
+
+def test_folder_with_train_and_test_subfolders(tmp_path):
+    for split, count in (("train", 3), ("test", 2)):
+        for cls in ("cat", "dog"):
+            for i in range(count):
+                save(tmp_path / "pets" / split / cls / f"{i}.png", uniform(8, 8, 10 * i))
+    train = data.load("folder", path=tmp_path / "pets")
+    test = data.load("folder", path=tmp_path / "pets", split="test")
+    assert (len(train), len(test)) == (6, 4)
+    assert train.classes == test.classes == ("cat", "dog")
+    assert np.bincount(test.labels).tolist() == [2, 2]
+
+
+def test_seeded_split_is_stratified_disjoint_and_complementary(tmp_path):
+    root = tmp_path / "many"
+    for cls in ("a", "b"):
+        for i in range(10):
+            save(root / cls / f"{i:02d}.png", uniform(4, 4, 10 * i + (cls == "b")))
+    load = lambda split, seed: data.load("folder", path=root, split=split, seed=seed)  # noqa: E731
+    train, test = load("train", 1), load("test", 1)
+    assert (len(train), len(test)) == (16, 4)
+    assert np.bincount(test.labels).tolist() == [2, 2]
+    keys = lambda ds: {(int(y), float(x[0, 0, 0])) for x, y in zip(ds.images, ds.labels)}  # noqa: E731
+    assert not keys(train) & keys(test)
+    assert len(keys(train) | keys(test)) == 20
+    assert keys(load("test", 1)) == keys(test) != keys(load("test", 2))
+
+
+def test_folder_n_takes_a_seeded_subset_of_all_classes(tmp_path):
+    root = tmp_path / "many"
+    for cls in ("a", "b", "c"):
+        for i in range(10):
+            save(root / cls / f"{i}.png", uniform(4, 4, i))
+    ds = data.load("folder", path=root, n=9, seed=3)
+    assert len(ds) == 9 and len(set(ds.labels.tolist())) > 1
+    again = data.load("folder", path=root, n=9, seed=3)
+    np.testing.assert_array_equal(ds.images, again.images)
+
+
+def test_sixteen_bit_grayscale_is_scaled_not_clipped(tmp_path):
+    root = tmp_path / "deep"
+    save(root / "a" / "x.png", uniform(6, 6, 0).astype(np.uint16) + 32896, mode="I;16")
+    save(root / "b" / "y.png", uniform(6, 6, 0))
+    ds = data.load("folder", path=root, image_shape=(1, 6, 6))
+    a = ds.images[ds.labels == 0]
+    np.testing.assert_allclose(a, 128 / 255, atol=1e-6)  # 32896 / 257 = 128
+
+
+def test_corrupt_image_names_the_file(tmp_path, mixed):
+    bad = mixed / "square" / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a png")
+    with pytest.raises(data.DataError, match="broken.png: cannot decode"):
+        for split in ("train", "test"):
+            data.load("folder", path=mixed, split=split, image_shape=(1, 8, 8))
+
+
+@pytest.mark.parametrize("layout, match", [
+    ("one-class", "at least two"), ("empty-class", "has no images"), ("missing", "no such folder"),
+], ids=["one-class", "empty-class", "missing"])
+def test_bad_folder_layouts(tmp_path, layout, match):
+    root = tmp_path / "bad"
+    if layout != "missing":
+        save(root / "only" / "a.png", uniform(4, 4, 1))
+    if layout == "empty-class":
+        (root / "empty").mkdir()
+    with pytest.raises(data.DataError, match=match):
+        data.load("folder", path=root)
+
+
+@pytest.mark.parametrize("shape", [(2, 8, 8), (1, 0, 8), (1, 8), (3, 8.5, 8)],
+                         ids=["two-channels", "zero-height", "two-values", "float"])
+def test_folder_validates_image_shape(mixed, shape):
+    with pytest.raises(ValueError, match="image_shape"):
+        data.load("folder", path=mixed, image_shape=shape)
+
+
+def test_missing_pillow_gives_a_clear_error(mixed, monkeypatch):
+    monkeypatch.setitem(sys.modules, "PIL", None)  # makes `from PIL import ...` fail
+    with pytest.raises(data.MissingDependencyError, match="pip install pillow") as info:
+        data.load("folder", path=mixed)
+    assert isinstance(info.value, ImportError) and isinstance(info.value, data.DataError)
+
+
+def test_load_train_test_on_a_folder(mixed):
+    train, val, test = data.load_train_test("folder", path=mixed, val_fraction=0.2, image_shape=(1, 8, 8))
+    assert len(train) + len(val) + len(test) == 8
+    assert train.normalization == test.normalization
+    assert folder_loader.TEST_FRACTION == pytest.approx(0.2)
