@@ -148,15 +148,40 @@ def _check_padding_mode(mode, pads, input_hw, layer):
 
 # ----------------------------------------------------------------------------- conv2d
 
+def _interior_columns(W, left, KW, SW, OW):
+    """For each kernel column j, the outputs [lo, hi) whose input column ow·SW + j − left lies
+    inside the image: there im2col copies directly, without the padding table."""
+    ow = np.arange(OW)[None, :]
+    source = ow * SW + np.arange(KW)[:, None] - left
+    inside = (source >= 0) & (source < W)
+    lo = np.where(inside.any(axis=1), inside.argmax(axis=1), OW)
+    hi = np.where(inside.any(axis=1), OW - inside[:, ::-1].argmax(axis=1), OW)
+    return np.ascontiguousarray(lo, np.intp), np.ascontiguousarray(np.maximum(hi, lo), np.intp)
+
+
 class Conv2DCache(NamedTuple):
     x: np.ndarray
     w: np.ndarray
     has_bias: bool
     row_src: np.ndarray
     col_src: np.ndarray
+    col_range: tuple     # (col_lo, col_hi, SW, left), see _interior_columns
     kernel: tuple
     out_hw: tuple
     relu_out: Optional[np.ndarray]
+
+
+_CHUNK_ELEMENTS = 1 << 19   # im2col columns a thread keeps at once: K·chunk·P ≤ 512 Ki values
+
+
+def _conv_chunk(N, K, P, threads):
+    """Samples per GEMM: as many as fit the scratch budget, but at least one chunk per thread.
+
+    Bigger chunks make bigger, more efficient GEMMs; the budget keeps a thread's patches in
+    cache-sized scratch (2 MiB in float32) instead of a copy of the whole batch."""
+    fits = max(1, _CHUNK_ELEMENTS // max(1, K * P))
+    per_thread = -(-N // threads)
+    return max(1, min(fits, per_thread))
 
 
 def conv2d_geometry(x_shape, w_shape, stride, padding, padding_mode, layer="Conv2D"):
@@ -198,14 +223,18 @@ def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", r
     top, bottom, left, right = pads
     row_src = _window_table(source_index(H, top, bottom, padding_mode), OH, KH, sh)
     col_src = _window_table(source_index(W, left, right, padding_mode), OW, KW, sw)
+    col_range = _interior_columns(W, left, KW, sw, OW) + (sw, left)
     nt = _num_threads()
-    out = np.empty((N, F, OH * OW), dtype=w.dtype)
-    col_buf = np.empty((nt, C * KH * KW * OH * OW), dtype=w.dtype)
-    bias = b if has_bias else np.zeros(1, dtype=w.dtype)
+    P = OH * OW
+    chunk = _conv_chunk(N, C * KH * KW, P, nt)
+    out = np.empty((N, F, P), dtype=w.dtype)
+    col_buf = np.empty((nt, C * KH * KW * chunk * P), dtype=w.dtype)
+    out_buf = np.empty((nt, F * chunk * P), dtype=w.dtype)
+    bias = b if has_bias else np.zeros(F, dtype=w.dtype)
     _conv2d.conv2d_forward(x, w.reshape(F, -1), bias, has_bias, relu, row_src, col_src,
-                           KH, KW, out, col_buf, nt)
+                           *col_range, KH, KW, chunk, out, col_buf, out_buf, nt)
     out = out.reshape(N, F, OH, OW)
-    cache = Conv2DCache(x, w, has_bias, row_src, col_src, (KH, KW), (OH, OW),
+    cache = Conv2DCache(x, w, has_bias, row_src, col_src, col_range, (KH, KW), (OH, OW),
                         out if relu else None)
     return out, cache
 
@@ -229,15 +258,17 @@ def conv2d_backward(dout, cache, *, need_dx=True, layer="Conv2D"):
     if cache.relu_out is not None:
         dout = np.where(cache.relu_out > 0, dout, 0).astype(w.dtype, copy=False)
     nt = _num_threads()
-    K = C * KH * KW
+    K, P = C * KH * KW, OH * OW
+    chunk = _conv_chunk(N, K, P, nt)
     dx = np.zeros(x.shape, dtype=w.dtype) if need_dx else np.zeros((1, 1, 1, 1), dtype=w.dtype)
     dw_acc = _per_thread(nt, F * K, w.dtype)
     db_acc = _per_thread(nt, F, w.dtype)
-    col_buf = np.empty((nt, K * OH * OW), dtype=w.dtype)
-    dcol_buf = np.empty((nt, K * OH * OW), dtype=w.dtype) if need_dx else col_buf
-    _conv2d.conv2d_backward(dout.reshape(N, F, OH * OW), x, w.reshape(F, K), cache.row_src,
-                            cache.col_src, KH, KW, need_dx, dx, dw_acc, db_acc, col_buf,
-                            dcol_buf, nt)
+    col_buf = np.empty((nt, K * chunk * P), dtype=w.dtype)
+    dcol_buf = np.empty((nt, K * chunk * P), dtype=w.dtype) if need_dx else col_buf
+    dout_buf = np.empty((nt, F * chunk * P), dtype=w.dtype)
+    _conv2d.conv2d_backward(dout.reshape(N, F, P), x, w.reshape(F, K), cache.row_src,
+                            cache.col_src, *cache.col_range, KH, KW, chunk, need_dx, dx, dw_acc, db_acc, col_buf,
+                            dcol_buf, dout_buf, nt)
     dw = dw_acc.sum(axis=0).reshape(w.shape)
     db = db_acc.sum(axis=0) if cache.has_bias else None
     return (dx if need_dx else None), dw, db
