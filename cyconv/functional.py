@@ -101,8 +101,31 @@ def _num_threads():
     return _threads.get_num_threads()
 
 
-def _per_thread(rows, cols, dtype):
-    return np.zeros((rows, max(cols, 1)), dtype=dtype)
+_scratch_store = threading.local()
+
+
+def _scratch(role, rows, cols, dtype):
+    """A (rows, cols) scratch array the kernels overwrite, reused from call to call.
+
+    Allocating megabytes of im2col scratch every step cost a page fault per 4 KiB touched.
+    The store is per Python thread, so the app's training thread and a caller in the GUI
+    thread never share a buffer; an array returned to the caller is never scratch."""
+    store = getattr(_scratch_store, "buffers", None)
+    if store is None:
+        store = _scratch_store.buffers = {}
+    key = (role, np.dtype(dtype).str)
+    size = rows * max(cols, 1)
+    buffer = store.get(key)
+    if buffer is None or buffer.size < size:
+        buffer = store[key] = np.empty(size, dtype=dtype)
+    return buffer[:size].reshape(rows, max(cols, 1))
+
+
+def _per_thread(role, rows, cols, dtype):
+    """Zeroed per-thread accumulators (one row per OpenMP thread), from the scratch store."""
+    array = _scratch(role, rows, cols, dtype)
+    array.fill(0)
+    return array
 
 
 # ----------------------------------------------------------------------------- padding
@@ -228,8 +251,8 @@ def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", r
     P = OH * OW
     chunk = _conv_chunk(N, C * KH * KW, P, nt)
     out = np.empty((N, F, P), dtype=w.dtype)
-    col_buf = np.empty((nt, C * KH * KW * chunk * P), dtype=w.dtype)
-    out_buf = np.empty((nt, F * chunk * P), dtype=w.dtype)
+    col_buf = _scratch("col", nt, C * KH * KW * chunk * P, w.dtype)
+    out_buf = _scratch("gemm_out", nt, F * chunk * P, w.dtype)
     bias = b if has_bias else np.zeros(F, dtype=w.dtype)
     _conv2d.conv2d_forward(x, w.reshape(F, -1), bias, has_bias, relu, row_src, col_src,
                            *col_range, KH, KW, chunk, out, col_buf, out_buf, nt)
@@ -261,11 +284,11 @@ def conv2d_backward(dout, cache, *, need_dx=True, layer="Conv2D"):
     K, P = C * KH * KW, OH * OW
     chunk = _conv_chunk(N, K, P, nt)
     dx = np.zeros(x.shape, dtype=w.dtype) if need_dx else np.zeros((1, 1, 1, 1), dtype=w.dtype)
-    dw_acc = _per_thread(nt, F * K, w.dtype)
-    db_acc = _per_thread(nt, F, w.dtype)
-    col_buf = np.empty((nt, K * chunk * P), dtype=w.dtype)
-    dcol_buf = np.empty((nt, K * chunk * P), dtype=w.dtype) if need_dx else col_buf
-    dout_buf = np.empty((nt, F * chunk * P), dtype=w.dtype)
+    dw_acc = _per_thread("dw_acc", nt, F * K, w.dtype)
+    db_acc = _per_thread("db_acc", nt, F, w.dtype)
+    col_buf = _scratch("col", nt, K * chunk * P, w.dtype)
+    dcol_buf = _scratch("dcol", nt, K * chunk * P, w.dtype) if need_dx else col_buf
+    dout_buf = _scratch("gemm_out", nt, F * chunk * P, w.dtype)
     _conv2d.conv2d_backward(dout.reshape(N, F, P), x, w.reshape(F, K), cache.row_src,
                             cache.col_src, *cache.col_range, KH, KW, chunk, need_dx, dx, dw_acc, db_acc, col_buf,
                             dcol_buf, dout_buf, nt)
@@ -522,7 +545,7 @@ def lrn_backward(dout, cache, *, layer="LRN"):
     _check_same_shape(dout, x, "dout", "the forward input", layer)
     N, C, H, W = x.shape
     shape3 = (N, C, H * W)
-    t = np.empty(shape3, dtype=x.dtype)
+    t = _scratch("lrn_t", N, C * H * W, x.dtype).reshape(shape3)
     dx = np.empty(shape3, dtype=x.dtype)
     _lrn.lrn_backward(dout.reshape(shape3), x.reshape(shape3), cache.out.reshape(shape3),
                       cache.scale, cache.size, float(cache.alpha), float(cache.beta), t, dx,

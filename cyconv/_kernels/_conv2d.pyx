@@ -90,8 +90,12 @@ cdef void col2im_add(const floating *dcol, Py_ssize_t ld, Py_ssize_t C, Py_ssize
                         s = col_src[ow * KW + j]
                         if s >= 0:
                             dst_row[s] += src[oh * OW + ow]
-                    for ow in range(lo, hi):
-                        dst_row[ow * SW + offset] += src[oh * OW + ow]
+                    if SW == 1:
+                        for ow in range(lo, hi):
+                            dst_row[ow + offset] += src[oh * OW + ow]
+                    else:
+                        for ow in range(lo, hi):
+                            dst_row[ow * SW + offset] += src[oh * OW + ow]
                     for ow in range(hi, OW):
                         s = col_src[ow * KW + j]
                         if s >= 0:
