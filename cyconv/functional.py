@@ -10,6 +10,7 @@ Every forward function returns ``(out, cache)``; every backward function takes
 Backward never writes into ``dout``.
 """
 import contextlib
+import functools
 import threading
 from typing import NamedTuple, Optional
 
@@ -209,19 +210,47 @@ def _conv_chunk(N, K, P, threads):
 
 def conv2d_geometry(x_shape, w_shape, stride, padding, padding_mode, layer="Conv2D"):
     """Validated (stride, pads, (OH, OW)) for an input and weight shape; raises on bad input."""
-    N, C, H, W = x_shape
+    plan = _conv_plan(tuple(x_shape[1:]), tuple(w_shape), _hashable(stride), _hashable(padding),
+                      padding_mode, layer)
+    return plan.stride, plan.pads, plan.out_hw
+
+
+class ConvPlan(NamedTuple):
+    """Everything about a convolution that depends only on shapes and settings."""
+    stride: tuple
+    pads: tuple
+    out_hw: tuple
+    row_src: np.ndarray
+    col_src: np.ndarray
+    col_range: tuple     # (col_lo, col_hi, SW, left), see _interior_columns
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+@functools.lru_cache(maxsize=256)
+def _conv_plan(chw, w_shape, stride, padding, padding_mode, layer):
+    # Cached: a layer sees the same shapes every step, and rebuilding the index tables with
+    # NumPy cost more than the whole convolution at batch 1. Errors are not cached.
+    C, H, W = chw
     F, CW, KH, KW = w_shape
     if C != CW:
         raise ValueError(
             f"{layer}: the input has C={C} channels but the weights W {_fmt(w_shape)} expect "
-            f"C={CW} (W is (F, C, KH, KW)); x is {_fmt(x_shape)}")
+            f"C={CW} (W is (F, C, KH, KW)); x is {_fmt(('N',) + chw)}")
     sh, sw = pair(stride, "stride", layer)
     pads = normalize_padding(padding, (KH, KW), (sh, sw), (H, W), layer)
     _check_padding_mode(padding_mode, pads, (H, W), layer)
     top, bottom, left, right = pads
     OH = conv_output_size(H, top, bottom, KH, sh, axis="H", layer=layer)
     OW = conv_output_size(W, left, right, KW, sw, axis="W", layer=layer)
-    return (sh, sw), pads, (OH, OW)
+    row_src = _window_table(source_index(H, top, bottom, padding_mode), OH, KH, sh)
+    col_src = _window_table(source_index(W, left, right, padding_mode), OW, KW, sw)
+    col_lo, col_hi = _interior_columns(W, left, KW, sw, OW)
+    for table in (row_src, col_src, col_lo, col_hi):
+        table.flags.writeable = False     # shared by every call with these shapes
+    return ConvPlan((sh, sw), pads, (OH, OW), row_src, col_src, (col_lo, col_hi, sw, left))
 
 
 def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", relu=False,
@@ -239,14 +268,11 @@ def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", r
         if b.shape[0] != w.shape[0]:
             raise ValueError(f"{layer}: bias b {_fmt(b.shape)} must have one value per filter, "
                              f"F={w.shape[0]} (W is {_fmt(w.shape)})")
-    (sh, sw), pads, (OH, OW) = conv2d_geometry(x.shape, w.shape, stride, padding,
-                                               padding_mode, layer)
+    plan = _conv_plan(x.shape[1:], w.shape, _hashable(stride), _hashable(padding), padding_mode,
+                      layer)
     N, C, H, W = x.shape
     F, _, KH, KW = w.shape
-    top, bottom, left, right = pads
-    row_src = _window_table(source_index(H, top, bottom, padding_mode), OH, KH, sh)
-    col_src = _window_table(source_index(W, left, right, padding_mode), OW, KW, sw)
-    col_range = _interior_columns(W, left, KW, sw, OW) + (sw, left)
+    OH, OW = plan.out_hw
     nt = _num_threads()
     P = OH * OW
     chunk = _conv_chunk(N, C * KH * KW, P, nt)
@@ -254,11 +280,12 @@ def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", r
     col_buf = _scratch("col", nt, C * KH * KW * chunk * P, w.dtype)
     out_buf = _scratch("gemm_out", nt, F * chunk * P, w.dtype)
     bias = b if has_bias else np.zeros(F, dtype=w.dtype)
-    _conv2d.conv2d_forward(x, w.reshape(F, -1), bias, has_bias, relu, row_src, col_src,
-                           *col_range, KH, KW, chunk, out, col_buf, out_buf, nt)
+    _conv2d.conv2d_forward(x, w.reshape(F, -1), bias, has_bias, relu, plan.row_src,
+                           plan.col_src, *plan.col_range, KH, KW, chunk, out, col_buf, out_buf,
+                           nt)
     out = out.reshape(N, F, OH, OW)
-    cache = Conv2DCache(x, w, has_bias, row_src, col_src, col_range, (KH, KW), (OH, OW),
-                        out if relu else None)
+    cache = Conv2DCache(x, w, has_bias, plan.row_src, plan.col_src, plan.col_range, (KH, KW),
+                        (OH, OW), out if relu else None)
     return out, cache
 
 
@@ -311,7 +338,15 @@ class Pool2DCache(NamedTuple):
 
 def pool2d_geometry(x_shape, kernel_size, stride, padding, layer="Pool2D"):
     """Validated ((KH, KW), (SH, SW), (PH, PW), (OH, OW)); stride defaults to the kernel."""
-    N, C, H, W = x_shape
+    return _pool_plan(tuple(x_shape[2:]), _hashable(kernel_size), _hashable(stride),
+                      _hashable(padding), layer)
+
+
+@functools.lru_cache(maxsize=256)
+def _pool_plan(hw, kernel_size, stride, padding, layer):
+    # Cached for the same reason as _conv_plan: the Python checks cost more than the
+    # pooling itself on small batches.
+    H, W = hw
     KH, KW = pair(kernel_size, "kernel_size", layer)
     SH, SW = (KH, KW) if stride is None else pair(stride, "stride", layer)
     top, bottom, left, right = normalize_padding(padding, (KH, KW), (SH, SW), (H, W), layer)
