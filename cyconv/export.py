@@ -1,0 +1,360 @@
+"""Export a Sequential to PyTorch (``to_torch``, ``save_torch``) and to ONNX (``to_onnx``).
+
+Both exports compute what ``model.forward(x, training=False)`` computes (dropout is the
+identity; the Softmax layer, if any, is kept). torch and onnx are optional: each is imported
+only when its export is used, with an ImportError that says what to install.
+
+Mapping, cyconv → PyTorch | ONNX:
+
+- Conv2D, padding_mode "zeros" → Conv2d(padding=(ph, pw)), or ZeroPad2d + Conv2d when
+  top ≠ bottom or left ≠ right | Conv with its pads attribute.
+- Conv2D, "replicate" / "reflect" / "circular" → ReplicationPad2d / ReflectionPad2d /
+  CircularPad2d, then Conv2d(padding=0) | Pad (mode edge / reflect / wrap) + Conv; wrap
+  needs opset 19.
+- MaxPool2D / AvgPool2D → MaxPool2d / AvgPool2d(count_include_pad=True) | MaxPool /
+  AveragePool(count_include_pad=1).
+- MinPool2D → MinPool2d below, −maxpool(−x) | Neg, MaxPool, Neg.
+- Dense → Linear (the same (out, in) weight layout) | Gemm(transB=1).
+- LRN → LocalResponseNorm(size, alpha, beta, k) | LRN for an odd size; for an even size a
+  band of ones as a 1×1 Conv over x² (see below).
+- Flatten, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax → the same modules (Softmax(dim=1)) |
+  Flatten, Relu, LeakyRelu, Sigmoid, Tanh, Softmax (axis 1).
+- Dropout → Dropout (the identity in eval mode) | left out.
+
+ONNX's LRN sums channels c − ⌊(size−1)/2⌋ .. c + ⌈(size−1)/2⌉; PyTorch and cyconv sum
+c − ⌊size/2⌋ .. c + ⌊(size−1)/2⌋. The two windows agree for odd sizes only, so an even size is
+exported as an explicit band of ones over the squared input.
+"""
+import functools
+import json
+from collections import OrderedDict
+
+import numpy as np
+
+from . import shapes
+from .io import atomic_write
+from .model import Sequential
+
+__all__ = ["to_torch", "save_torch", "to_onnx", "onnx_model", "MIN_OPSET", "CIRCULAR_OPSET"]
+
+MIN_OPSET = 13
+CIRCULAR_OPSET = 19          # Pad mode "wrap" was added in opset 19
+INPUT_NAME, OUTPUT_NAME = "input", "logits"
+
+
+def _check_model(model, where):
+    if not isinstance(model, Sequential):
+        raise TypeError(f"{where}: model must be a cyconv.Sequential, got {type(model).__name__}")
+
+
+def _rows(model):
+    """One shape-table row per layer: input shapes and the resolved padding (top, bottom,
+    left, right) that "same" padding needs the input size for."""
+    return shapes.layer_rows(model.configs(), model.input_shape, partial=False)
+
+
+# ----------------------------------------------------------------------------------------------
+# PyTorch
+# ----------------------------------------------------------------------------------------------
+def _import_torch():
+    try:
+        import torch
+    except ImportError:
+        raise ImportError("export to PyTorch needs the torch package, which is not installed: "
+                          "pip install torch (CPU build is enough)") from None
+    return torch
+
+
+@functools.lru_cache(maxsize=None)
+def _min_pool_class():
+    torch = _import_torch()
+
+    class MinPool2d(torch.nn.Module):
+        """Min pooling as −maxpool(−x): padding then counts as +inf and never wins."""
+
+        def __init__(self, kernel_size, stride, padding):
+            super().__init__()
+            self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+        def forward(self, x):
+            return -torch.nn.functional.max_pool2d(-x, self.kernel_size, self.stride,
+                                                   self.padding)
+
+        def extra_repr(self):
+            return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    return MinPool2d
+
+
+def _torch_pad(nn, mode, pads):
+    top, bottom, left, right = pads
+    torch_order = (left, right, top, bottom)
+    return {"zeros": nn.ZeroPad2d, "replicate": nn.ReplicationPad2d,
+            "reflect": nn.ReflectionPad2d, "circular": nn.CircularPad2d}[mode](torch_order)
+
+
+def _copy_into(torch, target, array):
+    with torch.no_grad():
+        target.copy_(torch.from_numpy(np.ascontiguousarray(array)))
+
+
+def _torch_conv(torch, layer, row):
+    nn = torch.nn
+    pads = row.padding_tblr
+    top, bottom, left, right = pads
+    symmetric_zeros = layer.padding_mode == "zeros" and top == bottom and left == right
+    conv = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size,
+                     stride=layer.stride, padding=(top, left) if symmetric_zeros else 0,
+                     bias=layer.use_bias)
+    _copy_into(torch, conv.weight, layer.params["W"].astype(np.float32))
+    if layer.use_bias:
+        _copy_into(torch, conv.bias, layer.params["b"].astype(np.float32))
+    if symmetric_zeros or not any(pads):
+        return [(layer.name, conv)]
+    return [(f"{layer.name}_pad", _torch_pad(nn, layer.padding_mode, pads)), (layer.name, conv)]
+
+
+def _torch_dense(torch, layer):
+    linear = torch.nn.Linear(layer.in_features, layer.out_features, bias=layer.use_bias)
+    _copy_into(torch, linear.weight, layer.params["W"].astype(np.float32))
+    if layer.use_bias:
+        _copy_into(torch, linear.bias, layer.params["b"].astype(np.float32))
+    return [(layer.name, linear)]
+
+
+def _torch_modules(torch, layer, row):
+    nn = torch.nn
+    kind = layer.type_name
+    if kind == "Conv2D":
+        return _torch_conv(torch, layer, row)
+    if kind == "Dense":
+        return _torch_dense(torch, layer)
+    if kind in ("MaxPool2D", "AvgPool2D", "MinPool2D"):
+        args = (layer.kernel_size, layer.stride, layer.padding)
+        module = {"MaxPool2D": lambda: nn.MaxPool2d(*args),
+                  "AvgPool2D": lambda: nn.AvgPool2d(*args, count_include_pad=True),
+                  "MinPool2D": lambda: _min_pool_class()(*args)}[kind]()
+        return [(layer.name, module)]
+    simple = {
+        "Flatten": lambda: nn.Flatten(1), "ReLU": nn.ReLU, "Sigmoid": nn.Sigmoid,
+        "Tanh": nn.Tanh, "Softmax": lambda: nn.Softmax(dim=1),
+        "LeakyReLU": lambda: nn.LeakyReLU(layer.negative_slope),
+        "Dropout": lambda: nn.Dropout(layer.p),
+        "LRN": lambda: nn.LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k),
+    }
+    if kind not in simple:
+        raise ValueError(f"to_torch: no PyTorch equivalent for layer {layer.name} ({kind})")
+    return [(layer.name, simple[kind]())]
+
+
+def to_torch(model):
+    """A ``torch.nn.Sequential`` in eval mode computing what ``model`` computes, same weights.
+
+    Modules are named after the cyconv layers (``conv1``, ``dense1``, ...); a padding module
+    that a convolution needs is called ``<conv>_pad``. Parameters are float32, as torch's.
+    """
+    _check_model(model, "to_torch")
+    torch = _import_torch()
+    modules = OrderedDict()
+    for layer, row in zip(model.layers, _rows(model)):
+        modules.update(_torch_modules(torch, layer, row))
+    return torch.nn.Sequential(modules).eval()
+
+
+TORCH_NOTE = ("PyTorch state_dict exported by cyconv. Rebuild the modules with "
+              "cyconv.export.to_torch(cyconv.io.load(<checkpoint>)['model']) or by hand from "
+              "'architecture' (cyconv layer configs) and 'modules' (the nn.Sequential), then "
+              "module.load_state_dict(saved['state_dict']). Load this file with "
+              "torch.load(path, weights_only=True).")
+
+
+def save_torch(model, path):
+    """Write ``{"state_dict", "architecture", "modules", "note"}`` with torch.save (atomic).
+
+    Only tensors and strings are stored, so ``torch.load(path, weights_only=True)`` reads it
+    without unpickling code. Returns the nn.Sequential whose state_dict was written.
+    """
+    torch = _import_torch()
+    module = to_torch(model)
+    payload = {"format": "cyconv-torch-state-dict", "state_dict": module.state_dict(),
+               "architecture": json.dumps(model.config()), "modules": repr(module),
+               "note": TORCH_NOTE}
+    atomic_write(path, lambda handle: torch.save(payload, handle))
+    return module
+
+
+# ----------------------------------------------------------------------------------------------
+# ONNX
+# ----------------------------------------------------------------------------------------------
+def _import_onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError("export to ONNX needs the onnx package, which is not installed: "
+                          "pip install onnx (onnxruntime runs the exported file)") from None
+    return onnx
+
+
+_ONNX_PAD_MODES = {"zeros": "constant", "replicate": "edge", "reflect": "reflect",
+                   "circular": "wrap"}
+
+
+class _OnnxGraph:
+    """Collects nodes and float32 initializers; each helper returns its output's name."""
+
+    def __init__(self, onnx):
+        self.onnx = onnx
+        self.nodes = []
+        self.initializers = []
+
+    def constant(self, name, array):
+        self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
+        return name
+
+    def weight(self, name, array):
+        return self.constant(name, np.ascontiguousarray(array, dtype=np.float32))
+
+    def node(self, op, inputs, output, **attributes):
+        self.nodes.append(self.onnx.helper.make_node(op, list(inputs), [output], name=output,
+                                                     **attributes))
+        return output
+
+
+def _onnx_conv(graph, x, layer, row):
+    top, bottom, left, right = row.padding_tblr
+    name = layer.name
+    conv_pads = [0, 0, 0, 0]
+    if layer.padding_mode == "zeros":
+        conv_pads = [top, left, bottom, right]          # ONNX: begins of H, W, then ends
+    elif any(row.padding_tblr):
+        pads = graph.constant(f"{name}.pads",
+                              np.array([0, 0, top, left, 0, 0, bottom, right], np.int64))
+        x = graph.node("Pad", [x, pads], f"{name}_pad", mode=_ONNX_PAD_MODES[layer.padding_mode])
+    inputs = [x, graph.weight(f"{name}.W", layer.params["W"])]
+    if layer.use_bias:
+        inputs.append(graph.weight(f"{name}.b", layer.params["b"]))
+    return graph.node("Conv", inputs, name, kernel_shape=list(layer.kernel_size),
+                      strides=list(layer.stride), pads=conv_pads)
+
+
+def _onnx_pool(graph, x, layer):
+    ph, pw = layer.padding
+    attributes = dict(kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
+                      pads=[ph, pw, ph, pw])
+    name = layer.name
+    if layer.type_name == "AvgPool2D":
+        return graph.node("AveragePool", [x], name, count_include_pad=1, **attributes)
+    if layer.type_name == "MaxPool2D":
+        return graph.node("MaxPool", [x], name, **attributes)
+    negated = graph.node("Neg", [x], f"{name}_neg")
+    pooled = graph.node("MaxPool", [negated], f"{name}_maxpool", **attributes)
+    return graph.node("Neg", [pooled], name)
+
+
+def _onnx_dense(graph, x, layer):
+    inputs = [x, graph.weight(f"{layer.name}.W", layer.params["W"])]
+    if layer.use_bias:
+        inputs.append(graph.weight(f"{layer.name}.b", layer.params["b"]))
+    return graph.node("Gemm", inputs, layer.name, transB=1)
+
+
+def _onnx_lrn(graph, x, layer, channels):
+    name = layer.name
+    if layer.size % 2 == 1:
+        return graph.node("LRN", [x], name, size=layer.size, alpha=layer.alpha,
+                          beta=layer.beta, bias=layer.k)
+    # Even size: scale = k + alpha/size · Σ_{c' in window(c)} x[c']², window(c) being
+    # c − size//2 .. c + (size−1)//2, as a 1×1 convolution with a band of ones.
+    band = np.zeros((channels, channels, 1, 1), dtype=np.float32)
+    for c in range(channels):
+        band[c, max(c - layer.size // 2, 0):min(c + (layer.size - 1) // 2, channels - 1) + 1] = 1
+    squares = graph.node("Mul", [x, x], f"{name}_squares")
+    summed = graph.node("Conv", [squares, graph.constant(f"{name}.band", band)], f"{name}_sum",
+                        kernel_shape=[1, 1])
+    scaled = graph.node("Mul", [summed, graph.weight(f"{name}.alpha_over_size",
+                                                     np.array(layer.alpha / layer.size))],
+                        f"{name}_scaled")
+    shifted = graph.node("Add", [scaled, graph.weight(f"{name}.k", np.array(layer.k))],
+                         f"{name}_scale")
+    powered = graph.node("Pow", [shifted, graph.weight(f"{name}.beta", np.array(layer.beta))],
+                         f"{name}_power")
+    return graph.node("Div", [x, powered], name)
+
+
+def _onnx_layer(graph, x, layer, row):
+    kind = layer.type_name
+    if kind == "Conv2D":
+        return _onnx_conv(graph, x, layer, row)
+    if kind in ("MaxPool2D", "AvgPool2D", "MinPool2D"):
+        return _onnx_pool(graph, x, layer)
+    if kind == "Dense":
+        return _onnx_dense(graph, x, layer)
+    if kind == "LRN":
+        return _onnx_lrn(graph, x, layer, row.input_chw[0])
+    if kind == "Dropout":
+        return x                                     # the identity at inference
+    if kind == "LeakyReLU":
+        return graph.node("LeakyRelu", [x], layer.name, alpha=layer.negative_slope)
+    if kind in ("Flatten", "Softmax"):
+        return graph.node(kind, [x], layer.name, axis=1)
+    simple = {"ReLU": "Relu", "Sigmoid": "Sigmoid", "Tanh": "Tanh"}
+    if kind not in simple:
+        raise ValueError(f"to_onnx: no ONNX equivalent for layer {layer.name} ({kind})")
+    return graph.node(simple[kind], [x], layer.name)
+
+
+def _choose_opset(onnx, model, opset):
+    needs_wrap = any(layer.type_name == "Conv2D" and layer.padding_mode == "circular"
+                     for layer in model.layers)
+    minimum = CIRCULAR_OPSET if needs_wrap else MIN_OPSET
+    newest = onnx.defs.onnx_opset_version()
+    if opset is None:
+        return minimum
+    if isinstance(opset, bool) or not isinstance(opset, int) or not minimum <= opset <= newest:
+        reason = " (circular padding needs Pad mode 'wrap')" if needs_wrap else ""
+        raise ValueError(f"to_onnx: opset must be an int from {minimum}{reason} to {newest} "
+                         f"(the newest this onnx package knows), got {opset!r}")
+    return opset
+
+
+def onnx_model(model, opset=None):
+    """The ONNX ModelProto of ``model`` (float32, batch axis named "N"), checked by onnx.
+
+    ``opset`` defaults to 13, or 19 when a convolution uses circular padding.
+    """
+    _check_model(model, "to_onnx")
+    onnx = _import_onnx()
+    helper = onnx.helper
+    opset = _choose_opset(onnx, model, opset)
+    graph = _OnnxGraph(onnx)
+    x = INPUT_NAME
+    for layer, row in zip(model.layers, _rows(model)):
+        x = _onnx_layer(graph, x, layer, row)
+    if x == INPUT_NAME:
+        x = graph.node("Identity", [x], OUTPUT_NAME)
+    else:
+        graph.nodes[-1].output[0] = OUTPUT_NAME
+    float_type = onnx.TensorProto.FLOAT
+    inputs = [helper.make_tensor_value_info(INPUT_NAME, float_type,
+                                            ["N", *model.input_shape])]
+    outputs = [helper.make_tensor_value_info(OUTPUT_NAME, float_type,
+                                             ["N", *model.output_shape])]
+    graph_proto = helper.make_graph(graph.nodes, model.name or "cyconv_model", inputs, outputs,
+                                    graph.initializers)
+    opsets = [helper.make_opsetid("", opset)]
+    proto = helper.make_model(graph_proto, opset_imports=opsets, producer_name="cyconv",
+                              ir_version=helper.find_min_ir_version_for(opsets))
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def to_onnx(model, path, opset=None):
+    """Write ``model`` as an ONNX file at ``path`` (atomically); returns the ModelProto.
+
+    Input "input" (N, C, H, W) float32, output "logits" (N, K). Dropout is left out
+    (inference). Check it with onnxruntime:
+    ``onnxruntime.InferenceSession(path).run(None, {"input": x})``.
+    """
+    proto = onnx_model(model, opset)
+    atomic_write(path, lambda handle: handle.write(proto.SerializeToString()))
+    return proto
