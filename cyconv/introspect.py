@@ -1,0 +1,123 @@
+"""Read-only copies of what a network holds and computes, for any viewer (the lab app, notebooks).
+
+Everything returned here is a *copy* marked read-only (``flags.writeable = False``): a viewer
+in another thread can keep it while training goes on and cannot change the model through it.
+No Qt here (cyconv never imports Qt).
+
+Kinds of layer output (what the seeds call them):
+
+- ``"feature_map"``: the output of a Conv2D, before any activation function (seed 000 §1.3);
+- ``"activation_map"``: the output of an activation function applied to a conv layer's feature
+  map, possibly through pooling/LRN/dropout in between;
+- ``"pooled"``, ``"normalized"`` (LRN), ``"dropout"``: maps after those layers;
+- ``"vector"``: Flatten and hidden Dense outputs; ``"activation"``: an activation of a vector;
+- ``"logits"``: the last Dense layer's class scores; ``"probabilities"``: a Softmax output.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["ConvLayerView", "activations", "conv_layers", "filters", "layer_kinds", "summary_rows"]
+
+_ACTIVATIONS = ("ReLU", "LeakyReLU", "Sigmoid", "Tanh")
+_POOLS = ("MaxPool2D", "AvgPool2D", "MinPool2D")
+# Layers that keep a conv layer's maps "spatial" for the activation-map naming.
+_PASS_THROUGH = _POOLS + ("LRN", "Dropout")
+
+
+def _frozen(array) -> np.ndarray:
+    """A C-contiguous read-only copy."""
+    copy = np.array(array, copy=True, order="C")
+    copy.flags.writeable = False
+    return copy
+
+
+@dataclass(frozen=True)
+class ConvLayerView:
+    """A conv layer's parameters and geometry, copied.
+
+    weights (F, C, KH, KW); bias (F,) or None; stride (SH, SW); padding (top, bottom, left,
+    right) resolved for this layer's input; input_chw and output_chw (C, H, W).
+    """
+    name: str
+    weights: np.ndarray
+    bias: np.ndarray | None
+    stride: tuple
+    padding: tuple
+    padding_mode: str
+    input_chw: tuple
+    output_chw: tuple
+
+
+def filters(model) -> list[tuple[str, np.ndarray]]:
+    """``(layer_name, W copy (F, C, KH, KW))`` for every Conv2D layer, in order."""
+    return [(name, _frozen(layer.params["W"])) for name, layer in model.named_layers()
+            if layer.type_name == "Conv2D"]
+
+
+def conv_layers(model) -> list[ConvLayerView]:
+    """Every Conv2D layer's weights, bias and resolved geometry (for step-through views)."""
+    rows = {row.name: row for row in model.summary()}
+    views = []
+    for name, layer in model.named_layers():
+        if layer.type_name != "Conv2D":
+            continue
+        row = rows[name]
+        bias = layer.params.get("b")
+        views.append(ConvLayerView(
+            name=name, weights=_frozen(layer.params["W"]),
+            bias=None if bias is None else _frozen(bias),
+            stride=tuple(row.stride_hw), padding=tuple(row.padding_tblr),
+            padding_mode=layer.padding_mode, input_chw=tuple(row.input_chw),
+            output_chw=tuple(row.output_chw)))
+    return views
+
+
+def layer_kinds(model) -> list[str]:
+    """The kind (see the module docstring) of every layer's output, in order."""
+    types = [layer.type_name for layer in model.layers]
+    last_dense = max((i for i, t in enumerate(types) if t == "Dense"), default=None)
+    kinds = []
+    after_conv = False        # are we still on maps that came from a conv layer?
+    for index, layer_type in enumerate(types):
+        if layer_type == "Conv2D":
+            kind, after_conv = "feature_map", True
+        elif layer_type in _ACTIVATIONS:
+            kind = "activation_map" if after_conv else "activation"
+        elif layer_type in _POOLS:
+            kind = "pooled"
+        elif layer_type == "LRN":
+            kind = "normalized"
+        elif layer_type == "Dropout":
+            kind = "dropout"
+        elif layer_type == "Softmax":
+            kind = "probabilities"
+        elif layer_type == "Dense":
+            kind = "logits" if index == last_dense and index >= len(types) - 2 else "vector"
+        else:                 # Flatten
+            kind = "vector"
+        if layer_type not in _PASS_THROUGH + _ACTIVATIONS + ("Conv2D",):
+            after_conv = False
+        kinds.append(kind)
+    return kinds
+
+
+def activations(model, x1) -> list[tuple[str, str, np.ndarray]]:
+    """Every layer's output for one sample ``x1`` (C, H, W), in inference mode.
+
+    Returns ``(layer_name, kind, array)`` with array (C, H, W) for maps or (D,) for vectors.
+    Runs the model's forward pass: call it from the thread that owns the model.
+    """
+    x1 = np.asarray(x1)
+    if x1.shape != tuple(model.input_shape):
+        raise ValueError(f"activations: the sample must have the model's input shape {tuple(model.input_shape)}, "
+                         f"got {x1.shape} (pass one sample, without the batch axis)")
+    trace = model.forward_trace(x1[np.newaxis])
+    return [(name, kind, _frozen(output[0])) for (name, output), kind in zip(trace, layer_kinds(model))]
+
+
+def summary_rows(model):
+    """The shape table rows (``model.summary()``, a ``shapes.Summary`` of ``LayerRow``)."""
+    return model.summary()

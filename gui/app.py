@@ -1,0 +1,140 @@
+"""`cyconv-lab` / `python -m gui`: start the window, or train headless and write screenshots.
+
+    cyconv-lab                              # the window
+    cyconv-lab --lang ko --preset lenet5    # Korean, LeNet-5
+    cyconv-lab --screenshot shots --steps 50
+        trains 50 steps on the default (synthetic) data offscreen, writes a PNG of every
+        view into shots/ and exits 0.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from . import i18n
+
+_SCREENSHOT_TIMEOUT_SECONDS = 300
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    from cyconv import presets
+
+    parser = argparse.ArgumentParser(prog="cyconv-lab", description="cyconv lab: watch a CNN learn.")
+    parser.add_argument("--lang", choices=sorted(i18n.LANGUAGES), default="en", help="interface language")
+    image_presets = [name for name in presets.PRESET_NAMES if len(presets.configs(name)[0]) == 3]
+    parser.add_argument("--preset", choices=image_presets, default="seed003", help="network to start with")
+    parser.add_argument("--screenshot", metavar="DIR", help="train headless, write a PNG of every view to DIR, exit")
+    parser.add_argument("--steps", type=int, default=20, help="steps to train in --screenshot mode (default 20)")
+    parser.add_argument("--samples", type=int, default=600, help="training samples in --screenshot mode")
+    args = parser.parse_args(argv)
+    if args.steps < 1:
+        parser.error(f"--steps must be at least 1, got {args.steps}")
+    if args.samples < 20:
+        parser.error(f"--samples must be at least 20, got {args.samples}")
+    return args
+
+
+def _application(screenshot: bool):
+    """The QApplication; screenshot mode draws offscreen (no display needed)."""
+    from PySide6 import QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        if screenshot:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        app = QtWidgets.QApplication(sys.argv[:1])
+        app.setApplicationName("cyconv lab")
+    return app
+
+
+class TrainingProblem(RuntimeError):
+    """The settings could not train (e.g. a shapes-only preset on the default data)."""
+
+
+def run_screenshots(window, folder: str, steps: int, samples: int,
+                    timeout: float = _SCREENSHOT_TIMEOUT_SECONDS) -> list[str]:
+    """Train `steps` batches in `window`, then export every view into `folder`.
+
+    Raises TrainingProblem (after exporting the views that need no training) when the
+    network cannot train on the default data, RuntimeError on a timeout.
+    """
+    _train_steps(window, steps, samples, timeout)
+    if window.messages:
+        paths = window.export_views(folder)
+        raise TrainingProblem(f"screenshot: training could not run ({len(paths)} views written without it): "
+                              f"{window.messages[-1]}")
+    _settle(window)
+    draw = window.views["draw"]
+    draw.canvas.stroke([(60, 60), (160, 60), (160, 160), (60, 160), (60, 60)])
+    draw.request_prediction()
+    window.views["gradcheck"].run_button.click()
+    window.views["speed"].run_button.click()
+    _settle(window, wait_for=lambda: bool(window.views["gradcheck"].results) and bool(window.views["speed"].results)
+            and bool(draw.result.text()))
+    window.controller.select_sample(0)        # the activations view shows a test image again
+    _settle(window, wait_for=lambda: window.latest_pictures.sample.source == "eval")
+    return window.export_views(folder)
+
+
+def _train_steps(window, steps: int, samples: int, timeout: float) -> None:
+    """Press Step `steps` times, each once the previous step has reported (exactly N steps)."""
+    from PySide6 import QtWidgets
+
+    controls = window.controls
+    controls.n_train.setValue(samples)
+    controls.batch.setValue(32)
+    controls.n_eval.setValue(max(20, samples // 4))
+    batches_per_epoch = -(-int(samples * 0.9) // controls.batch.value())
+    controls.epochs.setValue(max(1, -(-steps // batches_per_epoch)))
+    deadline = time.monotonic() + timeout
+    requested = 0
+    while time.monotonic() < deadline:
+        QtWidgets.QApplication.processEvents()
+        done = window.latest_step.step if window.latest_step is not None else 0
+        if window.messages or done >= steps or controls.state in ("finished", "failed"):
+            return
+        if done == requested and controls.state in ("idle", "paused"):
+            window.run_command("step")
+            requested += 1
+        time.sleep(0.002)
+    raise RuntimeError(f"screenshot: {steps} steps did not finish within {timeout:.0f} s")
+
+
+def _settle(window, wait_for=None, seconds: float = 60.0) -> None:
+    """Let queued snapshots arrive (and `wait_for()` become true) before painting."""
+    from PySide6 import QtWidgets
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        QtWidgets.QApplication.processEvents()
+        if (wait_for is None or wait_for()) and window.latest_pictures is not None:
+            break
+        time.sleep(0.01)
+    for _ in range(5):
+        QtWidgets.QApplication.processEvents()
+        time.sleep(0.02)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    app = _application(args.screenshot is not None)
+    from .main_window import MainWindow
+
+    window = MainWindow(preset=args.preset, language=args.lang)
+    if args.lang == "ko":
+        window.set_language("ko")
+    if args.screenshot is None:
+        window.show()
+        return app.exec()
+    window.show()
+    try:
+        paths = run_screenshots(window, args.screenshot, args.steps, args.samples)
+    except (RuntimeError, OSError) as error:
+        print(f"cyconv-lab: {error}", file=sys.stderr)
+        window.close()
+        return 1
+    window.close()
+    print("\n".join(paths))
+    return 0

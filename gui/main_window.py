@@ -1,0 +1,446 @@
+"""The lab's window: model editor and training controls on the left, the views in tabs.
+
+Slots that receive the worker's snapshots only store them; a ~30 Hz timer draws the tab that
+is visible (ARCHITECTURE.md section 4: the GUI coalesces).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from . import i18n
+from .i18n import tr
+from .settings import DATASET_SHAPES, TrainingSettings
+from .stats import RateMeter, eta_seconds, format_duration
+from .widgets.activations import ActivationsView
+from .widgets.controls import TrainingControls
+from .widgets.curves import CurvesView
+from .widgets.draw import DrawView
+from .widgets.explainers import ConvExplainer, PoolExplainer
+from .widgets.filters import FiltersView
+from .widgets.gradcheck import GradcheckView
+from .widgets.model_editor import ModelEditor
+from .widgets.predictions import PredictionsView
+from .widgets.shape_table import ShapeTable
+from .widgets.speed import SpeedView
+from .worker import TrainingController, dataset_availability
+
+REPAINT_INTERVAL_MS = 33
+TABS = ("shapes", "curves", "filters", "activations", "predictions", "conv_explainer", "pool_explainer",
+        "gradcheck", "speed", "draw")
+#: Font families that carry Hangul, tried in order (Debian's fonts-noto-cjk first).
+CJK_FAMILIES = ("Noto Sans CJK KR", "Noto Sans KR", "Noto Sans CJK JP", "NanumGothic", "UnDotum", "Baekmuk Gulim")
+
+
+def cjk_family() -> str | None:
+    """The first installed family from CJK_FAMILIES, or None."""
+    installed = set(QtGui.QFontDatabase.families())
+    return next((family for family in CJK_FAMILIES if family in installed), None)
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """`run_finished` is re-emitted in the GUI thread after the worker's `finished` (tests and
+    the screenshot mode wait on it: the worker's own signals fire in the worker thread)."""
+
+    run_finished = QtCore.Signal()
+
+    def __init__(self, *, preset: str = "seed003", language: str = "en"):
+        super().__init__()
+        i18n.set_language(language)
+        self.controller = TrainingController(self)
+        self.editor, self.controls = ModelEditor(), TrainingControls()
+        self.views = {"shapes": ShapeTable(), "curves": CurvesView(), "filters": FiltersView(),
+                      "activations": ActivationsView(), "predictions": PredictionsView(),
+                      "conv_explainer": ConvExplainer(), "pool_explainer": PoolExplainer(),
+                      "gradcheck": GradcheckView(), "speed": SpeedView(), "draw": DrawView()}
+        self.tabs = QtWidgets.QTabWidget()
+        for key in TABS:
+            self.tabs.addTab(self.views[key], "")
+        self.session = None
+        self.latest_pictures = None
+        self.latest_evaluation = None
+        self.latest_step = None
+        self.messages: list[str] = []
+        self.message_box: QtWidgets.QMessageBox | None = None
+        self.rate = RateMeter()
+        self._dirty: set[str] = set()
+        self._build_layout()
+        self._build_menus()
+        self._connect()
+        self.controls.set_datasets(dataset_availability())
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(REPAINT_INTERVAL_MS)
+        self.timer.timeout.connect(self.repaint_views)
+        self.timer.start()
+        self.retranslate()
+        self.editor.load_preset(preset)
+        self.resize(1400, 900)
+
+    # -- construction -------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        self.model_group, self.train_group = QtWidgets.QGroupBox(), QtWidgets.QGroupBox()
+        QtWidgets.QVBoxLayout(self.model_group).addWidget(self.editor)
+        QtWidgets.QVBoxLayout(self.train_group).addWidget(self.controls)
+        left = QtWidgets.QWidget()
+        left_layout = QtWidgets.QVBoxLayout(left)
+        left_layout.addWidget(self.model_group, 3)
+        left_layout.addWidget(self.train_group, 2)
+        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([560, 840])
+        self.setCentralWidget(splitter)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self.file_menu, self.language_menu = bar.addMenu(""), bar.addMenu("")
+        self.actions = {key: QtGui.QAction(self) for key in ("save_model", "load_model", "export_png", "quit")}
+        for key in ("save_model", "load_model", "export_png"):
+            self.file_menu.addAction(self.actions[key])
+        self.file_menu.addSeparator()
+        self.file_menu.addAction(self.actions["quit"])
+        self.actions["save_model"].triggered.connect(self._save_dialog)
+        self.actions["load_model"].triggered.connect(self._load_dialog)
+        self.actions["export_png"].triggered.connect(self._export_dialog)
+        self.actions["quit"].triggered.connect(self.close)
+        group = QtGui.QActionGroup(self)
+        for code, name in i18n.LANGUAGES.items():
+            action = QtGui.QAction(name, self, checkable=True)
+            action.setChecked(code == i18n.language())
+            action.triggered.connect(lambda _=False, c=code: self.set_language(c))
+            group.addAction(action)
+            self.language_menu.addAction(action)
+
+    def _connect(self) -> None:
+        worker = self.controller.worker
+        self.editor.changed.connect(self._network_edited)
+        self.editor.preset_chosen.connect(self._preset_chosen)
+        self.controls.command.connect(self.run_command)
+        self.controls.lr_changed.connect(self.controller.set_lr)
+        self.controls.dataset_changed.connect(self._dataset_chosen)
+        self.tabs.currentChanged.connect(lambda _: self.repaint_views())
+        self.views["activations"].sample_requested.connect(self.controller.select_sample)
+        self.views["predictions"].sample_selected.connect(self._show_sample)
+        self.views["gradcheck"].requested.connect(self.controller.gradcheck)
+        self.views["speed"].requested.connect(self.controller.speed)
+        self.views["draw"].predict_requested.connect(self.controller.predict)
+        worker.state_changed.connect(self._state_changed)
+        worker.session_ready.connect(self._session_ready)
+        worker.step_report.connect(self._step_report)
+        worker.epoch_report.connect(self._epoch_report)
+        worker.pictures.connect(self._store_pictures)
+        worker.evaluation.connect(self._store_evaluation)
+        worker.prediction.connect(self.views["draw"].show_prediction)
+        worker.gradcheck_done.connect(self.views["gradcheck"].show_results)
+        worker.speed_done.connect(self.views["speed"].show_results)
+        worker.problem.connect(self.show_problem)
+        worker.failed.connect(self._failed)
+        worker.saved.connect(lambda path: self.statusBar().showMessage(tr("dialog.saved", path=path), 5000))
+        worker.loaded.connect(self._loaded)
+        worker.finished.connect(self._worker_finished)
+
+    # -- language -------------------------------------------------------------------------------
+    def set_language(self, code: str) -> None:
+        i18n.set_language(code)
+        family = cjk_family() if code == "ko" else None
+        font = QtWidgets.QApplication.font()
+        if family:
+            font.setFamily(family)
+            QtWidgets.QApplication.setFont(font)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.setWindowTitle(tr("app.title"))
+        self.model_group.setTitle(tr("model.group"))
+        self.train_group.setTitle(tr("train.group"))
+        self.file_menu.setTitle(tr("menu.file"))
+        self.language_menu.setTitle(tr("menu.language"))
+        for key, action in self.actions.items():
+            action.setText(tr(f"action.{key}"))
+        for index, key in enumerate(TABS):
+            self.tabs.setTabText(index, tr(f"tab.{key}"))
+        tips = {"filters": "term.filter", "activations": "term.activation_map", "pool_explainer": "tip.pool_explainer",
+                "conv_explainer": "tip.conv_explainer", "draw": "draw.hint", "speed": "speed.explain"}
+        for index, key in enumerate(TABS):
+            self.tabs.setTabToolTip(index, tr(tips[key]) if key in tips else "")
+        self.editor.retranslate()
+        self.controls.retranslate()
+        for view in self.views.values():
+            view.retranslate()
+        self.controls.show_status(self._state_text(self.controls.state))
+
+    # -- commands --------------------------------------------------------------------------------
+    def _network_edited(self, summary) -> None:
+        self.views["shapes"].show_summary(summary)
+
+    def _preset_chosen(self, name: str) -> None:
+        """Offer data that fits the preset: cifar_small switches to 3x32x32 images, etc."""
+        shape = tuple(self.editor.summary.input_shape)
+        current = self.controls.dataset.currentData()
+        if DATASET_SHAPES.get(current) == shape:
+            return
+        for candidate, candidate_shape in DATASET_SHAPES.items():
+            if candidate_shape == shape and self.controls.availability.get(candidate):
+                self.controls.select_dataset(candidate)
+                return
+
+    def _dataset_chosen(self, name: str) -> None:
+        """A dataset with a fixed image shape sets the network's input to it (the rest follows)."""
+        if name in DATASET_SHAPES and self.controls.state in ("idle", "finished", "stopped", "failed"):
+            self.editor.set_input_shape(DATASET_SHAPES[name])
+
+    def _checked_request(self) -> tuple[dict, TrainingSettings] | None:
+        """The network and settings, or None after showing what is wrong."""
+        try:
+            settings = self.controls.settings()
+        except ValueError as error:
+            self.show_problem(str(error))
+            return None
+        try:
+            network = self.editor.network()
+        except ValueError as error:
+            self.show_problem(tr("bad.model", reason=str(error)))
+            return None
+        expected = DATASET_SHAPES.get(settings.dataset)
+        if expected is not None and tuple(network["input_shape"]) != expected:
+            self.show_problem(tr("bad.data_shape", data=expected, model=tuple(network["input_shape"])))
+            return None
+        output = self.editor.summary.output_shape
+        if settings.dataset in DATASET_SHAPES and output != (10,):
+            self.show_problem(tr("bad.classes", data=10, model=output[0] if output and len(output) == 1 else output))
+            return None
+        return network, settings
+
+    def run_command(self, name: str) -> None:
+        """A training button: start, pause, resume, step, stop or reset."""
+        if name in ("start", "step"):
+            request = self._checked_request()
+            if request is None:
+                return
+            new_session = name == "start" or self.controls.state in ("idle", "finished", "stopped", "failed")
+            if new_session:
+                self._clear_views()
+            getattr(self.controller, name)(*request)
+            if new_session:
+                self.controls.set_state("loading")
+        elif name == "reset":
+            self.controller.reset()
+            self.session = None
+            self._clear_views()
+        else:
+            getattr(self.controller, name)()
+
+    def _clear_views(self) -> None:
+        self.views["curves"].clear()
+        self.views["filters"].show_filters(())
+        self.views["activations"].clear()
+        self.views["predictions"].clear()
+        self.latest_pictures = self.latest_evaluation = self.latest_step = None
+        self.rate.reset()
+        self.controls.progress.setValue(0)
+        self.controls.progress_label.setText("")
+        self.controls.metrics_label.setText("")
+
+    def _show_sample(self, index: int) -> None:
+        self.views["activations"].select(index)
+        self.tabs.setCurrentIndex(TABS.index("activations"))
+
+    # -- worker signals: store only ------------------------------------------------------------
+    def _state_text(self, state: str) -> str:
+        return tr({"idle": "train.idle", "loading": "train.loading", "running": "train.running",
+                   "paused": "train.paused", "finished": "train.done", "stopped": "train.stopped",
+                   "failed": "train.idle"}[state])
+
+    def _state_changed(self, state: str) -> None:
+        self.controls.set_state(state)
+        self.editor.setEnabled(state in ("idle", "finished", "stopped", "failed"))
+        if state != "failed":
+            self.controls.show_status(self._state_text(state))
+
+    def _worker_finished(self) -> None:
+        self.run_finished.emit()
+
+    def _session_ready(self, session) -> None:
+        self.session = session
+        self.views["activations"].set_sample_count(len(session.eval_labels), session.classes)
+        self.views["predictions"].set_session(session)
+        self.views["draw"].set_network(session.input_shape, session.classes)
+        self._restore_curves(session)
+        self.controls.progress.setRange(0, max(session.total_steps, 1))
+
+    def _restore_curves(self, session) -> None:
+        """A continued run (loaded checkpoint) starts with its history on the chart."""
+        curves, history = self.views["curves"], session.history
+        curves.clear()
+        for step, (loss, accuracy) in enumerate(zip(history.get("step_loss", ()), history.get("step_accuracy", ())),
+                                                start=1):
+            curves.add_step(step, loss, accuracy)
+        for epoch, (loss, accuracy) in enumerate(zip(history.get("epoch_val_loss", ()),
+                                                     history.get("epoch_val_accuracy", ())), start=1):
+            curves.add_epoch(epoch * session.batches_per_epoch, loss, accuracy)
+
+    def _step_report(self, report) -> None:
+        if self.session is None:          # a report still queued from a run that was reset
+            return
+        self.latest_step = report
+        self.rate.tick(time.monotonic())
+        self.views["curves"].add_step(report.step, report.loss, report.accuracy)
+        self._dirty.add("progress")
+
+    def _epoch_report(self, report) -> None:
+        if self.session is None:
+            return
+        step = self.latest_step.step if self.latest_step is not None else 0
+        self.views["curves"].add_epoch(step, report.val_loss, report.val_accuracy)
+
+    def _store_pictures(self, pictures) -> None:
+        if self.session is None:
+            return
+        self.latest_pictures = pictures
+        self._dirty.update(("filters", "activations"))
+
+    def _store_evaluation(self, evaluation) -> None:
+        if self.session is None:
+            return
+        self.latest_evaluation = evaluation
+        self._dirty.add("predictions")
+
+    def show_problem(self, text: str) -> None:
+        """A message for the user (bad setting, diverged run): status line and a non-blocking box."""
+        self.messages.append(text)
+        self.controls.show_status(text, error=True)
+        self._release_gradcheck(text)
+        self._message(QtWidgets.QMessageBox.Icon.Warning, text)
+
+    def _release_gradcheck(self, text: str) -> None:
+        """A gradient check or timing that was waiting will not get its answer: let it be asked again."""
+        for key in ("gradcheck", "speed"):
+            view = self.views[key]
+            if not view.run_button.isEnabled():
+                view.show_error(text)
+
+    def _failed(self, trace: str) -> None:
+        last_line = trace.strip().splitlines()[-1] if trace.strip() else trace
+        self.messages.append(trace)
+        self.controls.show_status(tr("train.failed", reason=last_line), error=True)
+        self._release_gradcheck(tr("train.failed", reason=last_line))
+        self._message(QtWidgets.QMessageBox.Icon.Critical, tr("train.failed", reason=last_line), details=trace)
+
+    def _message(self, icon, text: str, details: str | None = None) -> None:
+        if self.message_box is not None:
+            self.message_box.close()
+        box = QtWidgets.QMessageBox(icon, tr("dialog.error"), text, QtWidgets.QMessageBox.StandardButton.Ok, self)
+        if details:
+            box.setDetailedText(details)
+        box.open()                  # window-modal but non-blocking: training goes on
+        self.message_box = box
+
+    def _loaded(self, info: dict) -> None:
+        """A checkpoint was read: show its network and settings; Start/Step continue it."""
+        self.session = None
+        self._clear_views()
+        config = info["model_config"]
+        self.editor.set_network(config["input_shape"], config["layers"])
+        saved = info["extra"].get("settings") if isinstance(info["extra"], dict) else None
+        if saved:
+            self.controls.select_dataset(saved.get("dataset", "synthetic"))
+            for key, box in (("n_train", self.controls.n_train), ("n_eval", self.controls.n_eval),
+                             ("batch_size", self.controls.batch), ("epochs", self.controls.epochs),
+                             ("seed", self.controls.seed)):
+                if key in saved:
+                    box.setValue(int(saved[key]))
+            self.controls.optimizer.setCurrentText(saved.get("optimizer", "momentum"))
+            self.controls.lr.setText(str(saved.get("lr", 0.01)))
+            self.controls.momentum.setText(str(saved.get("momentum", 0.9)))
+
+    # -- drawing ----------------------------------------------------------------------------------
+    def repaint_views(self) -> None:
+        """The timer: draw what changed, on the visible tab only (the others on showing)."""
+        current = TABS[self.tabs.currentIndex()]
+        if "progress" in self._dirty:
+            self._dirty.discard("progress")
+            self._paint_progress()
+        if current == "curves":
+            self.views["curves"].refresh()
+        if current in self._dirty:
+            self._dirty.discard(current)
+            self._paint(current)
+
+    def _paint(self, key: str) -> None:
+        pictures, evaluation = self.latest_pictures, self.latest_evaluation
+        if key == "filters" and pictures is not None:
+            self.views["filters"].show_filters(pictures.convs)
+        elif key == "activations" and pictures is not None and pictures.sample is not None:
+            self.views["activations"].show_sample(pictures.sample, pictures.convs)
+        elif key == "predictions" and evaluation is not None and self.session is not None:
+            self.views["predictions"].show_evaluation(evaluation)
+
+    def _paint_progress(self) -> None:
+        report = self.latest_step
+        if report is None or self.session is None:
+            return
+        total = self.session.total_steps
+        speed = self.rate.rate()
+        self.controls.progress.setValue(min(report.step, total))
+        self.controls.progress_label.setText(tr(
+            "train.progress", epoch=report.epoch, epochs=self.session.epochs, step=report.step, total=total,
+            rate=speed, eta=format_duration(eta_seconds(report.step, total, speed))))
+        self.controls.metrics_label.setText(tr("train.metrics", loss=report.loss, accuracy=report.accuracy,
+                                               lr=report.lr))
+
+    # -- files ------------------------------------------------------------------------------------
+    def _save_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, tr("action.save_model"), "cyconv-session.npz",
+                                                        "cyconv checkpoint (*.npz)")
+        if path:
+            self.save_session(path)
+
+    def save_session(self, path: str) -> None:
+        try:
+            settings = dataclasses.asdict(self.controls.settings())
+        except ValueError:
+            settings = {}
+        self.controller.save(path, {"settings": settings, "language": i18n.language(),
+                                    "normalization": self.session.normalization if self.session else None})
+
+    def _load_dialog(self) -> None:
+        if self.controls.state in ("running", "paused", "loading"):
+            self.show_problem(tr("io.busy"))
+            return
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, tr("action.load_model"), "", "cyconv checkpoint (*.npz)")
+        if path:
+            self.controller.load(path)
+
+    def _export_dialog(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, tr("action.export_png"))
+        if folder:
+            written = self.export_views(folder)
+            self.statusBar().showMessage(tr("dialog.exported", count=len(written), path=folder), 5000)
+
+    def export_views(self, folder: str) -> list[str]:
+        """Write a PNG of the window with each tab shown: NN-<tab>.png. Returns the paths."""
+        os.makedirs(folder, exist_ok=True)
+        current = self.tabs.currentIndex()
+        paths = []
+        for index, key in enumerate(TABS):
+            self.tabs.setCurrentIndex(index)
+            self._dirty.add(key)
+            self.repaint_views()
+            QtWidgets.QApplication.processEvents()
+            path = os.path.join(folder, f"{index + 1:02d}-{key}.png")
+            if not self.grab().save(path, "PNG"):
+                raise OSError(f"export_views: could not write {path}")
+            paths.append(path)
+        self.tabs.setCurrentIndex(current)
+        return paths
+
+    # -- closing ------------------------------------------------------------------------------------
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        """Stop the worker and wait for its thread before the window goes."""
+        self.timer.stop()
+        self.controller.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,202 @@
+"""The model editor's text fields <-> layer configs (docs/design.md), without Qt.
+
+A row of the editor holds short texts a student types: kernel "5" or "3x5", padding "1",
+"1,2", "1,2,1,2", "same" or "valid", extras "p=0.5". This module parses them into the
+engine's config dicts and back, and raises ValueError with the field and the accepted forms.
+
+Channel and feature counts (in_channels, in_features) are never typed: they follow from the
+previous layer (shapes.summarize and Sequential.from_config infer them). That way changing
+one layer's filter count never breaks the next layer.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cyconv import shapes
+
+#: Layer types the editor offers, in teaching order.
+EDITOR_TYPES = ("Conv2D", "ReLU", "MaxPool2D", "AvgPool2D", "MinPool2D", "Flatten", "Dense",
+                "Sigmoid", "Tanh", "LeakyReLU", "Softmax", "Dropout", "LRN")
+POOL_TYPES = ("MaxPool2D", "AvgPool2D", "MinPool2D")
+ACTIVATION_TYPES = ("ReLU", "LeakyReLU", "Sigmoid", "Tanh")
+
+#: Which editor columns each type uses.
+_COLUMNS = {
+    "Conv2D": {"units", "kernel", "stride", "padding", "mode", "extra"},
+    "Dense": {"units", "extra"},
+    "LeakyReLU": {"extra"},
+    "Dropout": {"extra"},
+    "LRN": {"extra"},
+    **{pool: {"kernel", "stride", "padding"} for pool in POOL_TYPES},
+}
+#: Config keys the columns cover; the others go to "extra" as key=value.
+_COLUMN_KEYS = {"in_channels", "out_channels", "in_features", "out_features", "kernel_size", "stride",
+                "padding", "padding_mode"}
+_INT_PATTERN = re.compile(r"^\s*\d+\s*$")
+
+
+@dataclass
+class RowSpec:
+    """What one editor row holds: the type and the raw texts of its columns."""
+    type: str
+    units: str = ""
+    kernel: str = ""
+    stride: str = ""
+    padding: str = ""
+    mode: str = "zeros"
+    extra: str = ""
+    name: str | None = None
+
+
+def columns_for(layer_type: str) -> set[str]:
+    """The editor columns that matter for `layer_type` (the others are greyed out)."""
+    if layer_type not in EDITOR_TYPES:
+        raise ValueError(f"columns_for: unknown layer type {layer_type!r}; choose one of {EDITOR_TYPES}")
+    return _COLUMNS.get(layer_type, set())
+
+
+def _split_numbers(text: str) -> list[str]:
+    return [part for part in re.split(r"[\s,x×*]+", text.strip()) if part]
+
+
+def parse_int(text: str, what: str, *, minimum: int = 1) -> int:
+    """A whole number >= minimum from a text field."""
+    if not _INT_PATTERN.match(text or ""):
+        raise ValueError(f"{what}: expected a whole number, got {text!r}")
+    value = int(text)
+    if value < minimum:
+        raise ValueError(f"{what}: must be at least {minimum}, got {value}")
+    return value
+
+
+def parse_pair(text: str, what: str, *, minimum: int = 1) -> list[int]:
+    """'5' -> [5, 5]; '3x5', '3,5' or '3 5' -> [3, 5]."""
+    parts = _split_numbers(text)
+    if len(parts) not in (1, 2):
+        raise ValueError(f"{what}: expected one number or two (height x width), got {text!r}")
+    values = [parse_int(part, what, minimum=minimum) for part in parts]
+    return values * 2 if len(values) == 1 else values
+
+
+def parse_padding(text: str, what: str = "padding"):
+    """'1' -> 1; '1,2' -> [1, 2]; '1,2,1,2' -> [1, 2, 1, 2]; 'same' / 'valid' as given."""
+    stripped = (text or "").strip().lower()
+    if stripped in ("same", "valid"):
+        return stripped
+    if stripped == "":
+        return 0
+    parts = _split_numbers(stripped)
+    if len(parts) not in (1, 2, 4):
+        raise ValueError(f"{what}: expected p, 'ph,pw', 'top,bottom,left,right', 'same' or 'valid', got {text!r}")
+    values = [parse_int(part, what, minimum=0) for part in parts]
+    return values[0] if len(values) == 1 else values
+
+
+def _parse_value(text: str, key: str):
+    lowered = text.strip().lower()
+    if lowered in ("true", "yes", "on"):
+        return True
+    if lowered in ("false", "no", "off"):
+        return False
+    try:
+        return int(lowered) if _INT_PATTERN.match(lowered) else float(lowered)
+    except ValueError:
+        raise ValueError(f"{key}: expected a number or true/false, got {text!r}") from None
+
+
+def parse_extra(text: str, layer_type: str) -> dict:
+    """'p=0.5' or 'size=5, alpha=1e-4' -> dict, keys checked against the layer's schema."""
+    allowed = [k for k in shapes.LAYER_KEYS[layer_type] if k not in _COLUMN_KEYS]
+    result = {}
+    for item in [part for part in re.split(r"[,;\s]+", (text or "").strip()) if part]:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"extra: write key=value (keys for {layer_type}: {', '.join(allowed) or 'none'}), "
+                             f"got {item!r}")
+        key = key.strip()
+        if key not in allowed:
+            raise ValueError(f"extra: {key!r} is not a {layer_type} setting; use {', '.join(allowed) or 'none'}")
+        result[key] = _parse_value(value, key)
+    return result
+
+
+def spec_to_config(spec: RowSpec) -> dict:
+    """An editor row -> a config dict (without in_channels/in_features). Raises ValueError."""
+    used = columns_for(spec.type)
+    config = {"type": spec.type}
+    if spec.name:
+        config["name"] = spec.name
+    if spec.type == "Conv2D":
+        config["out_channels"] = parse_int(spec.units, "filters")
+    elif spec.type == "Dense":
+        config["out_features"] = parse_int(spec.units, "units")
+    if "kernel" in used:
+        config["kernel_size"] = parse_pair(spec.kernel, "kernel")
+    if "stride" in used:
+        if spec.stride.strip():
+            config["stride"] = parse_pair(spec.stride, "stride")
+        elif spec.type in POOL_TYPES:
+            config["stride"] = list(config["kernel_size"])    # seed 000: pool size = stride
+        else:
+            config["stride"] = [1, 1]
+    if "padding" in used:
+        config["padding"] = parse_padding(spec.padding)
+    if spec.type == "Conv2D":
+        if spec.mode not in shapes.PADDING_MODES:
+            raise ValueError(f"padding mode: choose one of {shapes.PADDING_MODES}, got {spec.mode!r}")
+        config["padding_mode"] = spec.mode
+    if "extra" in used:
+        config.update(parse_extra(spec.extra, spec.type))
+    return config
+
+
+def _pair_text(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return str(value[0]) if len(set(value)) == 1 else "x".join(str(v) for v in value)
+    return str(value)
+
+
+def config_to_spec(config: dict) -> RowSpec:
+    """A config dict (e.g. from a preset) -> the editor's texts."""
+    layer_type = config["type"]
+    if layer_type not in EDITOR_TYPES:
+        raise ValueError(f"config_to_spec: the editor cannot show layer type {layer_type!r}")
+    spec = RowSpec(type=layer_type, name=config.get("name"))
+    if layer_type == "Conv2D":
+        spec.units = str(config["out_channels"])
+    elif layer_type == "Dense":
+        spec.units = str(config["out_features"])
+    if "kernel_size" in config:
+        spec.kernel = _pair_text(config["kernel_size"])
+    if "stride" in config and config["stride"] is not None:
+        spec.stride = _pair_text(config["stride"])
+    if "padding" in config:
+        padding = config["padding"]
+        spec.padding = padding if isinstance(padding, str) else (
+            ",".join(str(p) for p in padding) if isinstance(padding, (list, tuple)) else str(padding))
+    spec.mode = config.get("padding_mode", "zeros")
+    extras = {k: v for k, v in config.items()
+              if k not in _COLUMN_KEYS and k not in ("type", "name") and not (k == "bias" and v is True)}
+    spec.extra = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in extras.items())
+    return spec
+
+
+def parse_input_shape(text: str) -> tuple[int, ...]:
+    """'1, 28, 28' or '1x28x28' -> (1, 28, 28); '1209' -> (1209,)."""
+    parts = _split_numbers(text or "")
+    if len(parts) not in (1, 3):
+        raise ValueError(f"input shape: expected C, H, W (e.g. 1, 28, 28) or one size D, got {text!r}")
+    return tuple(parse_int(part, "input shape") for part in parts)
+
+
+def dense_comparison(input_shape, num_outputs: int, hidden: list[int]):
+    """Configs of the dense-only network with the same input and output (seed 000 section 5):
+    Flatten (for an image input), then Dense layers with ReLU between them."""
+    if num_outputs < 1:
+        raise ValueError(f"dense_comparison: num_outputs must be >= 1, got {num_outputs}")
+    configs = [{"type": "Flatten"}] if len(input_shape) == 3 else []
+    for width in list(hidden) + [num_outputs]:
+        configs.append({"type": "Dense", "out_features": int(width)})
+        configs.append({"type": "ReLU"})
+    return configs[:-1]

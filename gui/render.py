@@ -1,0 +1,200 @@
+"""Pure-NumPy picture making for the lab's views (no Qt here, so it is tested without a window).
+
+Every function returns a float32 image with values in [0, 1], ready for one pyqtgraph
+`ImageItem` with `levels=(0, 1)`: many small maps are tiled into one image here rather than
+drawn as many items, which is what keeps a repaint cheap (ARCHITECTURE.md section 4).
+
+Images are indexed `[row, column]` (or `[row, column, rgb]`); the widgets transpose for
+pyqtgraph's column-major `ImageItem` when they draw.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: Value of the separator lines between tiles: mid grey, distinct from both ends of a colormap.
+SEPARATOR = 0.5
+
+
+def normalize(values: np.ndarray, *, symmetric: bool = False) -> np.ndarray:
+    """Scale an array into [0, 1] as float32.
+
+    min-max scaling by default. With `symmetric=True`, zero maps to 0.5 and the largest
+    absolute value to 0 or 1, so the sign of a weight stays readable. A constant array maps to
+    0.5 (there is no contrast to show), NaN and inf raise.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        raise ValueError(f"normalize: got an empty array of shape {values.shape}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"normalize: the array of shape {values.shape} holds NaN or inf values")
+    if symmetric:
+        peak = float(np.max(np.abs(values)))
+        if peak == 0.0:
+            return np.full(values.shape, 0.5, dtype=np.float32)
+        return (0.5 + 0.5 * values / peak).astype(np.float32)
+    low, high = float(values.min()), float(values.max())
+    if high == low:
+        return np.full(values.shape, 0.5, dtype=np.float32)
+    return ((values - low) / (high - low)).astype(np.float32)
+
+
+def normalize_each(maps: np.ndarray, *, symmetric: bool = False) -> np.ndarray:
+    """`normalize` every map along the first axis on its own: (N, ...) -> (N, ...) float32."""
+    maps = np.asarray(maps)
+    if maps.ndim < 2:
+        raise ValueError(f"normalize_each: expected (N, ...) maps, got shape {maps.shape}")
+    return np.stack([normalize(m, symmetric=symmetric) for m in maps]).astype(np.float32)
+
+
+def grid_shape(count: int, columns: int | None = None) -> tuple[int, int]:
+    """(rows, columns) for `count` tiles: near-square unless `columns` is given."""
+    if count < 1:
+        raise ValueError(f"grid_shape: need at least one tile, got count={count}")
+    if columns is None:
+        columns = math.ceil(math.sqrt(count))
+    if columns < 1:
+        raise ValueError(f"grid_shape: columns must be >= 1, got {columns}")
+    columns = min(columns, count)
+    return math.ceil(count / columns), columns
+
+
+def tile(maps: np.ndarray, *, columns: int | None = None, gap: int = 1,
+         fill: float = SEPARATOR) -> np.ndarray:
+    """Lay `maps` (N, H, W) or (N, H, W, 3) out row by row in one image.
+
+    Output shape: (rows*(H+gap) - gap, cols*(W+gap) - gap[, 3]); empty cells and the gaps
+    between tiles hold `fill`. Values are copied as given (normalize first).
+    """
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim not in (3, 4) or (maps.ndim == 4 and maps.shape[3] != 3):
+        raise ValueError(f"tile: expected maps of shape (N, H, W) or (N, H, W, 3), got {maps.shape}")
+    if gap < 0:
+        raise ValueError(f"tile: gap must be >= 0, got {gap}")
+    count, height, width = maps.shape[:3]
+    rows, cols = grid_shape(count, columns)
+    out_shape = (rows * (height + gap) - gap, cols * (width + gap) - gap) + maps.shape[3:]
+    image = np.full(out_shape, fill, dtype=np.float32)
+    for index in range(count):
+        top = (index // cols) * (height + gap)
+        left = (index % cols) * (width + gap)
+        image[top:top + height, left:left + width] = maps[index]
+    return image
+
+
+def tile_matrix(maps: np.ndarray, *, gap: int = 1, fill: float = SEPARATOR) -> np.ndarray:
+    """Lay a (R, K, H, W) block out as an R x K grid: row r, column k shows maps[r, k]."""
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim != 4:
+        raise ValueError(f"tile_matrix: expected (rows, columns, H, W), got shape {maps.shape}")
+    rows, cols = maps.shape[:2]
+    return tile(maps.reshape((rows * cols,) + maps.shape[2:]), columns=cols, gap=gap, fill=fill)
+
+
+def filter_grid(weights: np.ndarray, *, max_filters: int = 64, max_channels: int = 16,
+                gap: int = 1) -> np.ndarray:
+    """Picture of a conv layer's weights (F, C, KH, KW).
+
+    - C == 3 (an RGB input): one colour tile per filter, its three channels scaled together
+      so the colour the filter responds to stays visible -> (rows, cols, 3).
+    - C == 1: one grey tile per filter in a near-square grid -> (rows, cols).
+    - otherwise: a grid with one row per filter and one column per input channel, each filter
+      scaled over all its channels so the channels compare -> (rows, cols).
+    At most `max_filters` filters and `max_channels` channels are drawn (AlexNet has 96x3 and
+    256x96); the caller says so in the view.
+    """
+    weights = np.asarray(weights)
+    if weights.ndim != 4:
+        raise ValueError(f"filter_grid: expected conv weights (F, C, KH, KW), got shape {weights.shape}")
+    shown = weights[:max_filters]
+    if shown.shape[1] == 3:
+        scaled = normalize_each(shown)                      # (F, 3, KH, KW), per filter
+        return tile(np.transpose(scaled, (0, 2, 3, 1)), gap=gap)
+    if shown.shape[1] == 1:
+        return tile(normalize_each(shown[:, 0]), gap=gap)
+    shown = shown[:, :max_channels]
+    return tile_matrix(normalize_each(shown), gap=gap)
+
+
+def feature_grid(maps: np.ndarray, *, max_maps: int = 64, columns: int | None = None,
+                 gap: int = 1) -> np.ndarray:
+    """Tile a layer's output for one sample: (C, H, W) maps, each scaled on its own.
+
+    A vector (D,) (dense layers, flatten) is drawn as a single row 1 x D.
+    """
+    maps = np.asarray(maps)
+    if maps.ndim == 1:
+        return normalize(maps[np.newaxis, :])
+    if maps.ndim != 3:
+        raise ValueError(f"feature_grid: expected (C, H, W) maps or a (D,) vector, got shape {maps.shape}")
+    return tile(normalize_each(maps[:max_maps]), columns=columns, gap=gap)
+
+
+def shared_scale_pair(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scale a feature map and its activation map with one common range per channel.
+
+    Scaled apart, ReLU's effect (negatives cut to zero) would be invisible; on the common
+    scale the negative parts turn dark in the activation map. Shapes (C, H, W) each.
+    """
+    before, after = np.asarray(before, np.float64), np.asarray(after, np.float64)
+    if before.shape != after.shape:
+        raise ValueError(f"shared_scale_pair: shapes differ, {before.shape} vs {after.shape}")
+    both = normalize_each(np.stack([before, after], axis=1).reshape((before.shape[0], -1)))
+    both = both.reshape((before.shape[0], 2) + before.shape[1:])
+    return both[:, 0], both[:, 1]
+
+
+def input_image(x1: np.ndarray) -> np.ndarray:
+    """A sample (C, H, W) as a picture: (H, W) grey for one channel, (H, W, 3) for RGB."""
+    x1 = np.asarray(x1)
+    if x1.ndim != 3 or x1.shape[0] not in (1, 3):
+        raise ValueError(f"input_image: expected a (1|3, H, W) sample, got shape {x1.shape}")
+    if x1.shape[0] == 1:
+        return normalize(x1[0])
+    return np.transpose(normalize(x1), (1, 2, 0))
+
+
+def confusion_rates(confusion: np.ndarray) -> np.ndarray:
+    """Row-normalized confusion matrix: rates[t, p] = share of class t predicted as p.
+
+    Rows without samples are all zero. Input `confusion[true, predicted]` counts, (K, K).
+    """
+    confusion = np.asarray(confusion, dtype=np.float64)
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]:
+        raise ValueError(f"confusion_rates: expected a square (K, K) matrix, got {confusion.shape}")
+    if np.any(confusion < 0):
+        raise ValueError("confusion_rates: counts must be >= 0")
+    totals = confusion.sum(axis=1, keepdims=True)
+    rates = np.divide(confusion, totals, out=np.zeros_like(confusion), where=totals > 0)
+    return rates.astype(np.float32)
+
+
+def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
+    """Diagonal over row sums of `confusion[true, predicted]`; NaN for a class with no samples."""
+    confusion = np.asarray(confusion, dtype=np.float64)
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]:
+        raise ValueError(f"per_class_accuracy: expected a square (K, K) matrix, got {confusion.shape}")
+    totals = confusion.sum(axis=1)
+    accuracy = np.full(totals.shape, np.nan)
+    np.divide(np.diag(confusion), totals, out=accuracy, where=totals > 0)
+    return accuracy
+
+
+def tile_hit(row: int, col: int, *, count: int, tile_hw: tuple[int, int], columns: int | None = None,
+             gap: int = 1) -> tuple[int, int, int] | None:
+    """Which tile and which pixel of it sits at image position (row, col) of a `tile` image.
+
+    The inverse of `tile`'s layout: returns (tile index, row in tile, column in tile), or None
+    for a gap, an empty cell or a position outside the image.
+    """
+    if row < 0 or col < 0:
+        return None
+    height, width = tile_hw
+    rows, cols = grid_shape(count, columns)
+    grid_row, in_row = divmod(int(row), height + gap)
+    grid_col, in_col = divmod(int(col), width + gap)
+    if in_row >= height or in_col >= width or grid_row >= rows or grid_col >= cols:
+        return None
+    index = grid_row * cols + grid_col
+    return (index, in_row, in_col) if index < count else None

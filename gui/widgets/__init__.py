@@ -1,0 +1,1 @@
+"""The lab's Qt widgets, one view per module."""

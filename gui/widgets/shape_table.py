@@ -1,0 +1,110 @@
+"""The live shape table: every layer's input and output shape, the formula with numbers,
+parameters written out with their share, multiply-adds; warnings and errors in red, in words.
+Below it, the dense-only network of the same input and output (seed 000 section 5)."""
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from cyconv import shapes
+
+from .. import model_spec
+from ..i18n import tr
+
+COLUMNS = ("layer", "input", "output", "formula", "params", "share", "macs", "note")
+_RED = QtGui.QColor(255, 205, 205)
+_DEFAULT_DENSE_WIDTHS = "600, 300, 300, 150"      # seed 000's comparison network
+
+
+def shape_text(shape) -> str:
+    return "—" if shape is None else "(" + ", ".join(str(v) for v in shape) + ")"
+
+
+def row_cells(row: shapes.LayerRow) -> list[str]:
+    """The table's texts for one LayerRow, in COLUMNS order."""
+    if row.error is not None:
+        return [f"{row.name} ({row.kind})", shape_text(row.input_chw), "—", "", "—", "", "", row.error]
+    share = "" if row.share is None else f"{100 * row.share:.1f}%"
+    output = shape_text(row.output_chw)
+    if row.output_hwc is not None and len(row.output_hwc) == 3:
+        output += f"\n[H, W, C = {', '.join(str(v) for v in row.output_hwc)}]"
+    formula = row.formula.replace("; ", "\n")          # OH and OW on two lines keep the column narrow
+    return [f"{row.name} ({row.kind})", shape_text(row.input_chw), output, formula, row.params_formula,
+            share, f"{row.macs:,}", "\n".join(row.warnings)]
+
+
+class ShapeTable(QtWidgets.QWidget):
+    """Shows a `shapes.Summary`; `show_summary` is called on every edit of the network."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(True)
+        self.totals = QtWidgets.QLabel()
+        self.comparison = QtWidgets.QLabel()
+        self.comparison.setWordWrap(True)
+        self.widths_label = QtWidgets.QLabel()
+        self.widths = QtWidgets.QLineEdit(_DEFAULT_DENSE_WIDTHS)
+        self.widths.textChanged.connect(self._update_comparison)
+        self.summary: shapes.Summary | None = None
+        compare_row = QtWidgets.QHBoxLayout()
+        compare_row.addWidget(self.widths_label)
+        compare_row.addWidget(self.widths, 1)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.totals)
+        layout.addLayout(compare_row)
+        layout.addWidget(self.comparison)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.table.setHorizontalHeaderLabels([tr(f"shapes.col.{key}") for key in COLUMNS])
+        tips = {"input": "term.channel", "output": "term.feature_map", "formula": "term.stride",
+                "params": "term.filter"}
+        for index, key in enumerate(COLUMNS):
+            item = self.table.horizontalHeaderItem(index)
+            item.setToolTip(tr(tips[key]) if key in tips else "")
+        self.widths_label.setText(tr("shapes.compare.widths"))
+        if self.summary is not None:
+            self.show_summary(self.summary)
+
+    def show_summary(self, summary: shapes.Summary) -> None:
+        """Fill the table from `summary` (a shapes.Summary, possibly ending in an error row)."""
+        self.summary = summary
+        self.table.setRowCount(len(summary))
+        for index, row in enumerate(summary):
+            bad = row.error is not None or bool(row.warnings)
+            for column, text in enumerate(row_cells(row)):
+                item = QtWidgets.QTableWidgetItem(text)
+                if bad:
+                    item.setBackground(_RED)
+                if column in (4, 5, 6):
+                    item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(index, column, item)
+        self.table.resizeColumnsToContents()
+        self.table.resizeRowsToContents()
+        self.totals.setText(f"{tr('shapes.total')}: {summary.total_params:,} = {summary.total_weights:,} + "
+                            f"{summary.total_biases:,}; {tr('shapes.col.macs')}: {summary.total_macs:,}")
+        self._update_comparison()
+
+    def cells(self) -> list[list[str]]:
+        """The table's texts (for tests and export)."""
+        return [[self.table.item(r, c).text() for c in range(len(COLUMNS))] for r in range(self.table.rowCount())]
+
+    def _update_comparison(self) -> None:
+        summary = self.summary
+        if summary is None or not summary.ok or summary.output_shape is None or len(summary.output_shape) != 1:
+            self.comparison.setText("")
+            return
+        try:
+            hidden = [model_spec.parse_int(part, "width") for part in self.widths.text().replace(",", " ").split()]
+            dense = shapes.summarize(model_spec.dense_comparison(summary.input_shape, summary.output_shape[0], hidden),
+                                     summary.input_shape)
+        except ValueError as error:
+            self.comparison.setText(str(error))
+            return
+        ratio = f"{summary.total_params / dense.total_params:.1%}" if dense.total_params else "—"
+        self.comparison.setText(tr("shapes.compare", dense=f"{dense.total_params:,}",
+                                   widths=" → ".join(str(w) for w in hidden) or "—",
+                                   cnn=f"{summary.total_params:,}", ratio=ratio))
