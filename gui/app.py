@@ -36,6 +36,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def _no_display_message(screenshot: bool):
+    """One clear line instead of Qt's abort when a window is asked for on a machine with no
+    screen (a lab server, an ssh session); None when a window can open."""
+    if screenshot or sys.platform != "linux" or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("cyconv-lab: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set). Run it on "
+            "a desktop, or try 'cyconv-lab --screenshot DIR --steps 50' to train headless and "
+            "save a picture of every view.")
+
+
 def _application(screenshot: bool):
     """The QApplication; screenshot mode draws offscreen (no display needed)."""
     from PySide6 import QtWidgets
@@ -119,6 +131,10 @@ def _settle(window, wait_for=None, seconds: float = 60.0) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    problem = _no_display_message(args.screenshot is not None)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     app = _application(args.screenshot is not None)
     from .main_window import MainWindow
 

@@ -176,3 +176,14 @@ def test_tile_hit_inverts_tile(position, expected):
     assert hit == expected
     if hit is not None:
         assert image[position] == maps[hit]
+
+
+def test_lab_without_a_display_says_so_in_one_line(monkeypatch, capsys):
+    from gui import app
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(app.sys, "platform", "linux")
+    assert app.main([]) == 2
+    err = capsys.readouterr().err
+    assert "no display found" in err and "--screenshot" in err and err.count("\n") == 1
