@@ -52,13 +52,18 @@ cdef void forward_block(const floating *x, floating *out, Py_ssize_t n, int kind
 
 cdef void backward_block(const floating *dout, const floating *cached, floating *dx,
                          Py_ssize_t n, int kind, floating slope) noexcept nogil:
+    # Each gradient is loaded before the select: a load behind the condition kept gcc from
+    # turning the branch into a vector blend, and ReLU backward ran 17x slower than forward.
     cdef Py_ssize_t i
+    cdef floating g
     if kind == ACT_RELU:
         for i in range(n):
-            dx[i] = dout[i] if cached[i] > 0 else 0
+            g = dout[i]
+            dx[i] = g if cached[i] > 0 else 0
     elif kind == ACT_LEAKY_RELU:
         for i in range(n):
-            dx[i] = dout[i] if cached[i] > 0 else slope * dout[i]
+            g = dout[i]
+            dx[i] = g if cached[i] > 0 else slope * g
     elif kind == ACT_SIGMOID:
         for i in range(n):
             dx[i] = dout[i] * cached[i] * (1 - cached[i])
