@@ -183,6 +183,21 @@ def _interior_columns(W, left, KW, SW, OW):
     return np.ascontiguousarray(lo, np.intp), np.ascontiguousarray(np.maximum(hi, lo), np.intp)
 
 
+_KEPT_COLUMNS_BYTES = 64 << 20   # keep im2col columns for backward up to 64 MiB per layer
+
+
+def _kept_columns(workspace, chunks, width, dtype):
+    """The (chunks, width) array a training forward pass keeps its columns in, reused from
+    ``workspace`` (a dict the layer owns) step after step; None when it would exceed the
+    budget, and the backward pass then recomputes them."""
+    if workspace is None or chunks * width * np.dtype(dtype).itemsize > _KEPT_COLUMNS_BYTES:
+        return None
+    buffer = workspace.get("columns")
+    if buffer is None or buffer.dtype != dtype or buffer.size < chunks * width:
+        buffer = workspace["columns"] = np.empty(chunks * width, dtype=dtype)
+    return buffer[:chunks * width].reshape(chunks, width)
+
+
 class Conv2DCache(NamedTuple):
     x: np.ndarray
     w: np.ndarray
@@ -190,6 +205,8 @@ class Conv2DCache(NamedTuple):
     row_src: np.ndarray
     col_src: np.ndarray
     col_range: tuple     # (col_lo, col_hi, SW, left), see _interior_columns
+    columns: Optional[np.ndarray]   # the forward's im2col columns, when kept
+    chunk: int
     kernel: tuple
     out_hw: tuple
     relu_out: Optional[np.ndarray]
@@ -254,11 +271,13 @@ def _conv_plan(chw, w_shape, stride, padding, padding_mode, layer):
 
 
 def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", relu=False,
-                   layer="Conv2D"):
+                   workspace=None, layer="Conv2D"):
     """Convolve x (N, C, H, W) with w (F, C, KH, KW), add b (F,): out (N, F, OH, OW).
 
     OH = (H + top + bottom − KH)/SH + 1 (floored), likewise OW. With ``relu=True`` the ReLU is
-    applied in the same pass (the backward pass then also handles it).
+    applied in the same pass (the backward pass then also handles it). ``workspace``, a dict
+    the caller keeps between calls, lets the forward pass keep its im2col columns there for
+    the backward pass (a training step then runs im2col once instead of twice).
     """
     w = _check_float_array(w, "W", layer, ndim=4)
     x = _check_float_array(x, "x", layer, ndim=4, dtype=w.dtype)
@@ -276,16 +295,18 @@ def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", r
     nt = _num_threads()
     P = OH * OW
     chunk = _conv_chunk(N, C * KH * KW, P, nt)
+    width = C * KH * KW * chunk * P
     out = np.empty((N, F, P), dtype=w.dtype)
-    col_buf = _scratch("col", nt, C * KH * KW * chunk * P, w.dtype)
+    columns = _kept_columns(workspace, -(-N // chunk), width, w.dtype)
+    col_buf = columns if columns is not None else _scratch("col", nt, width, w.dtype)
     out_buf = _scratch("gemm_out", nt, F * chunk * P, w.dtype)
     bias = b if has_bias else np.zeros(F, dtype=w.dtype)
     _conv2d.conv2d_forward(x, w.reshape(F, -1), bias, has_bias, relu, plan.row_src,
-                           plan.col_src, *plan.col_range, KH, KW, chunk, out, col_buf, out_buf,
-                           nt)
+                           plan.col_src, *plan.col_range, KH, KW, chunk, out, col_buf,
+                           columns is not None, out_buf, nt)
     out = out.reshape(N, F, OH, OW)
-    cache = Conv2DCache(x, w, has_bias, plan.row_src, plan.col_src, plan.col_range, (KH, KW),
-                        (OH, OW), out if relu else None)
+    cache = Conv2DCache(x, w, has_bias, plan.row_src, plan.col_src, plan.col_range, columns,
+                        chunk, (KH, KW), (OH, OW), out if relu else None)
     return out, cache
 
 
@@ -309,16 +330,18 @@ def conv2d_backward(dout, cache, *, need_dx=True, layer="Conv2D"):
         dout = np.where(cache.relu_out > 0, dout, 0).astype(w.dtype, copy=False)
     nt = _num_threads()
     K, P = C * KH * KW, OH * OW
-    chunk = _conv_chunk(N, K, P, nt)
+    kept = cache.columns is not None
+    # Kept columns fix the chunking the forward pass used; else the thread count may differ.
+    chunk = cache.chunk if kept else _conv_chunk(N, K, P, nt)
     dx = np.zeros(x.shape, dtype=w.dtype) if need_dx else np.zeros((1, 1, 1, 1), dtype=w.dtype)
     dw_acc = _per_thread("dw_acc", nt, F * K, w.dtype)
     db_acc = _per_thread("db_acc", nt, F, w.dtype)
-    col_buf = _scratch("col", nt, K * chunk * P, w.dtype)
-    dcol_buf = _scratch("dcol", nt, K * chunk * P, w.dtype) if need_dx else col_buf
+    col_buf = cache.columns if kept else _scratch("col", nt, K * chunk * P, w.dtype)
+    dcol_buf = _scratch("dcol", nt, K * chunk * P, w.dtype) if need_dx else dw_acc
     dout_buf = _scratch("gemm_out", nt, F * chunk * P, w.dtype)
     _conv2d.conv2d_backward(dout.reshape(N, F, P), x, w.reshape(F, K), cache.row_src,
-                            cache.col_src, *cache.col_range, KH, KW, chunk, need_dx, dx, dw_acc, db_acc, col_buf,
-                            dcol_buf, dout_buf, nt)
+                            cache.col_src, *cache.col_range, KH, KW, chunk, need_dx, dx, dw_acc,
+                            db_acc, col_buf, kept, dcol_buf, dout_buf, nt)
     dw = dw_acc.sum(axis=0).reshape(w.shape)
     db = db_acc.sum(axis=0) if cache.has_bias else None
     return (dx if need_dx else None), dw, db

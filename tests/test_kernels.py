@@ -311,3 +311,33 @@ def test_kernels_release_the_gil(rng):
     thread.join()
     gaps = np.diff(ticks)
     assert len(ticks) > 20 and gaps.max() < 0.1
+
+
+@pytest.mark.parametrize("forward_threads, backward_threads", [(1, 1), (2, 2), (2, 1), (1, 2)])
+def test_columns_kept_for_backward_give_the_same_gradients(forward_threads, backward_threads,
+                                                            rng):
+    # A training forward pass keeps its im2col columns in the layer's workspace; the backward
+    # pass must give exactly what recomputing them gives, even if the thread count changed.
+    x = rng.standard_normal((5, 3, 9, 8))
+    w = rng.standard_normal((4, 3, 3, 2))
+    b = rng.standard_normal(4)
+    dout = None
+    results = []
+    for workspace in (None, {}):
+        cyconv.set_num_threads(forward_threads)
+        out, cache = F.conv2d_forward(x, w, b, stride=(1, 2), padding=1,
+                                      padding_mode="reflect", workspace=workspace)
+        assert (cache.columns is not None) == (workspace is not None)
+        dout = rng.standard_normal(out.shape) if dout is None else dout
+        cyconv.set_num_threads(backward_threads)
+        results.append(F.conv2d_backward(dout, cache))
+    cyconv.set_num_threads(2)
+    for kept, recomputed in zip(results[1], results[0]):
+        np.testing.assert_allclose(kept, recomputed, rtol=1e-12, atol=1e-12)
+
+
+def test_columns_over_the_budget_are_recomputed(monkeypatch, rng):
+    monkeypatch.setattr(F, "_KEPT_COLUMNS_BYTES", 16)
+    x, w = rng.standard_normal((2, 1, 5, 5)), rng.standard_normal((1, 1, 2, 2))
+    _, cache = F.conv2d_forward(x, w, workspace={})
+    assert cache.columns is None

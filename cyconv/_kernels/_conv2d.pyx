@@ -15,6 +15,10 @@
 # reflect and circular padding, and col2im sends each padded position's gradient back to the
 # pixel it was copied from (a replicated edge pixel receives the gradient of all its copies).
 #
+# When the caller can spare the memory, the forward pass keeps every chunk's columns (one row
+# of col_buf per chunk instead of per thread) and the backward pass reuses them instead of
+# running im2col again.
+#
 # Parallelism: prange over chunks. Each thread owns one row of every scratch buffer (indexed
 # by threadid()), writes only out[n] / dx[n] of its own chunk's samples, and accumulates dW
 # and db into its own row of dw_acc / db_acc; the caller sums those rows in thread order, so
@@ -143,7 +147,9 @@ def conv2d_forward(const floating[:, :, :, ::1] x,       # IN  (N, C, H, W)
                    Py_ssize_t KH, Py_ssize_t KW,
                    Py_ssize_t chunk,                     # samples per chunk
                    floating[:, :, ::1] out,              # OUT (N, F, P)
-                   floating[:, ::1] col_buf,             # scratch (threads, K·chunk·P)
+                   floating[:, ::1] col_buf,             # (threads, K·chunk·P) scratch, or
+                                                         # (chunks, K·chunk·P) kept for backward
+                   bint keep_columns,
                    floating[:, ::1] out_buf,             # scratch (threads, F·chunk·P)
                    int num_threads):
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
@@ -157,7 +163,7 @@ def conv2d_forward(const floating[:, :, :, ::1] x,       # IN  (N, C, H, W)
     cdef floating *tmp
     for q in prange(chunks, nogil=True, num_threads=num_threads, schedule="static"):
         tid = threadid()
-        col = &col_buf[tid, 0]
+        col = &col_buf[q if keep_columns else tid, 0]
         tmp = &out_buf[tid, 0]
         n0 = q * chunk
         nb = min(chunk, N - n0)
@@ -186,7 +192,9 @@ def conv2d_backward(const floating[:, :, ::1] dout,      # IN  (N, F, P)
                     floating[:, :, :, ::1] dx,           # OUT (N, C, H, W), zeroed by the caller
                     floating[:, ::1] dw_acc,             # OUT (threads, F·K), zeroed
                     floating[:, ::1] db_acc,             # OUT (threads, F), zeroed
-                    floating[:, ::1] col_buf,            # scratch (threads, K·chunk·P)
+                    floating[:, ::1] col_buf,            # (threads, K·chunk·P) scratch, or the
+                                                         # forward's (chunks, K·chunk·P) columns
+                    bint columns_kept,
                     floating[:, ::1] dcol_buf,           # scratch (threads, K·chunk·P)
                     floating[:, ::1] dout_buf,           # scratch (threads, F·chunk·P)
                     int num_threads):
@@ -202,14 +210,15 @@ def conv2d_backward(const floating[:, :, ::1] dout,      # IN  (N, F, P)
     cdef floating *dchunk
     for q in prange(chunks, nogil=True, num_threads=num_threads, schedule="static"):
         tid = threadid()
-        col = &col_buf[tid, 0]
+        col = &col_buf[q if columns_kept else tid, 0]
         dchunk = &dout_buf[tid, 0]
         n0 = q * chunk
         nb = min(chunk, N - n0)
         L = nb * P
         for n in range(n0, n0 + nb):
-            im2col(&x[n, 0, 0, 0], C, H, W, &row_src[0], &col_src[0], &col_lo[0], &col_hi[0],
-                   SW, left, KH, KW, OH, OW, col + (n - n0) * P, L)
+            if not columns_kept:
+                im2col(&x[n, 0, 0, 0], C, H, W, &row_src[0], &col_src[0], &col_lo[0],
+                       &col_hi[0], SW, left, KH, KW, OH, OW, col + (n - n0) * P, L)
             gather_dout(&dout[n, 0, 0], F, P, dchunk + (n - n0) * P, L, &db_acc[tid, 0])
         # dW^T (K, F) += col (K, L) @ dchunk^T (L, F)
         gemm(c'T', c'N', <int> K, <int> F, <int> L, 1.0, col, <int> L, dchunk, <int> L,

@@ -41,6 +41,9 @@ class Conv2D(Layer):
         self.padding = padding if isinstance(padding, (int, str)) else tuple(padding)
         self.padding_mode = padding_mode
         self.use_bias = bool(bias)
+        # Buffers reused from step to step (the im2col columns kept for backward): a layer's
+        # cache only ever refers to its last forward pass, so one set is enough.
+        self._workspace = {}
         rng = rng if rng is not None else np.random.default_rng(0)
         shape = (self.out_channels, self.in_channels) + self.kernel_size
         self._new_param("W", initializers.initialize(init, shape, rng, dtype))
@@ -50,7 +53,8 @@ class Conv2D(Layer):
     def forward(self, x, training=True):
         out, cache = F.conv2d_forward(
             x, self.params["W"], self.params.get("b"), stride=self.stride, padding=self.padding,
-            padding_mode=self.padding_mode, layer=self.label)
+            padding_mode=self.padding_mode, workspace=self._workspace if training else None,
+            layer=self.label)
         self._cache = cache if training else None
         return out
 
