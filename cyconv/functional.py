@@ -98,8 +98,18 @@ def _check_same_shape(a, b, what_a, what_b, layer):
                          f"must have the same shape")
 
 
-def _num_threads():
-    return _threads.get_num_threads()
+# Below this many multiply-adds (or element visits) a kernel runs on one thread: waking a
+# sleeping OpenMP thread (OMP_WAIT_POLICY=PASSIVE) costs tens of microseconds, more than the
+# work itself at batch 1, where two threads made a training step 4x slower than one.
+_WORK_PER_EXTRA_THREAD = 1 << 17
+
+
+def _num_threads(work=None):
+    """The thread count for a kernel call doing about ``work`` operations."""
+    threads = _threads.get_num_threads()
+    if work is None or threads == 1:
+        return threads
+    return max(1, min(threads, int(work) // _WORK_PER_EXTRA_THREAD))
 
 
 _scratch_store = threading.local()
@@ -292,8 +302,8 @@ def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", r
     N, C, H, W = x.shape
     F, _, KH, KW = w.shape
     OH, OW = plan.out_hw
-    nt = _num_threads()
     P = OH * OW
+    nt = _num_threads(N * F * P * C * KH * KW)
     chunk = _conv_chunk(N, C * KH * KW, P, nt)
     width = C * KH * KW * chunk * P
     out = np.empty((N, F, P), dtype=w.dtype)
@@ -328,8 +338,8 @@ def conv2d_backward(dout, cache, *, need_dx=True, layer="Conv2D"):
                          f"{_fmt((N, F, OH, OW))}")
     if cache.relu_out is not None:
         dout = np.where(cache.relu_out > 0, dout, 0).astype(w.dtype, copy=False)
-    nt = _num_threads()
     K, P = C * KH * KW, OH * OW
+    nt = _num_threads(N * F * P * K)
     kept = cache.columns is not None
     # Kept columns fix the chunking the forward pass used; else the thread count may differ.
     chunk = cache.chunk if kept else _conv_chunk(N, K, P, nt)
@@ -399,7 +409,7 @@ def pool2d_forward(x, *, kind="max", kernel_size=2, stride=None, padding=0, laye
     keeps_arg = kind != "avg"
     arg = np.empty((N * C, OH, OW) if keeps_arg else (1, 1, 1), dtype=np.intp)
     _pool2d.pool2d_forward(x.reshape(N * C, H, W), POOL_KINDS[kind], KH, KW, SH, SW, PH, PW,
-                           out, arg, _num_threads())
+                           out, arg, _num_threads(out.size * KH * KW))
     cache = Pool2DCache(x.shape, kind, (KH, KW), (SH, SW), (PH, PW),
                         arg if keeps_arg else None, x.dtype)
     return out.reshape(N, C, OH, OW), cache
@@ -419,10 +429,11 @@ def pool2d_backward(dout, cache, layer="Pool2D"):
     dx = np.zeros((N * C, H, W), dtype=cache.dtype)
     flat = dout.reshape(N * C, OH, dout.shape[3])
     if cache.arg is not None:
-        _pool2d.pool2d_backward_argmax(flat, cache.arg, dx, _num_threads())
+        _pool2d.pool2d_backward_argmax(flat, cache.arg, dx, _num_threads(dx.size))
     else:
         (KH, KW), (SH, SW), (PH, PW) = cache.kernel, cache.stride, cache.padding
-        _pool2d.pool2d_backward_avg(flat, KH, KW, SH, SW, PH, PW, dx, _num_threads())
+        _pool2d.pool2d_backward_avg(flat, KH, KW, SH, SW, PH, PW, dx,
+                                    _num_threads(flat.size * KH * KW))
     return dx.reshape(cache.x_shape)
 
 
@@ -453,7 +464,7 @@ def dense_forward(x, w, b=None, *, layer="Dense"):
                              f"{w.shape[0]} values")
     y = np.empty((x.shape[0], w.shape[0]), dtype=w.dtype)
     _dense.dense_forward(x, w, b if has_bias else np.zeros(1, w.dtype), has_bias, y,
-                         _num_threads())
+                         _num_threads(x.shape[0] * w.size))
     return y, DenseCache(x, w, has_bias)
 
 
@@ -467,7 +478,8 @@ def dense_backward(dout, cache, *, need_dx=True, layer="Dense"):
     dx = np.empty(x.shape, dtype=w.dtype) if need_dx else np.empty((1, 1), dtype=w.dtype)
     dw = np.empty(w.shape, dtype=w.dtype)
     db = np.empty(w.shape[0], dtype=w.dtype) if cache.has_bias else np.empty(1, w.dtype)
-    _dense.dense_backward(dout, x, w, need_dx, dx, dw, db, cache.has_bias, _num_threads())
+    _dense.dense_backward(dout, x, w, need_dx, dx, dw, db, cache.has_bias,
+                          _num_threads(2 * x.shape[0] * w.size))
     return (dx if need_dx else None), dw, (db if cache.has_bias else None)
 
 
@@ -487,7 +499,7 @@ def activation_forward(x, kind, *, negative_slope=0.01, layer=None):
     x = _check_float_array(x, "x", layer)
     out = np.empty_like(x)
     _activations.activation_forward(x.reshape(-1), ACTIVATION_KINDS[kind], negative_slope,
-                                    out.reshape(-1), _num_threads())
+                                    out.reshape(-1), _num_threads(x.size))
     cached = x if kind in ("relu", "leaky_relu") else out
     return out, ActivationCache(kind, cached, negative_slope)
 
@@ -499,7 +511,7 @@ def activation_backward(dout, cache, *, layer=None):
     dx = np.empty_like(dout)
     _activations.activation_backward(dout.reshape(-1), cache.cached.reshape(-1),
                                      ACTIVATION_KINDS[cache.kind], cache.negative_slope,
-                                     dx.reshape(-1), _num_threads())
+                                     dx.reshape(-1), _num_threads(dx.size))
     return dx
 
 
@@ -507,7 +519,7 @@ def softmax_forward(x, *, layer="Softmax"):
     """Row-wise softmax of x (N, K), stable for large logits."""
     x = _check_float_array(x, "x", layer, ndim=2)
     out = np.empty_like(x)
-    _activations.softmax_forward(x, out, _num_threads())
+    _activations.softmax_forward(x, out, _num_threads(x.size))
     return out, out
 
 
@@ -516,7 +528,7 @@ def softmax_backward(dout, out, *, layer="Softmax"):
     dout = _check_float_array(dout, "dout", layer, ndim=2, dtype=out.dtype)
     _check_same_shape(dout, out, "dout", "the softmax output", layer)
     dx = np.empty_like(out)
-    _activations.softmax_backward(dout, out, dx, _num_threads())
+    _activations.softmax_backward(dout, out, dx, _num_threads(dx.size))
     return dx
 
 
@@ -544,7 +556,8 @@ def softmax_cross_entropy(logits, labels, *, layer="SoftmaxCrossEntropy"):
     labels = check_labels(labels, N, K, layer)
     losses = np.empty(N, dtype=logits.dtype)
     dlogits = np.empty_like(logits)
-    _softmax_ce.softmax_cross_entropy(logits, labels, losses, dlogits, _num_threads())
+    _softmax_ce.softmax_cross_entropy(logits, labels, losses, dlogits,
+                                      _num_threads(logits.size))
     return float(losses.sum() / N), dlogits
 
 
@@ -593,7 +606,7 @@ def lrn_forward(x, *, size=5, alpha=1e-4, beta=0.75, k=2.0, layer="LRN"):
     out = np.empty_like(flat)
     scale = np.empty_like(flat)
     _lrn.lrn_forward(flat, int(size), float(alpha), float(beta), float(k), out, scale,
-                     _num_threads())
+                     _num_threads(flat.size * size))
     return out.reshape(x.shape), LRNCache(x, out.reshape(x.shape), scale, int(size), alpha, beta)
 
 
@@ -607,7 +620,7 @@ def lrn_backward(dout, cache, *, layer="LRN"):
     dx = np.empty(shape3, dtype=x.dtype)
     _lrn.lrn_backward(dout.reshape(shape3), x.reshape(shape3), cache.out.reshape(shape3),
                       cache.scale, cache.size, float(cache.alpha), float(cache.beta), t, dx,
-                      _num_threads())
+                      _num_threads(dx.size * cache.size))
     return dx.reshape(x.shape)
 
 

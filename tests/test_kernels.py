@@ -56,11 +56,25 @@ def _variant(a, how):
 
 
 @pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
-def threads(request):
+def threads(request, monkeypatch):
+    # Small calls normally run on one thread (waking a second costs more than it saves);
+    # the tests want the parallel code paths on their small arrays too.
+    monkeypatch.setattr(F, "_WORK_PER_EXTRA_THREAD", 1)
     before = cyconv.get_num_threads()
     cyconv.set_num_threads(request.param)
     yield request.param
     cyconv.set_num_threads(before)
+
+
+def test_small_calls_stay_on_one_thread():
+    before = cyconv.get_num_threads()
+    cyconv.set_num_threads(2)
+    try:
+        assert F._num_threads(1000) == 1
+        assert F._num_threads(10 ** 8) == 2
+        assert F._num_threads() == 2
+    finally:
+        cyconv.set_num_threads(before)
 
 
 @pytest.mark.parametrize("layout", ["contiguous", "readonly", "noncontiguous"])
@@ -274,7 +288,8 @@ def test_dropout_is_inverted_and_seeded(rng):
     np.testing.assert_array_equal(F.dropout_backward(dout, mask1), dout * mask1)
 
 
-def test_two_threads_give_the_same_numbers_as_one(rng):
+def test_two_threads_give_the_same_numbers_as_one(rng, monkeypatch):
+    monkeypatch.setattr(F, "_WORK_PER_EXTRA_THREAD", 1)
     x = rng.standard_normal((9, 3, 12, 12)).astype(np.float32)
     w = rng.standard_normal((8, 3, 3, 3)).astype(np.float32)
     results = []
@@ -315,7 +330,8 @@ def test_kernels_release_the_gil(rng):
 
 @pytest.mark.parametrize("forward_threads, backward_threads", [(1, 1), (2, 2), (2, 1), (1, 2)])
 def test_columns_kept_for_backward_give_the_same_gradients(forward_threads, backward_threads,
-                                                            rng):
+                                                            rng, monkeypatch):
+    monkeypatch.setattr(F, "_WORK_PER_EXTRA_THREAD", 1)
     # A training forward pass keeps its im2col columns in the layer's workspace; the backward
     # pass must give exactly what recomputing them gives, even if the thread count changed.
     x = rng.standard_normal((5, 3, 9, 8))
