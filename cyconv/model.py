@@ -169,7 +169,7 @@ class Sequential:
             for layer in self.layers:
                 if layer.name == key:
                     return layer
-            raise KeyError(f"no layer named {key!r}; layers: {[l.name for l in self.layers]}")
+            raise KeyError(f"no layer named {key!r}; layers: {[layer.name for layer in self.layers]}")
         return self.layers[key]
 
     def __repr__(self):

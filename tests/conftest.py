@@ -21,3 +21,21 @@ def seed():
 def rng(seed):
     """A fresh numpy Generator seeded with `seed`."""
     return np.random.default_rng(seed)
+
+
+@pytest.fixture
+def isolated_data(tmp_path, monkeypatch):
+    """No real cache, no $CYCONV_DATA, no system folders and no network for cyconv.data."""
+    from cyconv.data import sources
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for var in ("XDG_CACHE_HOME", "CYCONV_DATA", "CYCONV_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(sources, "SYSTEM_DATA_DIRS", (tmp_path / "system",))
+
+    def no_network(url, out):
+        raise AssertionError(f"a test tried to download {url}")
+
+    monkeypatch.setattr(sources, "default_downloader", no_network)

@@ -22,20 +22,8 @@ BATCHES = catalog.CIFAR10.all_files
 ARCHIVE = catalog.CIFAR10_ARCHIVE
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """No real cache, no $CYCONV_DATA, no system folders and no network in any test."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    for var in ("XDG_CACHE_HOME", "CYCONV_DATA", "CYCONV_OFFLINE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(sources, "SYSTEM_DATA_DIRS", (tmp_path / "system",))
-
-    def no_network(url, out):
-        raise AssertionError(f"a test tried to download {url}")
-
-    monkeypatch.setattr(sources, "default_downloader", no_network)
+# No real cache, no $CYCONV_DATA, no system folders and no network (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("isolated_data")
 
 
 # ----------------------------------------------------------------------------- fake files
