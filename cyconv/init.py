@@ -7,14 +7,22 @@ Fan-in is the number of inputs one output sums over: ``C·KH·KW`` for a conv fi
 - ``uniform``: U(−scale, scale).
 - ``xavier_normal`` / ``xavier_uniform`` (Glorot): variance 2/(fan_in + fan_out), for
   sigmoid and tanh networks.
-- ``he_normal`` / ``he_uniform`` (Kaiming): variance 2/fan_in, for ReLU networks (the default).
+- ``he_normal`` / ``he_uniform`` (Kaiming): variance 2/fan_in, the textbook choice for ReLU.
+- ``pytorch_default``: U(−1/√fan_in, 1/√fan_in) for weights *and* biases, what PyTorch's
+  Conv2d and Linear start from (``kaiming_uniform_`` with a = √5). cyconv's default: on the
+  presets it trained to higher accuracy than He-normal (LeNet-5 on MNIST, 2 epochs, Adam:
+  98.3–98.4% against 97.8%), because its smaller start keeps the first logits near zero.
+  Every other initializer starts the biases at zero.
 """
 import math
 
 import numpy as np
 
-__all__ = ["INITIALIZERS", "fans", "gaussian", "uniform", "xavier_normal", "xavier_uniform",
-           "he_normal", "he_uniform", "zeros", "initialize"]
+__all__ = ["INITIALIZERS", "DEFAULT", "fans", "gaussian", "uniform", "xavier_normal",
+           "xavier_uniform", "he_normal", "he_uniform", "pytorch_default", "zeros", "initialize",
+           "initialize_bias"]
+
+DEFAULT = "pytorch_default"
 
 
 def fans(shape):
@@ -63,6 +71,11 @@ def he_uniform(shape, rng, dtype=np.float32):
     return uniform(shape, rng, dtype, scale=math.sqrt(6.0 / fan_in))
 
 
+def pytorch_default(shape, rng, dtype=np.float32):
+    fan_in, _ = fans(shape)
+    return uniform(shape, rng, dtype, scale=1.0 / math.sqrt(fan_in))
+
+
 def zeros(shape, rng=None, dtype=np.float32):
     return np.zeros(shape, dtype=dtype)
 
@@ -70,7 +83,7 @@ def zeros(shape, rng=None, dtype=np.float32):
 INITIALIZERS = {
     "gaussian": gaussian, "uniform": uniform, "xavier_normal": xavier_normal,
     "xavier_uniform": xavier_uniform, "he_normal": he_normal, "he_uniform": he_uniform,
-    "zeros": zeros,
+    "pytorch_default": pytorch_default, "zeros": zeros,
 }
 
 
@@ -81,3 +94,12 @@ def initialize(name, shape, rng, dtype=np.float32):
     except KeyError:
         raise ValueError(f"unknown initializer {name!r}; use one of {tuple(INITIALIZERS)}") from None
     return fn(shape, rng, dtype)
+
+
+def initialize_bias(name, weight_shape, rng, dtype=np.float32):
+    """The bias (one value per output) that goes with weights initialised by ``name``."""
+    size = weight_shape[0]
+    if name == "pytorch_default":
+        fan_in, _ = fans(weight_shape)
+        return uniform((size,), rng, dtype, scale=1.0 / math.sqrt(fan_in))
+    return np.zeros(size, dtype=dtype)

@@ -214,3 +214,15 @@ def test_initializers_take_a_generator_and_scale(rng):
         init.gaussian((3, 3), np.random.default_rng(1)).tolist()
     with pytest.raises(TypeError, match="Generator"):
         init.he_normal((3, 3), 42)
+
+
+def test_default_initializer_is_pytorchs(rng):
+    from cyconv import init
+    conv = layers.Conv2D(3, 8, 5, rng=rng)
+    bound = 1 / np.sqrt(3 * 5 * 5)
+    for key in ("W", "b"):
+        values = conv.params[key]
+        assert np.abs(values).max() <= bound and np.abs(values).max() > 0.8 * bound
+    dense = layers.Dense(10, 4, init="he_normal", rng=rng)
+    assert np.all(dense.params["b"] == 0)
+    assert init.DEFAULT == "pytorch_default"

@@ -24,7 +24,7 @@ class Conv2D(Layer):
     type_name = "Conv2D"
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 padding_mode="zeros", bias=True, *, name=None, init="he_normal", rng=None,
+                 padding_mode="zeros", bias=True, *, name=None, init=initializers.DEFAULT, rng=None,
                  dtype=np.float32):
         super().__init__(name)
         label = self.label
@@ -48,7 +48,7 @@ class Conv2D(Layer):
         shape = (self.out_channels, self.in_channels) + self.kernel_size
         self._new_param("W", initializers.initialize(init, shape, rng, dtype))
         if self.use_bias:
-            self._new_param("b", np.zeros(self.out_channels, dtype=dtype))
+            self._new_param("b", initializers.initialize_bias(init, shape, rng, dtype))
 
     def forward(self, x, training=True):
         out, cache = F.conv2d_forward(

@@ -12,7 +12,7 @@ class Dense(Layer):
 
     type_name = "Dense"
 
-    def __init__(self, in_features, out_features, bias=True, *, name=None, init="he_normal",
+    def __init__(self, in_features, out_features, bias=True, *, name=None, init=initializers.DEFAULT,
                  rng=None, dtype=np.float32):
         super().__init__(name)
         self.in_features = _positive_int(in_features, "in_features", self.label)
@@ -22,7 +22,7 @@ class Dense(Layer):
         shape = (self.out_features, self.in_features)
         self._new_param("W", initializers.initialize(init, shape, rng, dtype))
         if self.use_bias:
-            self._new_param("b", np.zeros(self.out_features, dtype=dtype))
+            self._new_param("b", initializers.initialize_bias(init, shape, rng, dtype))
 
     def forward(self, x, training=True):
         out, cache = F.dense_forward(x, self.params["W"], self.params.get("b"), layer=self.label)
