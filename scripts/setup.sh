@@ -51,10 +51,34 @@ make_venv() {
   .venv/bin/python -m pip install -q --upgrade pip
 }
 
+# The kernels only need compiling again when the build or the .pyx sources change (the
+# install is editable, so Python changes are live): a stamp in .venv records what was built
+# and with which extras, and a second run skips pip (starting the app took 50 s otherwise).
+build_fingerprint() {
+  cat pyproject.toml setup.py cyconv/_kernels/*.pyx cyconv/_kernels/*.pxd \
+    | sha256sum | cut -d' ' -f1
+}
+
 install_project() {
-  local extras=${CYCONV_EXTRAS:-test,lab}
-  echo "setup: installing cyconv[$extras] into .venv (compiles the Cython kernels)"
-  .venv/bin/python -m pip install -q -e ".[$extras]"
+  local stamp=.venv/.cyconv-install
+  local fingerprint wanted installed="" extra
+  fingerprint="$(build_fingerprint)-debug${CYCONV_DEBUG_CYTHON:-0}"
+  wanted=${CYCONV_EXTRAS:-test,lab}
+  if [ -f "$stamp" ] && [ "$(head -n 1 "$stamp")" = "$fingerprint" ]; then
+    installed=$(sed -n 2p "$stamp")
+    local missing=""
+    for extra in ${wanted//,/ }; do
+      case ",$installed," in *",$extra,"*) ;; *) missing=1 ;; esac
+    done
+    if [ -z "$missing" ] && .venv/bin/python -c "import cyconv" 2>/dev/null; then
+      echo "setup: cyconv[$installed] is up to date in .venv"
+      return 0
+    fi
+    wanted="$installed,$wanted"     # extras only ever grow, so ./run-lab keeps the test ones
+  fi
+  echo "setup: installing cyconv[$wanted] into .venv (compiles the Cython kernels)"
+  .venv/bin/python -m pip install -q -e ".[$wanted]"
+  printf '%s\n%s\n' "$fingerprint" "$wanted" > "$stamp"
 }
 
 install_system_packages

@@ -2,6 +2,8 @@
 epoch as points; loss on the left axis, accuracy (0..1) on the right axis."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
@@ -11,6 +13,7 @@ from ..i18n import tr
 
 _LOSS_COLOUR = (31, 119, 180)
 _ACC_COLOUR = (214, 39, 40)
+_REDRAW_HZ = 4
 
 
 class CurvesView(QtWidgets.QWidget):
@@ -29,7 +32,11 @@ class CurvesView(QtWidgets.QWidget):
         self.acc_box.setYRange(0.0, 1.0)
         self.acc_box.enableAutoRange(axis=pg.ViewBox.YAxis, enable=False)
         self.loss_box.sigResized.connect(self._sync_boxes)
-        item.showGrid(x=True, y=True, alpha=0.2)
+        # No grid, thinned data and at most _REDRAW_HZ redraws a second: painting the axes of
+        # an auto-ranging plot holds the GIL for ~4 ms per axis, and at 30 Hz it halved the
+        # training thread's speed (benchmarks/lab_overhead.py).
+        item.setDownsampling(auto=True, mode="peak")
+        item.setClipToView(True)
         self.legend = item.addLegend(offset=(-10, 10))
         self.raw_loss = item.plot(pen=pg.mkPen((*_LOSS_COLOUR, 60)))
         self.train_loss = item.plot(pen=pg.mkPen(_LOSS_COLOUR, width=2))
@@ -49,6 +56,7 @@ class CurvesView(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.plot, 1)
         layout.addLayout(controls)
+        self._last_draw = 0.0
         self.clear()
         self.retranslate()
 
@@ -74,7 +82,7 @@ class CurvesView(QtWidgets.QWidget):
         self.val_losses: list[float] = []
         self.val_accuracies: list[float] = []
         self._dirty = True
-        self.refresh()
+        self.refresh(force=True)
 
     def _mark_dirty(self) -> None:
         self._dirty = True
@@ -94,11 +102,13 @@ class CurvesView(QtWidgets.QWidget):
         self.val_accuracies.append(val_accuracy)
         self._dirty = True
 
-    def refresh(self) -> None:
-        """Redraw if anything changed since the last call."""
-        if not self._dirty:
+    def refresh(self, force: bool = False) -> None:
+        """Redraw if anything changed, at most _REDRAW_HZ times a second unless forced."""
+        now = time.monotonic()
+        if not self._dirty or (not force and now - self._last_draw < 1.0 / _REDRAW_HZ):
             return
         self._dirty = False
+        self._last_draw = now
         weight = self.smoothing.value() / 100.0
         steps = np.asarray(self.steps, dtype=np.float64)
         self.raw_loss.setData(steps, np.asarray(self.losses, dtype=np.float64))

@@ -69,6 +69,13 @@ class ShapeTable(QtWidgets.QWidget):
         if self.summary is not None:
             self.show_summary(self.summary)
 
+    def changeEvent(self, event) -> None:
+        # A new application font (the Korean interface switches to a CJK family) arrives after
+        # the rows were sized; size them again once every child has the new font.
+        super().changeEvent(event)
+        if event.type() == QtCore.QEvent.Type.FontChange:
+            QtCore.QTimer.singleShot(0, self.table.resizeRowsToContents)
+
     def show_summary(self, summary: shapes.Summary) -> None:
         """Fill the table from `summary` (a shapes.Summary, possibly ending in an error row)."""
         self.summary = summary
