@@ -352,7 +352,7 @@ def conv2d_backward(dout, cache, *, need_dx=True, layer="Conv2D"):
     _conv2d.conv2d_backward(dout.reshape(N, F, P), x, w.reshape(F, K), cache.row_src,
                             cache.col_src, *cache.col_range, KH, KW, chunk, need_dx, dx, dw_acc,
                             db_acc, col_buf, kept, dcol_buf, dout_buf, nt)
-    dw = dw_acc.sum(axis=0).reshape(w.shape)
+    dw = np.ascontiguousarray(dw_acc.sum(axis=0).reshape(K, F).T).reshape(w.shape)
     db = db_acc.sum(axis=0) if cache.has_bias else None
     return (dx if need_dx else None), dw, db
 
