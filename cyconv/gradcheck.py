@@ -24,20 +24,26 @@ def relative_error(analytic, numerical):
     return 0.0 if denominator == 0 else float(np.max(np.abs(analytic - numerical)) / denominator)
 
 
-def numerical_gradient(f, array, eps=1e-6):
-    """Central differences of the scalar f() with respect to every element of ``array``
-    (changed in place and restored)."""
-    grad = np.zeros_like(array)
-    flat, flat_grad = array.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
+def _central_differences(f, flat, indices, eps):
+    """(f(θ + ε) − f(θ − ε)) / 2ε for each listed element of the flat view (restored after)."""
+    values = np.empty(len(indices))
+    for k, i in enumerate(indices):
         original = flat[i]
         flat[i] = original + eps
         plus = f()
         flat[i] = original - eps
         minus = f()
         flat[i] = original
-        flat_grad[i] = (plus - minus) / (2 * eps)
-    return grad
+        values[k] = (plus - minus) / (2 * eps)
+    return values
+
+
+def numerical_gradient(f, array, eps=1e-6):
+    """Central differences of the scalar f() with respect to every element of ``array``
+    (changed in place and restored)."""
+    flat = array.reshape(-1)
+    values = _central_differences(f, flat, range(flat.size), eps)
+    return values.reshape(array.shape).astype(array.dtype, copy=False)
 
 
 def _float64_copy(obj):
@@ -111,13 +117,4 @@ def _sampled_error(f, array, analytic, eps, max_elements, rng):
         indices = np.arange(flat.size)
     else:
         indices = rng.choice(flat.size, size=max_elements, replace=False)
-    numerical = np.empty(len(indices))
-    for out_i, i in enumerate(indices):
-        original = flat[i]
-        flat[i] = original + eps
-        plus = f()
-        flat[i] = original - eps
-        minus = f()
-        flat[i] = original
-        numerical[out_i] = (plus - minus) / (2 * eps)
-    return relative_error(flat_analytic[indices], numerical)
+    return relative_error(flat_analytic[indices], _central_differences(f, flat, indices, eps))
