@@ -365,6 +365,7 @@ class Pool2DCache(NamedTuple):
     kernel: tuple
     stride: tuple
     padding: tuple
+    out_hw: tuple
     arg: Optional[np.ndarray]
     dtype: np.dtype
 
@@ -410,7 +411,7 @@ def pool2d_forward(x, *, kind="max", kernel_size=2, stride=None, padding=0, laye
     arg = np.empty((N * C, OH, OW) if keeps_arg else (1, 1, 1), dtype=np.intp)
     _pool2d.pool2d_forward(x.reshape(N * C, H, W), POOL_KINDS[kind], KH, KW, SH, SW, PH, PW,
                            out, arg, _num_threads(out.size * KH * KW))
-    cache = Pool2DCache(x.shape, kind, (KH, KW), (SH, SW), (PH, PW),
+    cache = Pool2DCache(x.shape, kind, (KH, KW), (SH, SW), (PH, PW), (OH, OW),
                         arg if keeps_arg else None, x.dtype)
     return out.reshape(N, C, OH, OW), cache
 
@@ -420,14 +421,13 @@ def pool2d_backward(dout, cache, layer="Pool2D"):
     spreads dout/(KH·KW) over its window."""
     N, C, H, W = cache.x_shape
     dout = _check_float_array(dout, "dout", layer, ndim=4, dtype=cache.dtype)
-    OH = dout.shape[2]
-    expected = (N, C) + ((cache.arg.shape[1], cache.arg.shape[2]) if cache.arg is not None
-                         else dout.shape[2:])
+    OH, OW = cache.out_hw
+    expected = (N, C, OH, OW)
     if dout.shape != expected:
         raise ValueError(f"{layer}: dout {_fmt(dout.shape)} must match the forward output "
                          f"{_fmt(expected)}")
     dx = np.zeros((N * C, H, W), dtype=cache.dtype)
-    flat = dout.reshape(N * C, OH, dout.shape[3])
+    flat = dout.reshape(N * C, OH, OW)
     if cache.arg is not None:
         _pool2d.pool2d_backward_argmax(flat, cache.arg, dx, _num_threads(dx.size))
     else:

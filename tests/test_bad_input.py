@@ -147,3 +147,11 @@ def test_model_checks_its_input_for_nan_even_though_inner_layers_trust_theirs():
     x[1, 0, 3, 3] = np.nan
     with pytest.raises(ValueError, match=r"conv1 \(Conv2D\).*NaN"):
         model.forward(x)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg", "min"])
+def test_pool_backward_checks_dout_shape(kind):
+    from cyconv import functional as F
+    out, cache = F.pool2d_forward(np.zeros((2, 3, 6, 6), np.float32), kind=kind, kernel_size=2)
+    with pytest.raises(ValueError, match=r"dout \(2, 3, 2, 2\) must match the forward output \(2, 3, 3, 3\)"):
+        F.pool2d_backward(np.zeros((2, 3, 2, 2), np.float32), cache)
