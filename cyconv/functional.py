@@ -193,6 +193,10 @@ def _interior_columns(W, left, KW, SW, OW):
     return np.ascontiguousarray(lo, np.intp), np.ascontiguousarray(np.maximum(hi, lo), np.intp)
 
 
+# From this many output pixels per sample on, the backward pass runs one GEMM per sample
+# straight on dout; below it, copying dout into the chunk layout for one big GEMM is cheaper.
+_DIRECT_DOUT_MIN_PIXELS = 256
+
 _KEPT_COLUMNS_BYTES = 64 << 20   # keep im2col columns for backward up to 64 MiB per layer
 
 
@@ -348,10 +352,11 @@ def conv2d_backward(dout, cache, *, need_dx=True, layer="Conv2D"):
     db_acc = _per_thread("db_acc", nt, F, w.dtype)
     col_buf = cache.columns if kept else _scratch("col", nt, K * chunk * P, w.dtype)
     dcol_buf = _scratch("dcol", nt, K * chunk * P, w.dtype) if need_dx else dw_acc
-    dout_buf = _scratch("gemm_out", nt, F * chunk * P, w.dtype)
+    direct_dout = P >= _DIRECT_DOUT_MIN_PIXELS
+    dout_buf = dw_acc if direct_dout else _scratch("gemm_out", nt, F * chunk * P, w.dtype)
     _conv2d.conv2d_backward(dout.reshape(N, F, P), x, w.reshape(F, K), cache.row_src,
-                            cache.col_src, *cache.col_range, KH, KW, chunk, need_dx, dx, dw_acc,
-                            db_acc, col_buf, kept, dcol_buf, dout_buf, nt)
+                            cache.col_src, *cache.col_range, KH, KW, chunk, direct_dout, need_dx,
+                            dx, dw_acc, db_acc, col_buf, kept, dcol_buf, dout_buf, nt)
     dw = np.ascontiguousarray(dw_acc.sum(axis=0).reshape(K, F).T).reshape(w.shape)
     db = db_acc.sum(axis=0) if cache.has_bias else None
     return (dx if need_dx else None), dw, db

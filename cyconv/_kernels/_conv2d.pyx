@@ -135,6 +135,17 @@ cdef void gather_dout(const floating *doutn, Py_ssize_t F, Py_ssize_t P, floatin
         db[f] += acc
 
 
+cdef void sum_db(const floating *doutn, Py_ssize_t F, Py_ssize_t P,
+                 floating *db) noexcept nogil:
+    cdef Py_ssize_t f, p
+    cdef floating acc
+    for f in range(F):
+        acc = 0
+        for p in range(P):
+            acc = acc + doutn[f * P + p]
+        db[f] += acc
+
+
 def conv2d_forward(const floating[:, :, :, ::1] x,       # IN  (N, C, H, W)
                    const floating[:, ::1] w,             # IN  (F, K)
                    const floating[::1] b,                # IN  (F,) (ignored unless has_bias)
@@ -188,6 +199,7 @@ def conv2d_backward(const floating[:, :, ::1] dout,      # IN  (N, F, P)
                     Py_ssize_t SW, Py_ssize_t left,
                     Py_ssize_t KH, Py_ssize_t KW,
                     Py_ssize_t chunk,
+                    bint direct_dout,                    # per-sample GEMMs on dout itself
                     bint need_dx,
                     floating[:, :, :, ::1] dx,           # OUT (N, C, H, W), zeroed by the caller
                     floating[:, ::1] dw_acc,             # OUT (threads, K·F): dW^T, zeroed
@@ -219,17 +231,32 @@ def conv2d_backward(const floating[:, :, ::1] dout,      # IN  (N, F, P)
             if not columns_kept:
                 im2col(&x[n, 0, 0, 0], C, H, W, &row_src[0], &col_src[0], &col_lo[0],
                        &col_hi[0], SW, left, KH, KW, OH, OW, col + (n - n0) * P, L)
-            gather_dout(&dout[n, 0, 0], F, P, dchunk + (n - n0) * P, L, &db_acc[tid, 0])
+            if direct_dout:
+                sum_db(&dout[n, 0, 0], F, P, &db_acc[tid, 0])
+            else:
+                gather_dout(&dout[n, 0, 0], F, P, dchunk + (n - n0) * P, L, &db_acc[tid, 0])
         # dW^T (K, F) += col (K, L) @ dchunk^T (L, F), computed as the column-major (F, K)
         # product dchunk (F, L) @ col^T (L, K): with the small F as BLAS's m this orientation
         # ran about twice as fast on these shapes. The caller transposes the (K, F) sum.
-        gemm(c'T', c'N', <int> F, <int> K, <int> L, 1.0, dchunk, <int> L, col, <int> L,
-             1.0, &dw_acc[tid, 0], <int> F)
+        # With many output pixels per sample, one GEMM per sample straight on dout is large
+        # enough, and spares copying dout into the chunk layout.
+        if direct_dout:
+            for n in range(n0, n0 + nb):
+                gemm(c'T', c'N', <int> F, <int> K, <int> P, 1.0, &dout[n, 0, 0], <int> P,
+                     col + (n - n0) * P, <int> L, 1.0, &dw_acc[tid, 0], <int> F)
+        else:
+            gemm(c'T', c'N', <int> F, <int> K, <int> L, 1.0, dchunk, <int> L, col, <int> L,
+                 1.0, &dw_acc[tid, 0], <int> F)
         if need_dx:
             dcol = &dcol_buf[tid, 0]
             # dcol^T (L, K) = dchunk^T (L, F) @ W (F, K)
-            gemm(c'N', c'T', <int> L, <int> K, <int> F, 1.0, dchunk, <int> L, &w[0, 0],
-                 <int> K, 0.0, dcol, <int> L)
+            if direct_dout:
+                for n in range(n0, n0 + nb):
+                    gemm(c'N', c'T', <int> P, <int> K, <int> F, 1.0, &dout[n, 0, 0], <int> P,
+                         &w[0, 0], <int> K, 0.0, dcol + (n - n0) * P, <int> L)
+            else:
+                gemm(c'N', c'T', <int> L, <int> K, <int> F, 1.0, dchunk, <int> L, &w[0, 0],
+                     <int> K, 0.0, dcol, <int> L)
             for n in range(n0, n0 + nb):
                 col2im_add(dcol + (n - n0) * P, L, C, H, W, &row_src[0], &col_src[0],
                            &col_lo[0], &col_hi[0], SW, left, KH, KW, OH, OW, &dx[n, 0, 0, 0])
