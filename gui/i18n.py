@@ -85,6 +85,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     # training controls
     "train.group": ("Training", "학습"),
     "train.dataset": ("Dataset:", "데이터셋:"),
+    "dataset.synthetic": ("Synthetic shapes (28×28)", "합성 도형 (28×28)"),
+    "dataset.synthetic_rgb": ("Synthetic shapes RGB (32×32)", "합성 도형 RGB (32×32)"),
+    "dataset.mnist": ("MNIST handwritten digits", "MNIST 손글씨 숫자"),
+    "dataset.fashion_mnist": ("Fashion-MNIST clothing", "Fashion-MNIST 의류"),
+    "dataset.cifar10": ("CIFAR-10 photos", "CIFAR-10 사진"),
+    "dataset.digits": ("Digits (8×8, scikit-learn)", "숫자 (8×8, scikit-learn)"),
+    "dataset.folder": ("Image folder", "이미지 폴더"),
     "train.samples": ("Samples (synthetic):", "샘플 수 (합성):"),
     "train.optimizer": ("Optimizer:", "옵티마이저:"),
     "train.lr": ("Learning rate:", "학습률:"),

@@ -10,9 +10,6 @@ OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 #: The image shape of every dataset that has a fixed one (the folder's is read from its files).
 DATASET_SHAPES = {"synthetic": (1, 28, 28), "synthetic_rgb": (3, 32, 32), "mnist": (1, 28, 28),
                   "fashion_mnist": (1, 28, 28), "cifar10": (3, 32, 32), "digits": (1, 8, 8)}
-DATASET_TITLES = {"synthetic": "Synthetic shapes (28×28)", "synthetic_rgb": "Synthetic shapes RGB (32×32)",
-                  "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
-                  "digits": "Digits (8×8, scikit-learn)", "folder": "Image folder"}
 
 
 @dataclass(frozen=True)

@@ -187,3 +187,18 @@ def test_lab_without_a_display_says_so_in_one_line(monkeypatch, capsys):
     assert app.main([]) == 2
     err = capsys.readouterr().err
     assert "no display found" in err and "--screenshot" in err and err.count("\n") == 1
+
+
+def test_every_dataset_the_app_offers_has_an_english_and_a_korean_name():
+    from cyconv import data
+    from gui import i18n
+
+    before = i18n._current
+    try:
+        for name in data.DATASETS:
+            i18n.set_language("en")
+            english = i18n.tr(f"dataset.{name}")
+            i18n.set_language("ko")
+            assert i18n.tr(f"dataset.{name}") != english
+    finally:
+        i18n.set_language(before)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 
 from ..i18n import tr
-from ..settings import DATASET_TITLES, OPTIMIZERS, TrainingSettings, parse_float
+from ..settings import OPTIMIZERS, TrainingSettings, parse_float
 
 _DEFAULTS = TrainingSettings()
 
@@ -110,7 +110,7 @@ class TrainingControls(QtWidgets.QWidget):
         self.dataset.blockSignals(True)
         self.dataset.clear()
         for name, present in self.availability.items():
-            title = DATASET_TITLES.get(name, name)
+            title = tr(f"dataset.{name}")
             self.dataset.addItem(title if present else tr("train.unavailable", name=title), name)
             item = self.dataset.model().item(self.dataset.count() - 1)
             item.setEnabled(present)
