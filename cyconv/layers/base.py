@@ -56,6 +56,12 @@ class Layer:
     def _store_grad(self, key, value):
         np.copyto(self.grads[key], value)
 
+    def _store_weight_grads(self, dw, db):
+        """dW always; db when the layer has a bias."""
+        self._store_grad("W", dw)
+        if "b" in self.grads:
+            self._store_grad("b", db)
+
     def _forward_cache(self):
         if self._cache is None:
             raise RuntimeError(f"{self.label}: backward() called before forward(training=True)")

@@ -61,9 +61,7 @@ class Conv2D(Layer):
     def backward(self, dout, need_dx=True):
         dx, dw, db = F.conv2d_backward(dout, self._forward_cache(), need_dx=need_dx,
                                        layer=self.label)
-        self._store_grad("W", dw)
-        if self.use_bias:
-            self._store_grad("b", db)
+        self._store_weight_grads(dw, db)
         return dx
 
     def _config_fields(self):
