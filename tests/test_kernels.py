@@ -177,6 +177,26 @@ def test_pool_ties_go_to_the_first_in_row_major_order(kind, picks):
     np.testing.assert_array_equal(dx[0, 0], [[1, 0, 1, 0], [0, 0, 0, 0]])
 
 
+@pytest.mark.parametrize("kind", ["max", "min"])
+@pytest.mark.parametrize("kernel, stride, padding", [(2, None, 0), (2, 1, 0), (2, None, 1),
+                                                     ((2, 3), None, 0)],
+                         ids=["2x2-fast-path", "2x2-stride1", "2x2-padded", "2x3"])
+def test_pool_many_ties_match_reference(kind, kernel, stride, padding, threads, rng):
+    # Values from {0, 1, 2} tie in most windows, at every position of the window; an odd
+    # height and width leave a row and column the windows never reach.
+    x = rng.integers(0, 3, size=(3, 2, 7, 9)).astype(np.float32)
+    out, cache = F.pool2d_forward(x, kind=kind, kernel_size=kernel, stride=stride,
+                                  padding=padding)
+    k = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    s = k if stride is None else (stride, stride)
+    pads = (padding,) * 4
+    expected, arg = R.pool2d_forward(x, kind, k, s, pads)
+    np.testing.assert_array_equal(out, expected)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    np.testing.assert_array_equal(F.pool2d_backward(dout, cache),
+                                  R.pool2d_backward(dout, x.shape, kind, k, s, pads, arg))
+
+
 def test_overlapping_pool_accumulates_gradient_on_shared_pixel():
     # AlexNet's 3x3 stride 2: the centre pixel is the max of all four windows.
     x = np.zeros((1, 1, 5, 5))
