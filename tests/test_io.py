@@ -228,23 +228,26 @@ def test_save_rejects_what_json_cannot_hold(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # Resuming
 # ---------------------------------------------------------------------------------------------
-def _new_trainer(shapes_data, optimizer, dropout, epochs=3):
+def _new_trainer(shapes_data, optimizer, dropout, epochs=3, schedule="constant"):
     train, val = shapes_data
     return Trainer(tiny_model(dropout=dropout), train, val, optimizer=optimizer, lr=1e-2,
-                   batch_size=32, epochs=epochs, seed=7)
+                   batch_size=32, epochs=epochs, seed=7, schedule=schedule)
 
 
-@pytest.mark.parametrize("optimizer, dropout, k", [
-    ("adam", False, 5),           # saved mid-epoch (8 batches per epoch)
-    ("nesterov", True, 8),        # saved exactly at an epoch boundary, dropout on
-    ("rmsprop", True, 11),
-], ids=["adam-mid-epoch", "nesterov-dropout-epoch-end", "rmsprop-dropout-second-epoch"])
-def test_resume_continues_exactly(shapes_data, tmp_path, one_thread, optimizer, dropout, k):
-    straight = _new_trainer(shapes_data, optimizer, dropout)
+@pytest.mark.parametrize("optimizer, dropout, k, schedule", [
+    ("adam", False, 5, "constant"),      # saved mid-epoch (8 batches per epoch)
+    ("nesterov", True, 8, "constant"),   # saved exactly at an epoch boundary, dropout on
+    ("rmsprop", True, 11, "constant"),
+    ("adam", False, 6, "linear"),        # the rate falls on from where it was
+], ids=["adam-mid-epoch", "nesterov-dropout-epoch-end", "rmsprop-dropout-second-epoch",
+        "adam-linear-schedule"])
+def test_resume_continues_exactly(shapes_data, tmp_path, one_thread, optimizer, dropout, k,
+                                  schedule):
+    straight = _new_trainer(shapes_data, optimizer, dropout, schedule=schedule)
     for _ in range(2 * k):
         straight.step()
 
-    first_half = _new_trainer(shapes_data, optimizer, dropout)
+    first_half = _new_trainer(shapes_data, optimizer, dropout, schedule=schedule)
     for _ in range(k):
         first_half.step()
     first_half.save(tmp_path / "half.npz")
@@ -256,6 +259,8 @@ def test_resume_continues_exactly(shapes_data, tmp_path, one_thread, optimizer, 
         resumed.step()
 
     assert resumed.history["step_loss"] == straight.history["step_loss"]
+    assert resumed.history["step_lr"] == straight.history["step_lr"]
+    assert resumed.schedule == schedule
     assert resumed.history["epoch_val_loss"] == straight.history["epoch_val_loss"]
     assert (resumed.epoch, resumed.batch_in_epoch) == (straight.epoch, straight.batch_in_epoch)
     for (name, a, _), (_, b, _) in zip(resumed.model.parameters(), straight.model.parameters()):

@@ -10,7 +10,7 @@ from cyconv import data, layers as L
 from cyconv.model import Sequential
 from cyconv.optim import Adam
 from cyconv.train import (EpochReport, StepReport, Trainer, TrainingDiverged, check_dataset,
-                          evaluate, fit)
+                          evaluate, fit, scheduled_lr)
 
 IMAGE_SIZE = 16
 
@@ -239,6 +239,39 @@ def test_set_lr_applies_to_the_next_step(shapes_data):
         np.testing.assert_allclose(param - before[name], -0.5 * grad, rtol=1e-5, atol=1e-7)
 
 
+def test_scheduled_lr():
+    assert [scheduled_lr("constant", 0.1, step, 4) for step in range(4)] == [0.1] * 4
+    linear = [scheduled_lr("linear", 0.1, step, 4) for step in range(4)]
+    np.testing.assert_allclose(linear, [0.1, 0.075, 0.05, 0.025])
+
+
+def test_linear_schedule_falls_to_the_end_of_the_run(shapes_data):
+    train, _ = shapes_data
+    model = tiny_model()
+    trainer = Trainer(model, train, None, optimizer="sgd", lr=0.1, batch_size=100, epochs=2,
+                      schedule="linear")
+    total = trainer.total_steps                       # 3 batches per epoch, 2 epochs
+    before = model.state_dict()
+    (first,) = trainer.step()
+    assert first.lr == 0.1
+    for name, param, grad in model.parameters():      # the step really used that rate
+        np.testing.assert_allclose(param - before[name], -0.1 * grad, rtol=1e-5, atol=1e-7)
+    run_all(trainer)
+    np.testing.assert_allclose(trainer.history["step_lr"],
+                               [0.1 * (total - step) / total for step in range(total)])
+    assert trainer.history["step_lr"][-1] > 0
+
+
+def test_set_lr_rescales_the_linear_schedule(shapes_data):
+    train, _ = shapes_data
+    trainer = Trainer(tiny_model(), train, None, optimizer="adam", lr=0.1, batch_size=100,
+                      epochs=2, schedule="linear")
+    trainer.step()
+    trainer.set_lr(0.6)
+    (report,) = trainer.step()
+    assert report.lr == pytest.approx(0.6 * 5 / 6) and trainer.base_lr == 0.6
+
+
 def test_set_momentum_applies_to_the_next_step(shapes_data):
     train, _ = shapes_data
     trainer = Trainer(tiny_model(), train, None, optimizer="momentum", momentum=0.9)
@@ -399,7 +432,9 @@ def test_class_count_must_match_the_outputs(shapes_data):
     (dict(optimizer="bogus"), ValueError, "unknown optimizer"),
     (dict(optimizer=3), TypeError, "optimizer must be"),
     (dict(lr=0.0), ValueError, "learning rate"),
-], ids=["batch-0", "epochs-0", "seed-negative", "optimizer-name", "optimizer-type", "lr-0"])
+    (dict(schedule="cosine"), ValueError, "schedule must be one of"),
+], ids=["batch-0", "epochs-0", "seed-negative", "optimizer-name", "optimizer-type", "lr-0",
+        "schedule"])
 def test_bad_arguments(shapes_data, kwargs, error, match):
     with pytest.raises(error, match=match):
         Trainer(tiny_model(), shapes_data[0], **kwargs)
