@@ -11,6 +11,7 @@ Backward never writes into ``dout``.
 """
 import contextlib
 import functools
+import math
 import threading
 from typing import NamedTuple, Optional
 
@@ -554,14 +555,27 @@ def check_labels(labels, n_samples, n_classes, layer="SoftmaxCrossEntropy"):
     return np.ascontiguousarray(labels, dtype=np.intp)
 
 
-def softmax_cross_entropy(logits, labels, *, layer="SoftmaxCrossEntropy"):
-    """Mean cross-entropy of softmax(logits) (N, K) against integer labels: (loss, dlogits)."""
+def check_label_smoothing(value, layer):
+    """ε of label smoothing: a number in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
+            or not math.isfinite(value) or not 0 <= value < 1:
+        raise ValueError(f"{layer}: label_smoothing must be a number in [0, 1) (the target is "
+                         f"(1 − ε)·onehot + ε/K), got {value!r}")
+    return float(value)
+
+
+def softmax_cross_entropy(logits, labels, *, label_smoothing=0.0, layer="SoftmaxCrossEntropy"):
+    """Mean cross-entropy of softmax(logits) (N, K) against integer labels: (loss, dlogits).
+
+    With ``label_smoothing`` ε the target is (1 − ε)·onehot(label) + ε/K, as in PyTorch.
+    """
     logits = _check_float_array(logits, "logits", layer, ndim=2)
     N, K = logits.shape
     labels = check_labels(labels, N, K, layer)
+    smoothing = check_label_smoothing(label_smoothing, layer)
     losses = np.empty(N, dtype=logits.dtype)
     dlogits = np.empty_like(logits)
-    _softmax_ce.softmax_cross_entropy(logits, labels, losses, dlogits,
+    _softmax_ce.softmax_cross_entropy(logits, labels, losses, dlogits, smoothing,
                                       _num_threads(logits.size))
     return float(losses.sum() / N), dlogits
 

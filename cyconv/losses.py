@@ -22,11 +22,22 @@ class Loss:
 
 class SoftmaxCrossEntropy(Loss):
     """Softmax of the logits, then the mean of −log p[label]; fused so that logits such as
-    [1000, 0] give finite losses. ``target`` holds integer class labels (N,)."""
+    [1000, 0] give finite losses. ``target`` holds integer class labels (N,).
+
+    ``label_smoothing`` ε in [0, 1) replaces the one-hot target by (1 − ε)·onehot + ε/K
+    (PyTorch's definition): the net is asked for a little probability on every class, which
+    stops it from growing its logits without bound to become ever surer.
+    """
     name = "SoftmaxCrossEntropy"
 
+    def __init__(self, label_smoothing=0.0):
+        super().__init__()
+        self.label_smoothing = F.check_label_smoothing(label_smoothing, self.name)
+
     def forward(self, pred, target):
-        loss, self._grad = F.softmax_cross_entropy(pred, target, layer=self.name)
+        loss, self._grad = F.softmax_cross_entropy(pred, target,
+                                                   label_smoothing=self.label_smoothing,
+                                                   layer=self.name)
         return loss
 
 

@@ -379,10 +379,13 @@ def softmax_backward(dout, out):
 
 
 # --------------------------------------------------------------------------- losses
-def softmax_cross_entropy(logits, labels):
+def softmax_cross_entropy(logits, labels, label_smoothing=0.0):
     """Softmax followed by cross-entropy, fused for numerical stability.
 
     logits: (N, K); labels: int (N,) -> (loss: float, dlogits: (N, K))
+    With label smoothing ε the one-hot target becomes q = (1 − ε)·onehot + ε/K and
+    loss = −(1/N) Σ_n Σ_k q[n, k] log_softmax[n, k], dlogits = (softmax − q) / N;
+    ε = 0 gives the lines below.
 
         log_softmax[n, k] = logits[n, k] - logsumexp_j logits[n, j]
         logsumexp_j z_j   = m + log sum_j exp(z_j - m),   m = max_j z_j
@@ -397,10 +400,10 @@ def softmax_cross_entropy(logits, labels):
     log_sum_exp = row_max + np.log(np.exp(logits - row_max).sum(axis=1, keepdims=True))
     log_probs = logits - log_sum_exp
     rows = np.arange(n)
-    loss = -log_probs[rows, labels].mean()
-    dlogits = np.exp(log_probs)
-    dlogits[rows, labels] -= 1
-    dlogits /= n
+    target = np.full(logits.shape, label_smoothing / logits.shape[1])
+    target[rows, labels] += 1 - label_smoothing
+    loss = -(target * log_probs).sum() / n
+    dlogits = (np.exp(log_probs) - target) / n
     return float(loss), dlogits.astype(logits.dtype, copy=False)
 
 

@@ -160,26 +160,82 @@ def test_eval_without_stored_normalisation_says_so(capsys, tmp_path):
     assert code == 0 and "accuracy" in out and "records no normalisation" in err
 
 
-def test_resume_matches_a_straight_run(capsys, tmp_path):
-    straight, half = tmp_path / "straight.npz", tmp_path / "half.npz"
-    assert run(capsys, "train", *QUICK, "--epochs", "2", "--out", straight)[0] == 0
-    assert run(capsys, "train", *QUICK, "--epochs", "1", "--out", half)[0] == 0
-    code, out, err = run(capsys, "train", "--resume", half, "--epochs", "2", "--threads", "1",
-                         "--no-progress", "--out", half)
-    assert code == 0, err
-    assert "epoch 2/2" in out and "epoch 1/2" not in out
-    a, b = io.load(straight), io.load(half)
+def _interrupt_after_first_epoch(monkeypatch):
+    original_step = Trainer.step
+
+    def step_then_interrupt(self):
+        if self.global_step == self.batches_per_epoch:
+            raise KeyboardInterrupt
+        return original_step(self)
+
+    monkeypatch.setattr(Trainer, "step", step_then_interrupt)
+    return original_step
+
+
+def _assert_same_run(a_path, b_path):
+    a, b = io.load(a_path), io.load(b_path)
     assert b["trainer_state"]["epoch"] == 2
     for name, value in a["model"].state_dict().items():
         np.testing.assert_array_equal(b["model"].state_dict()[name], value, err_msg=name)
     assert a["history"]["step_loss"] == b["history"]["step_loss"]
+    assert a["history"]["step_lr"] == b["history"]["step_lr"]
+
+
+def test_interrupted_run_resumes_exactly(capsys, tmp_path, monkeypatch):
+    # The default recipe's learning rate falls over the planned 2 epochs: the resumed run
+    # must pick the fall up where the checkpoint left it.
+    straight, half = tmp_path / "straight.npz", tmp_path / "half.npz"
+    assert run(capsys, "train", *QUICK, "--epochs", "2", "--out", straight)[0] == 0
+    original_step = _interrupt_after_first_epoch(monkeypatch)
+    assert run(capsys, "train", *QUICK, "--epochs", "2", "--out", half)[0] == 130
+    monkeypatch.setattr(Trainer, "step", original_step)
+    code, out, err = run(capsys, "train", "--resume", half, "--threads", "1", "--no-progress",
+                         "--out", half)
+    assert code == 0, err
+    assert "epoch 2/2" in out and "epoch 1/2" not in out
+    assert "lr 0.001, falling linearly to 0, label smoothing 0.1" in out
+    _assert_same_run(straight, half)
+
+
+def test_a_constant_rate_run_extended_by_resume_matches_a_straight_run(capsys, tmp_path):
+    plain = ["--schedule", "constant", "--label-smoothing", "0"]
+    straight, half = tmp_path / "straight.npz", tmp_path / "half.npz"
+    assert run(capsys, "train", *QUICK, *plain, "--epochs", "2", "--out", straight)[0] == 0
+    assert run(capsys, "train", *QUICK, *plain, "--epochs", "1", "--out", half)[0] == 0
+    code, out, err = run(capsys, "train", "--resume", half, "--epochs", "2", "--threads", "1",
+                         "--no-progress", "--out", half)
+    assert code == 0, err
+    assert "lr 0.001, label smoothing 0," in out
+    _assert_same_run(straight, half)
+
+
+def test_a_checkpoint_from_before_the_recipe_flags_resumes_as_it_was_trained(capsys, tmp_path):
+    # Runs saved before --schedule and --label-smoothing existed trained at a constant rate
+    # on one-hot targets; resuming must not switch them to the new defaults.
+    path = tmp_path / "old.npz"
+    plain = ["--schedule", "constant", "--label-smoothing", "0"]
+    assert run(capsys, "train", *QUICK, *plain, "--epochs", "1", "--out", path)[0] == 0
+    saved = io.load(path)
+    for key in ("schedule", "label_smoothing"):
+        del saved["extra"]["run"][key]
+    del saved["trainer_state"]["schedule"], saved["trainer_state"]["base_lr"]
+    io.save(path, saved["model"], optimizer=io.restore_optimizer(saved["model"],
+                                                                 saved["optimizer_state"]),
+            history=saved["history"], trainer_state=saved["trainer_state"],
+            extra=saved["extra"])
+    code, out, err = run(capsys, "train", "--resume", path, "--epochs", "2", "--threads", "1",
+                         "--no-progress")
+    assert code == 0, err
+    assert "lr 0.001, label smoothing 0," in out
 
 
 @pytest.mark.parametrize("flags, fragment", [
     (["--batch", "16"], "--batch 16 differs"),
     (["--data", "mnist"], "--data mnist differs"),
+    (["--schedule", "constant"], "--schedule constant differs"),
+    (["--label-smoothing", "0.2"], "--label-smoothing 0.2 differs"),
     ([], "already finished its 1 epochs"),
-], ids=["other-batch", "other-data", "finished"])
+], ids=["other-batch", "other-data", "other-schedule", "other-smoothing", "finished"])
 def test_resume_refusals(capsys, checkpoint, flags, fragment):
     code, _, err = run(capsys, "train", "--resume", checkpoint[0], *flags)
     assert code == 1

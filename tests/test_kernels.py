@@ -258,10 +258,31 @@ def test_softmax_and_cross_entropy_match_reference(dtype, threads, rng):
     dout = rng.standard_normal(out.shape).astype(dtype)
     np.testing.assert_allclose(F.softmax_backward(dout, cache), R.softmax_backward(dout, out),
                                **TOL[dtype])
-    loss, dlogits = F.softmax_cross_entropy(logits, labels)
-    want_loss, want_d = R.softmax_cross_entropy(logits, labels)
-    assert loss == pytest.approx(want_loss, rel=1e-5)
-    np.testing.assert_allclose(dlogits, want_d, **TOL[dtype])
+    for smoothing in (0.0, 0.1, 0.5):
+        loss, dlogits = F.softmax_cross_entropy(logits, labels, label_smoothing=smoothing)
+        want_loss, want_d = R.softmax_cross_entropy(logits, labels, smoothing)
+        assert loss == pytest.approx(want_loss, rel=1e-5)
+        np.testing.assert_allclose(dlogits, want_d, **TOL[dtype])
+
+
+def test_label_smoothing_worked_numbers():
+    # Two classes, logits [0, 0]: p = [½, ½] whatever the target, so the loss is log 2 and
+    # with ε = 0.2 the target is [0.9, 0.1]: dlogits = p − q = [−0.4, 0.4].
+    loss, dlogits = F.softmax_cross_entropy(np.zeros((1, 2)), np.array([0]), label_smoothing=0.2)
+    assert loss == pytest.approx(np.log(2))
+    np.testing.assert_allclose(dlogits, [[-0.4, 0.4]])
+    # Logits [1000, 0], label 1, ε = 0.1: −(0.95·(−1000) + 0.05·0) = 950, still finite.
+    loss, _ = F.softmax_cross_entropy(np.array([[1000.0, 0.0]]), np.array([1]),
+                                      label_smoothing=0.1)
+    assert loss == pytest.approx(950.0)
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.0, float("nan"), "0.1", True])
+def test_label_smoothing_must_be_in_the_unit_interval(value):
+    with pytest.raises(ValueError, match=r"label_smoothing must be a number in \[0, 1\)"):
+        F.softmax_cross_entropy(np.zeros((1, 2)), np.array([0]), label_smoothing=value)
+    with pytest.raises(ValueError, match="SoftmaxCrossEntropy: label_smoothing"):
+        cyconv.losses.SoftmaxCrossEntropy(label_smoothing=value)
 
 
 def test_cross_entropy_is_stable_for_huge_logits():

@@ -50,9 +50,10 @@ def test_gradcheck_catches_a_wrong_backward(rng):
 
 @pytest.mark.parametrize("loss, target", [
     (losses.SoftmaxCrossEntropy(), np.array([0, 2, 1])),
+    (losses.SoftmaxCrossEntropy(label_smoothing=0.1), np.array([0, 2, 1])),
     (losses.MSE(), np.linspace(-1, 1, 12).reshape(3, 4)),
     (losses.L1(), np.linspace(-1, 1, 12).reshape(3, 4) + 0.013),
-], ids=["cross-entropy", "mse", "l1"])
+], ids=["cross-entropy", "cross-entropy-smoothed", "mse", "l1"])
 def test_loss_gradients(loss, target, rng):
     pred = rng.standard_normal((3, 4) if target.ndim == 2 else (3, 3))
 

@@ -100,11 +100,12 @@ def test_lrn_equals_torch(size, rng):
     np.testing.assert_allclose(F.lrn_backward(g, cache), tx.grad.numpy(), **TOL)
 
 
-def test_cross_entropy_equals_torch(rng):
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_cross_entropy_equals_torch(rng, smoothing):
     logits, labels = rng.standard_normal((6, 4)) * 5, rng.integers(0, 4, 6)
-    loss, dlogits = F.softmax_cross_entropy(logits, labels)
+    loss, dlogits = F.softmax_cross_entropy(logits, labels, label_smoothing=smoothing)
     tl = _t(logits)
-    tloss = tF.cross_entropy(tl, torch.tensor(labels))
+    tloss = tF.cross_entropy(tl, torch.tensor(labels), label_smoothing=smoothing)
     tloss.backward()
     assert loss == pytest.approx(tloss.item(), rel=1e-12)
     np.testing.assert_allclose(dlogits, tl.grad.numpy(), **TOL)
