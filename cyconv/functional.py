@@ -227,14 +227,17 @@ class Conv2DCache(NamedTuple):
     relu_out: Optional[np.ndarray]
 
 
-_CHUNK_ELEMENTS = 1 << 19   # im2col columns a thread keeps at once: K·chunk·P ≤ 512 Ki values
+# im2col columns a thread fills before its GEMM reads them: K·chunk·P ≤ 32 Ki values (128 KiB
+# in float32), so the columns are still in L2 when the GEMM packs them. A budget of 512 Ki
+# values (the columns of the whole batch for the small nets) made bigger GEMMs but sent the
+# columns through memory: forward + backward of LeNet-5's conv1 took 1.47 ms against 0.94,
+# seed003's conv2 3.25 against 2.75 (1 thread, batch 64; `benchmarks/` per-layer timings).
+_CHUNK_ELEMENTS = 1 << 15
 
 
 def _conv_chunk(N, K, P, threads):
-    """Samples per GEMM: as many as fit the scratch budget, but at least one chunk per thread.
-
-    Bigger chunks make bigger, more efficient GEMMs; the budget keeps a thread's patches in
-    cache-sized scratch (2 MiB in float32) instead of a copy of the whole batch."""
+    """Samples per GEMM: as many as fit the scratch budget (at least one), but at least one
+    chunk per thread."""
     fits = max(1, _CHUNK_ELEMENTS // max(1, K * P))
     per_thread = -(-N // threads)
     return max(1, min(fits, per_thread))

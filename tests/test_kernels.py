@@ -400,6 +400,32 @@ def test_columns_over_the_budget_are_recomputed(monkeypatch, rng):
     assert cache.columns is None
 
 
+@pytest.mark.parametrize("budget", [1, 1 << 22], ids=["one-sample-chunks", "whole-batch-chunk"])
+@pytest.mark.parametrize("kept", [False, True], ids=["recomputed", "kept-columns"])
+@pytest.mark.parametrize("case", CONV_CASES.values(), ids=CONV_CASES.keys())
+def test_conv2d_every_chunk_size_matches_reference(case, kept, budget, threads, rng,
+                                                   monkeypatch):
+    # The im2col budget decides how many samples share a GEMM; both extremes must agree.
+    monkeypatch.setattr(F, "_CHUNK_ELEMENTS", budget)
+    x_shape, (nf, kh, kw), stride, padding = case
+    strides = stride if isinstance(stride, tuple) else (stride, stride)
+    pads = normalize_padding(padding, (kh, kw), strides, x_shape[2:])
+    x = rng.standard_normal(x_shape)
+    w = rng.standard_normal((nf, x_shape[1], kh, kw))
+    b = rng.standard_normal(nf)
+    out, cache = F.conv2d_forward(x, w, b, stride=stride, padding=padding,
+                                  workspace={} if kept else None)
+    assert cache.chunk == (1 if budget == 1 else -(-x_shape[0] // F._num_threads(
+        out.size * x_shape[1] * kh * kw)))
+    np.testing.assert_allclose(out, R.conv2d_forward(x, w, b, strides, pads), rtol=1e-10,
+                               atol=1e-10)
+    dout = rng.standard_normal(out.shape)
+    got = F.conv2d_backward(dout, cache)
+    want = R.conv2d_backward(dout, x, w, strides, pads, "zeros", True)
+    for g, w_ in zip(got, want):
+        np.testing.assert_allclose(g, w_, rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("kept", [False, True], ids=["recomputed", "kept-columns"])
 @pytest.mark.parametrize("mode", F.PADDING_MODES)
 @pytest.mark.parametrize("case", CONV_CASES.values(), ids=CONV_CASES.keys())
