@@ -396,8 +396,8 @@ class Trainer:
 
     Attributes: ``history`` (dict of lists, see HISTORY_KEYS), ``global_step`` (steps done),
     ``epoch`` (epochs completed), ``batches_per_epoch``, ``total_steps``, ``finished``,
-    ``paused``, ``stopped``, ``lr`` (the rate the next step uses), ``base_lr`` (the rate the
-    schedule scales), ``schedule``, ``momentum``.
+    ``paused``, ``stopped``, ``lr`` (the last step's rate, after the schedule), ``base_lr``
+    (the rate the schedule scales), ``schedule``, ``momentum``.
     """
 
     def __init__(self, model, train, val=None, *, loss=None, optimizer="sgd", lr=1e-3,
