@@ -31,6 +31,33 @@ def size_formula(size_hw, sides, kernel_hw, stride_hw, out_hw) -> str:
     return "; ".join(parts)
 
 
+def _lay_out_explainer(owner, controls, grids, below) -> None:
+    """The explainers' common layout: a row of labelled controls, the stepper, the grids side
+    by side (each under its label, with an optional sign between them), then text labels."""
+    row = QtWidgets.QHBoxLayout()
+    for key, widget in controls:
+        row.addWidget(owner.labels[key])
+        row.addWidget(widget)
+    row.addStretch(1)
+    grid_row = QtWidgets.QHBoxLayout()
+    for key, grid, sign in grids:
+        column = QtWidgets.QVBoxLayout()
+        column.addWidget(owner.labels[key])
+        column.addWidget(grid)
+        column.addStretch(1)
+        grid_row.addLayout(column)
+        if sign:
+            grid_row.addWidget(QtWidgets.QLabel(f"<span style='font-size:20pt'>{sign}</span>"))
+    grid_row.addStretch(1)
+    layout = QtWidgets.QVBoxLayout(owner)
+    layout.addLayout(row)
+    layout.addWidget(owner.stepper)
+    layout.addLayout(grid_row)
+    for label in below:
+        layout.addWidget(label)
+    layout.addStretch(1)
+
+
 class _Stepper(QtWidgets.QWidget):
     """Restart / previous / next / play buttons over an index 0..count-1."""
 
@@ -127,30 +154,13 @@ class ConvExplainer(QtWidgets.QWidget):
         self.recompute()
 
     def _build_layout(self) -> None:
-        controls = QtWidgets.QHBoxLayout()
-        for key, widget in (("example", self.example), ("stride", self.stride), ("padding", self.padding),
-                            ("mode", self.mode)):
-            controls.addWidget(self.labels[key])
-            controls.addWidget(widget)
-        controls.addStretch(1)
-        grids = QtWidgets.QHBoxLayout()
-        for key, grid, sign in (("input", self.input_grid, "⊛"), ("filter", self.filter_grid, "="),
-                                ("output", self.output_grid, "")):
-            column = QtWidgets.QVBoxLayout()
-            column.addWidget(self.labels[key])
-            column.addWidget(grid)
-            column.addStretch(1)
-            grids.addLayout(column)
-            if sign:
-                grids.addWidget(QtWidgets.QLabel(f"<span style='font-size:20pt'>{sign}</span>"))
-        grids.addStretch(1)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.addLayout(controls)
-        layout.addWidget(self.stepper)
-        layout.addLayout(grids)
-        for label in (self.step_label, self.formula_label, self.size_label, self.error_label, self.note_label):
-            layout.addWidget(label)
-        layout.addStretch(1)
+        _lay_out_explainer(self, controls=(("example", self.example), ("stride", self.stride),
+                                           ("padding", self.padding), ("mode", self.mode)),
+                           grids=(("input", self.input_grid, "⊛"),
+                                  ("filter", self.filter_grid, "="),
+                                  ("output", self.output_grid, "")),
+                           below=(self.step_label, self.formula_label, self.size_label,
+                                  self.error_label, self.note_label))
 
     def retranslate(self) -> None:
         for key, text_key in (("example", "ex.example"), ("stride", "ex.stride"), ("padding", "ex.padding"),
@@ -249,27 +259,12 @@ class PoolExplainer(QtWidgets.QWidget):
         self.recompute()
 
     def _build_layout(self) -> None:
-        controls = QtWidgets.QHBoxLayout()
-        for key, widget in (("example", self.example), ("kind", self.kind), ("size", self.size),
-                            ("stride", self.stride)):
-            controls.addWidget(self.labels[key])
-            controls.addWidget(widget)
-        controls.addStretch(1)
-        grids = QtWidgets.QHBoxLayout()
-        for key, grid in (("input", self.input_grid), ("output", self.output_grid)):
-            column = QtWidgets.QVBoxLayout()
-            column.addWidget(self.labels[key])
-            column.addWidget(grid)
-            column.addStretch(1)
-            grids.addLayout(column)
-        grids.addStretch(1)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.addLayout(controls)
-        layout.addWidget(self.stepper)
-        layout.addLayout(grids)
-        for label in (self.step_label, self.formula_label, self.size_label, self.error_label):
-            layout.addWidget(label)
-        layout.addStretch(1)
+        _lay_out_explainer(self, controls=(("example", self.example), ("kind", self.kind),
+                                           ("size", self.size), ("stride", self.stride)),
+                           grids=(("input", self.input_grid, ""),
+                                  ("output", self.output_grid, "")),
+                           below=(self.step_label, self.formula_label, self.size_label,
+                                  self.error_label))
 
     def retranslate(self) -> None:
         for key, text_key in (("example", "ex.example"), ("kind", "ex.pool_kind"), ("size", "ex.pool_size"),
