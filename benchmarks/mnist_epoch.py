@@ -1,4 +1,4 @@
-"""One training epoch of seed003 (model A) on the 60,000 MNIST training images: cyconv against
+"""One training epoch of mnist_cnn (model A) on the 60,000 MNIST training images: cyconv against
 PyTorch, the same shuffled batches in the same order, wall time of the epoch loop.
 
     CYCONV_DATA=/work/shared/data python -m benchmarks.mnist_epoch --engine cyconv --threads 1
@@ -18,7 +18,7 @@ import time
 
 from . import _env, _timing, models
 
-MODEL = "A"                      # seed003's network
+MODEL = "A"                      # mnist_cnn's network
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 IMAGES_FILE = "train-images-idx3-ubyte.gz"
 LABELS_FILE = "train-labels-idx1-ubyte.gz"

@@ -2,11 +2,11 @@
 and in the NumPy reference, started from the same weights so every engine does identical work.
 
     A (1×28×28)  conv 1→10 5×5, relu, pool, conv 10→20 5×5, relu, pool, dense 320→100, relu,
-                 dense 100→10                                  (seed 003)
+                 dense 100→10                                  (mnist_cnn)
     B (1×28×28)  conv 1→6 5×5 p2, relu, pool, conv 6→16 5×5, relu, pool, dense 400→120, relu,
                  dense 120→84, relu, dense 84→10               (LeNet-5, modern form)
     C (1×39×31)  conv 1→20 4×4, relu, pool, conv 20→40 3×3, relu, pool, conv 40→60 3×3, relu,
-                 pool, conv 60→80 2×2, relu, dense 160→100     (seed 000)
+                 pool, conv 60→80 2×2, relu, dense 160→100     (deepid)  
     D (3×32×32)  conv 3→32 3×3 p1, relu, conv 32→32 3×3 p1, relu, pool, conv 32→64 3×3 p1,
                  relu, pool, dense 4096→128, relu, dense 128→10  (small CIFAR-10 CNN)
 

@@ -83,7 +83,7 @@ def parse_args(argv):
                         help="batch sizes of the extra training cells (default 1,8)")
     parser.add_argument("--small-models", type=_model_list, default=["A"],
                         help="models timed at the small batches (default A, the app's "
-                             "seed003; '' for none)")
+                             "mnist_cnn; '' for none)")
     parser.add_argument("--reps", type=int, help="timed repetitions per cell and pass (7)")
     parser.add_argument("--passes", type=int, help="interleaved passes (3)")
     parser.add_argument("--warmup", type=int, help="untimed steps per process (3)")
@@ -104,7 +104,7 @@ def parse_args(argv):
                         default=[1], help="thread counts of the scaling runs (default 1)")
     parser.add_argument("--scaling-reps", type=int, help="repetitions per scaling cell (3)")
     parser.add_argument("--mnist-epoch", action="store_true",
-                        help="one MNIST epoch of seed003, cyconv vs torch, per thread count")
+                        help="one MNIST epoch of mnist_cnn, cyconv vs torch, per thread count")
     parser.add_argument("--mnist-images", type=int, default=None,
                         help="train the epoch on the first N images only (default all 60,000)")
     parser.add_argument("--data", default=os.environ.get("CYCONV_DATA"),
@@ -402,7 +402,7 @@ def _per_layer_sum_row(mine, theirs):
 
 def format_mnist(rows):
     images = next((r[e]["images"] for r in rows for e in ("cyconv", "torch") if r[e]), 0)
-    lines = [f"One MNIST epoch of seed003 ({images:,} images, batch 64, the same batches in "
+    lines = [f"One MNIST epoch of mnist_cnn ({images:,} images, batch 64, the same batches in "
              f"both) — seconds; ratio = cyconv / torch",
              f"{'thr':>3} {'cyconv s':>9} {'torch s':>9} {'ratio':>6} {'goal':>5} "
              f"{'verdict':<7} {'cy acc':>7} {'pt acc':>7}"]

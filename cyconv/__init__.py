@@ -1,7 +1,7 @@
 """cyconv: a CNN engine for teaching, with Cython kernels and hand-written backprop.
 
 >>> import cyconv
->>> model = cyconv.presets.build("seed003")
+>>> model = cyconv.presets.build("mnist_cnn")
 >>> model.count_params()
 38390
 """

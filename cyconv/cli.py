@@ -21,9 +21,9 @@ PROG = "cyconv"
 # What a new run uses for a flag that is not given; a resumed run takes the checkpoint's.
 # The recipe follows common training scripts: the learning rate falls linearly to 0 over the
 # run (Hugging Face Trainer's default) and the targets are smoothed by 0.1 (timm's default).
-# On seed003 + MNIST, 2 epochs, the two together raised the test accuracy from 98.20-98.69 %
+# On mnist_cnn + MNIST, 2 epochs, the two together raised the test accuracy from 98.20-98.69 %
 # (seeds 0-4) to 98.58-98.87 % (seeds 0-7); the Python API keeps both off unless asked.
-TRAIN_DEFAULTS = {"preset": "seed003", "data": "synthetic", "n_train": None, "n_test": None,
+TRAIN_DEFAULTS = {"preset": "mnist_cnn", "data": "synthetic", "n_train": None, "n_test": None,
                   "val_fraction": 0.1, "seed": 0, "batch": 64, "optimizer": "adam",
                   "schedule": "linear", "label_smoothing": 0.1, "lr": 1e-3, "momentum": 0.9,
                   "epochs": 1}

@@ -146,7 +146,7 @@ def source_index(size, before, after, mode):
     """For each position of a padded axis, the input index it copies, or -1 for a zero.
 
     ``size`` input pixels, ``before``/``after`` padded ones: positions ``-before .. size+after-1``.
-    replicate repeats the edge (seed 004's "same padding"), reflect mirrors without repeating
+    replicate repeats the edge (the edge-filling kind of "same padding"), reflect mirrors without repeating
     the edge (PyTorch's 'reflect'), circular wraps around.
     """
     idx = np.arange(-before, size + after, dtype=np.intp)
@@ -231,7 +231,7 @@ class Conv2DCache(NamedTuple):
 # in float32), so the columns are still in L2 when the GEMM packs them. A budget of 512 Ki
 # values (the columns of the whole batch for the small nets) made bigger GEMMs but sent the
 # columns through memory: forward + backward of LeNet-5's conv1 took 1.47 ms against 0.94,
-# seed003's conv2 3.25 against 2.75 (1 thread, batch 64; `benchmarks/` per-layer timings).
+# mnist_cnn's conv2 3.25 against 2.75 (1 thread, batch 64; `benchmarks/` per-layer timings).
 _CHUNK_ELEMENTS = 1 << 15
 
 

@@ -6,7 +6,7 @@ No Qt here (cyconv never imports Qt).
 
 Kinds of layer output (what the seeds call them):
 
-- ``"feature_map"``: the output of a Conv2D, before any activation function (seed 000 §1.3);
+- ``"feature_map"``: the output of a Conv2D, before any activation function;
 - ``"activation_map"``: the output of an activation function applied to a conv layer's feature
   map, possibly through pooling/LRN/dropout in between;
 - ``"pooled"``, ``"normalized"`` (LRN), ``"dropout"``: maps after those layers;

@@ -1,6 +1,6 @@
 """Loss functions: ``forward(pred, target) -> float`` and ``backward() -> dpred``.
 
-Cross-entropy for classification, L2 (MSE) or L1 for regression (seed 003 §4.2). Every loss
+Cross-entropy for classification, L2 (MSE) or L1 for regression. Every loss
 is the mean over the batch, so the learning rate does not depend on the batch size.
 """
 from . import functional as F

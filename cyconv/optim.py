@@ -1,4 +1,4 @@
-"""Optimizers, in order of increasing complexity (seed 003 §4.2 lists the first four).
+"""Optimizers, in order of increasing complexity.
 
 Each takes ``model.parameters()`` — (name, param, grad) triples — and updates the parameter
 arrays in place in ``step()``. ``lr`` (and ``momentum`` where there is one) may be changed

@@ -7,7 +7,7 @@ parameters read ``conv1.W``, ``fc6.b``, ... None of the presets ends with a Soft
 loss (:class:`cyconv.losses.SoftmaxCrossEntropy`) applies softmax and cross-entropy together,
 which is numerically stable and has the simple gradient ``p - y``.
 
->>> input_shape, layers = configs("seed000")
+>>> input_shape, layers = configs("deepid")
 >>> input_shape, layers[0]["name"], layers[-1]["out_features"]
 ((1, 39, 31), 'conv1', 100)
 """
@@ -71,14 +71,14 @@ def _conv_relu_pool_stack(spec, in_channels):
 # ----------------------------------------------------------------------------------------------
 # The presets
 # ----------------------------------------------------------------------------------------------
-def _seed000():
+def _deepid():
     layers = _conv_relu_pool_stack([(20, 4), (40, 3), (60, 3)], in_channels=1)
     layers += [_conv("conv4", 60, 80, 2), _relu("relu4"), _flatten(),
                _dense("dense1", 160, 100)]
     return (1, 39, 31), layers
 
 
-def _seed003():
+def _mnist_cnn():
     layers = _conv_relu_pool_stack([(10, 5), (20, 5)], in_channels=1)
     layers += [_flatten(), _dense("dense1", 320, 100), _relu("relu3"), _dense("dense2", 100, 10)]
     return (1, 28, 28), layers
@@ -123,13 +123,13 @@ def _alexnet():
     ]
 
 
-def _seed000_keras_sketch():
+def _keras_sketch():
     layers = _conv_relu_pool_stack([(12, 5), (16, 5), (20, 4)], in_channels=1)
     layers += [_flatten(), _dense("dense1", 960, 128), _relu("relu4"), _dense("dense2", 128, 4)]
     return (1, 120, 60), layers
 
 
-def _dense_baseline():
+def _deepid_dense():
     widths = [1209, 600, 300, 300, 150, 100]
     layers = []
     for index, (n_in, n_out) in enumerate(zip(widths, widths[1:]), start=1):
@@ -140,20 +140,20 @@ def _dense_baseline():
 
 
 _PRESETS = {
-    "seed000": (_seed000, "seed 000: 39×31 grayscale, 4 conv+ReLU (3 max pools), flatten 160, "
+    "deepid": (_deepid, "DeepID: 39×31 grayscale, 4 conv+ReLU (3 max pools), flatten 160, "
                           "dense 100 classes; 64,620 params (softmax is in the loss)"),
-    "seed003": (_seed003, "seed 003: MNIST 28×28, conv 10@5×5, pool, conv 20@5×5, pool, "
+    "mnist_cnn": (_mnist_cnn, "MNIST CNN: 28×28, conv 10@5×5, pool, conv 20@5×5, pool, "
                           "dense 320→100→10; 38,390 params (softmax is in the loss)"),
     "lenet5": (_lenet5, "LeNet-5, modern form: ReLU and max pooling (the 1998 LeNet used "
                         "sigmoid/tanh and average pooling); 28×28 input, padding 2"),
     "cifar_small": (_cifar_small, "small CIFAR-10 CNN: 3×32×32, conv 32-32-64 3×3 padding 1, "
                                   "2 max pools, dense 4096→128→10"),
-    "alexnet": (_alexnet, "AlexNet as in seed 002 (one tower, 224 input padded 1/2, LRN, "
+    "alexnet": (_alexnet, "AlexNet, one tower as taught (one tower, 224 input padded 1/2, LRN, "
                           "overlapping pooling, dropout 0.5); 62,378,344 params"),
-    "seed000_keras_sketch": (_seed000_keras_sketch,
-                             "seed 000's Keras sketch repaired: 120×60, conv 12/16/20 + max "
+    "keras_sketch": (_keras_sketch,
+                             "a Keras sketch repaired: 120×60, conv 12/16/20 + max "
                              "pools, the missing Flatten added, dense 128→4"),
-    "dense_baseline": (_dense_baseline, "seed 000's fully connected comparison: the 39×31 image "
+    "deepid_dense": (_deepid_dense, "DeepID's fully connected comparison: the 39×31 image "
                                         "flattened to 1,209 pixels, 600-300-300-150-100; "
                                         "1,056,850 params"),
 }

@@ -24,7 +24,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="cyconv-lab", description="cyconv lab: watch a CNN learn.")
     parser.add_argument("--lang", choices=sorted(i18n.LANGUAGES), default="en", help="interface language")
     image_presets = [name for name in presets.PRESET_NAMES if len(presets.configs(name)[0]) == 3]
-    parser.add_argument("--preset", choices=image_presets, default="seed003", help="network to start with")
+    parser.add_argument("--preset", choices=image_presets, default="mnist_cnn", help="network to start with")
     parser.add_argument("--screenshot", metavar="DIR", help="train headless, write a PNG of every view to DIR, exit")
     parser.add_argument("--steps", type=int, default=20, help="steps to train in --screenshot mode (default 20)")
     parser.add_argument("--samples", type=int, default=600, help="training samples in --screenshot mode")

@@ -1,12 +1,12 @@
 """Step-by-step convolution and pooling for the explainers, in plain NumPy loops.
 
 This is deliberately separate from the engine: the explainer must show each multiply-add the
-way a student writes it by hand (seed 002: 5x11 + 1x4 + 15x5 + 5x2 = 144), and it doubles as
+way a student writes it by hand (5x11 + 1x4 + 15x5 + 5x2 = 144), and it doubles as
 an independent check of the engine's numbers on a live activation map.
 
 Convolution here is cross-correlation (no kernel flip), as in every seed and in the engine.
 Padding is `(top, bottom, left, right)`; modes follow the engine's names:
-zeros, replicate (seed 004's "same padding": edge pixels), reflect, circular.
+zeros, replicate (the edge-filling "same padding"), reflect, circular.
 """
 from __future__ import annotations
 
@@ -19,14 +19,14 @@ PAD_MODES = {"zeros": "constant", "replicate": "edge", "reflect": "reflect", "ci
 POOL_KINDS = ("max", "avg", "min")
 
 #: Seed 002's worked example (slides): 4x4 input and 2x2 filter.
-SEED002_INPUT = np.array([[5, 1, 7, 13], [15, 5, 1, 13], [10, 6, 4, 6], [15, 3, 12, 4]], dtype=np.float64)
-SEED002_FILTER = np.array([[11, 4], [5, 2]], dtype=np.float64)
+INPUT_4X4 = np.array([[5, 1, 7, 13], [15, 5, 1, 13], [10, 6, 4, 6], [15, 3, 12, 4]], dtype=np.float64)
+FILTER_2X2 = np.array([[11, 4], [5, 2]], dtype=np.float64)
 #: Seed 002's feature map for the pooling example.
-SEED002_FEATURE_MAP = np.array([[2, 3, 2, 0], [5, -2, 2, 8], [-1, -6, 7, 3], [-4, -5, 4, 2]], dtype=np.float64)
+FEATURE_MAP_4X4 = np.array([[2, 3, 2, 0], [5, -2, 2, 8], [-1, -6, 7, 3], [-4, -5, 4, 2]], dtype=np.float64)
 #: Seed 003's 5x5 binary image and 3x3 filter.
-SEED003_INPUT = np.array([[1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 0], [0, 1, 1, 0, 0]],
+BINARY_5X5_INPUT = np.array([[1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 0], [0, 1, 1, 0, 0]],
                          dtype=np.float64)
-SEED003_FILTER = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], dtype=np.float64)
+BINARY_5X5_FILTER = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class ConvStep:
 
     row, col: output position; top, left: the window's corner in the *padded* input.
     inputs, weights: (C, KH, KW) the window and the filter; partial_sums: (C,) one per channel
-    (seed 000 section 1.3: the channel sums add up to one map); bias; value = sum + bias.
+    (the channel sums add up to one map); bias; value = sum + bias.
     """
     row: int
     col: int
@@ -186,7 +186,7 @@ def pool_steps(x: np.ndarray, *, kernel=2, stride=None, padding=0,
                kind: str = "max") -> tuple[np.ndarray, list[PoolStep]]:
     """Every step of 2-D pooling of one map (H, W): (output (OH, OW), steps).
 
-    stride defaults to the kernel (seed 000: pool size = stride). Max/min padding pads with
+    stride defaults to the kernel (pool size = stride). Max/min padding pads with
     -inf/+inf so a padded cell never wins; average counts padded zeros in the divisor (the
     engine's and PyTorch's default). Ties pick the first position in row-major order.
     """

@@ -42,8 +42,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "tab.pool_explainer": ("Pool steps", "풀링 단계"),
     "tab.gradcheck": ("Grad check", "기울기 검사"),
     "tab.draw": ("Draw", "그리기"),
-    "tip.conv_explainer": ("Convolution step by step on seed 002's numbers: every multiply-add, with stride "
-                           "and padding.", "자료 002의 숫자로 합성곱을 단계별로: 모든 곱셈-덧셈, 스트라이드와 패딩."),
+    "tip.conv_explainer": ("Convolution step by step on small worked examples: every multiply-add, with stride "
+                           "and padding.", "작은 예제의 숫자로 합성곱을 단계별로: 모든 곱셈-덧셈, 스트라이드와 패딩."),
     "tip.pool_explainer": ("Max, average and min pooling step by step.", "최대, 평균, 최소 풀링을 단계별로."),
     # model editor
     "model.group": ("Model", "모델"),
@@ -183,10 +183,10 @@ TEXTS: dict[str, tuple[str, str]] = {
                       "검증 정확도 {accuracy:.1%} (샘플 {n}개)"),
     # explainers
     "ex.example": ("Example:", "예제:"),
-    "ex.seed002": ("seed 002: 4×4 input, 2×2 filter", "자료 002: 4×4 입력, 2×2 필터"),
-    "ex.seed003": ("seed 003: 5×5 binary image, 3×3 filter", "자료 003: 5×5 이진 이미지, 3×3 필터"),
-    "ex.seed002_input": ("seed 002: 4×4 input", "자료 002: 4×4 입력"),
-    "ex.seed002_fmap": ("seed 002: feature map with negatives", "자료 002: 음수가 있는 피처 맵"),
+    "ex.input_4x4_filter_2x2": ("4×4 input, 2×2 filter", "4×4 입력, 2×2 필터"),
+    "ex.binary_5x5_filter_3x3": ("5×5 binary image, 3×3 filter", "5×5 이진 이미지, 3×3 필터"),
+    "ex.input_4x4": ("4×4 input", "4×4 입력"),
+    "ex.fmap_4x4": ("4×4 feature map with negatives", "음수가 있는 4×4 피처 맵"),
     "ex.stride": ("Stride:", "스트라이드:"),
     "ex.padding": ("Padding:", "패딩:"),
     "ex.mode": ("Padding mode:", "패딩 방식:"),
@@ -203,17 +203,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "ex.output": ("Output", "출력"),
     "ex.step": ("Step {index} of {total}: output ({row}, {col})", "{total}단계 중 {index}단계: 출력 ({row}, {col})"),
     "ex.mode.zeros": ("zeros", "0으로 채우기"),
-    "ex.mode.replicate": ("replicate (seed 004's \"same padding\")", "가장자리 값 복제 (자료 004의 \"same padding\")"),
+    "ex.mode.replicate": ("replicate (edge-filling \"same padding\")", "가장자리 값 복제 (가장자리로 채우는 \"same padding\")"),
     "ex.mode.reflect": ("reflect", "반사"),
     "ex.mode.circular": ("circular", "순환"),
     "ex.kind.max": ("max", "최대"),
     "ex.kind.avg": ("average", "평균"),
     "ex.kind.min": ("min", "최소"),
     "ex.same_note": ("Two meanings of \"same\": Keras/PyTorch padding=\"same\" chooses the padding so the output "
-                     "has size ceil(H / S); seed 004's \"Same Padding\" fills the border with the edge pixels, "
+                     "has size ceil(H / S); some course notes' \"Same Padding\" fills the border with the edge pixels, "
                      "which is padding_mode=\"replicate\".",
                      "\"same\"의 두 가지 뜻: Keras/PyTorch의 padding=\"same\"은 출력 크기가 ceil(H / S)가 되도록 "
-                     "패딩 크기를 고르는 것이고, 자료 004의 \"Same Padding\"은 외곽을 가장자리 픽셀 값으로 채우는 것 "
+                     "패딩 크기를 고르는 것이고, 일부 강의 자료의 \"Same Padding\"은 외곽을 가장자리 픽셀 값으로 채우는 것 "
                      "(padding_mode=\"replicate\")입니다."),
     # gradient check
     "gc.run": ("Run gradient check", "기울기 검사 실행"),
@@ -270,14 +270,14 @@ TEXTS: dict[str, tuple[str, str]] = {
                     "스트라이드(Stride): 필터가 입력 데이터를 순회하는 간격입니다. 스트라이드가 커지면 출력이 작아집니다."),
     "term.padding": ("Padding: pixels added around the input (usually zeros) so the output does not shrink and "
                      "the border is seen as often as the centre.",
-                     "패딩(Padding): 입력 데이터의 외각에 지정된 픽셀만큼 특정 값(보통 0)을 채워 넣는 것. "
+                     "패딩(Padding): 입력 데이터의 외곽에 지정된 픽셀만큼 특정 값(보통 0)을 채워 넣는 것. "
                      "출력 크기가 줄어드는 것을 막고 외곽 정보도 학습하게 합니다."),
-    "term.padding_mode": ("Padding mode: what the added border holds — zeros, the edge pixels (replicate, seed "
-                          "004's \"same padding\"), a mirror image (reflect) or the opposite side (circular).",
-                          "패딩 방식: 추가한 외곽에 무엇을 채울지 — 0, 가장자리 픽셀 값(replicate, 자료 004의 "
-                          "\"Same Padding\"), 거울상(reflect), 반대쪽 값(circular)."),
+    "term.padding_mode": ("Padding mode: what the added border holds — zeros, the edge pixels (replicate, the "
+                          "edge-filling kind of \"same padding\"), a mirror image (reflect) or the opposite side (circular).",
+                          "패딩 방식: 추가한 외곽에 무엇을 채울지 — 0, 가장자리 픽셀 값(replicate, 가장자리로 "
+                          "채우는 \"Same Padding\"), 거울상(reflect), 반대쪽 값(circular)."),
     "term.feature_map": ("Feature map: the matrix a convolution computes (before the activation function).",
-                         "피처 맵(Feature Map): 합성곱 계산으로 만들어진 행렬 (활성 함수 적용 전)."),
+                         "피처 맵(Feature Map): 합성곱 계산으로 만들어진 행렬 (활성화 함수 적용 전)."),
     "term.activation_map": ("Activation map: the feature map after the activation function — the conv "
                             "layer's final output.",
                             "액티베이션 맵(Activation Map): 피처 맵에 활성 함수를 적용한 결과, "

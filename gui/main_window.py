@@ -47,7 +47,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     run_finished = QtCore.Signal()
 
-    def __init__(self, *, preset: str = "seed003", language: str = "en"):
+    def __init__(self, *, preset: str = "mnist_cnn", language: str = "en"):
         super().__init__()
         i18n.set_language(language)
         self.controller = TrainingController(self)

@@ -137,7 +137,7 @@ def spec_to_config(spec: RowSpec) -> dict:
         if spec.stride.strip():
             config["stride"] = parse_pair(spec.stride, "stride")
         elif spec.type in POOL_TYPES:
-            config["stride"] = list(config["kernel_size"])    # seed 000: pool size = stride
+            config["stride"] = list(config["kernel_size"])    # pool size = stride
         else:
             config["stride"] = [1, 1]
     if "padding" in used:
@@ -191,7 +191,7 @@ def parse_input_shape(text: str) -> tuple[int, ...]:
 
 
 def dense_comparison(input_shape, num_outputs: int, hidden: list[int]):
-    """Configs of the dense-only network with the same input and output (seed 000 section 5):
+    """Configs of the dense-only network with the same input and output:
     Flatten (for an image input), then Dense layers with ReLU between them."""
     if num_outputs < 1:
         raise ValueError(f"dense_comparison: num_outputs must be >= 1, got {num_outputs}")

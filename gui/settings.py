@@ -17,8 +17,8 @@ class TrainingSettings:
     """Everything a run needs besides the network. `n_train`/`n_eval` cap the sets (speed)."""
     dataset: str = "synthetic"
     folder: str | None = None
-    # seed003 on the synthetic shapes with these settings: 98.5 % test accuracy after 8 epochs,
-    # about 25 s on 2 cores (`cyconv train --preset seed003 --data synthetic --n-train 30000
+    # mnist_cnn on the synthetic shapes with these settings: 98.5 % test accuracy after 8 epochs,
+    # about 25 s on 2 cores (`cyconv train --preset mnist_cnn --data synthetic --n-train 30000
     # --epochs 8 --lr 2e-3`); 5,000 samples and lr 1e-3 had reached only ~80 %.
     n_train: int = 30000
     n_eval: int = 500

@@ -123,7 +123,7 @@ def test_model_rejects_a_network_that_cannot_run():
 
 
 def test_model_rejects_wrong_input_shape():
-    model = cyconv.presets.build("seed003")
+    model = cyconv.presets.build("mnist_cnn")
     with pytest.raises(ValueError, match=r"\(1, 28, 28\)"):
         model.forward(np.zeros((2, 1, 27, 28), np.float32))
 
@@ -135,14 +135,14 @@ def test_thread_count_must_be_positive(n):
 
 
 def test_optimizer_rejects_bad_learning_rate():
-    model = cyconv.presets.build("seed003")
+    model = cyconv.presets.build("mnist_cnn")
     for bad in (0, -1e-3, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="lr"):
             cyconv.optim.SGD(model.parameters(), lr=bad)
 
 
 def test_model_checks_its_input_for_nan_even_though_inner_layers_trust_theirs():
-    model = cyconv.presets.build("seed003")
+    model = cyconv.presets.build("mnist_cnn")
     x = np.zeros((2, 1, 28, 28), np.float32)
     x[1, 0, 3, 3] = np.nan
     with pytest.raises(ValueError, match=r"conv1 \(Conv2D\).*NaN"):

@@ -60,7 +60,7 @@ def checkpoint(tmp_path, capsys):
 # summary
 # ---------------------------------------------------------------------------------------------
 def test_summary_of_a_preset(capsys):
-    code, out, _ = run(capsys, "summary", "seed003")
+    code, out, _ = run(capsys, "summary", "mnist_cnn")
     assert code == 0
     assert "Total params: 38,390" in out and "conv1 (Conv2D)" in out
 
@@ -83,7 +83,7 @@ def test_summary_of_a_checkpoint(capsys, tmp_path):
     ([], 2, ["required: COMMAND"]),
     (["data"], 2, ["required: ACTION"]),
     (["data", "verify", "nope"], 2, ["invalid choice"]),
-    (["summary", "seed03"], 1, ["unknown preset 'seed03'", "did you mean 'seed003'"]),
+    (["summary", "mnist_cn"], 1, ["unknown preset 'mnist_cn'", "did you mean 'mnist_cnn'"]),
     (["eval", "missing.npz"], 1, ["missing.npz: no such checkpoint file"]),
     (["train", "--optimizer", "sgd", "--momentum", "0.5"], 1, ["--momentum has no effect"]),
     (["train", "--data", "mnist"], 1, ["MNIST", "CYCONV_OFFLINE"]),
@@ -110,7 +110,7 @@ def test_a_bad_checkpoint_is_one_line(capsys, tmp_path, command):
 
 
 def test_export_needs_a_target(capsys, tmp_path):
-    io.save(tmp_path / "m.npz", presets.build("seed003"))
+    io.save(tmp_path / "m.npz", presets.build("mnist_cnn"))
     code, _, err = run(capsys, "export", tmp_path / "m.npz")
     assert code == 2
     assert_one_line_error(err, "--onnx")
@@ -155,7 +155,7 @@ def test_train_then_eval_reuses_the_normalisation(capsys, checkpoint):
 
 
 def test_eval_without_stored_normalisation_says_so(capsys, tmp_path):
-    io.save(tmp_path / "m.npz", presets.build("seed003"))
+    io.save(tmp_path / "m.npz", presets.build("mnist_cnn"))
     code, out, err = run(capsys, "eval", tmp_path / "m.npz", "--data", "synthetic", "--n", "20")
     assert code == 0 and "accuracy" in out and "records no normalisation" in err
 
@@ -275,7 +275,7 @@ def test_ctrl_c_before_any_checkpoint(capsys, tmp_path, monkeypatch):
 def test_export_writes_both_formats(capsys, tmp_path):
     onnx = pytest.importorskip("onnx")
     pytest.importorskip("torch")
-    io.save(tmp_path / "m.npz", presets.build("seed003"))
+    io.save(tmp_path / "m.npz", presets.build("mnist_cnn"))
     code, out, err = run(capsys, "export", tmp_path / "m.npz", "--onnx", tmp_path / "m.onnx",
                          "--torch", tmp_path / "m.pt")
     assert code == 0, err

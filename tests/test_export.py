@@ -10,7 +10,7 @@ from cyconv.model import Sequential
 RTOL = 1e-4          # float32, as the issue asks
 ATOL_OF_SCALE = 1e-5  # plus this fraction of the largest |output|, for outputs near zero
 
-CHEAP_PRESETS = ("seed000", "seed003", "lenet5", "cifar_small")
+CHEAP_PRESETS = ("deepid", "mnist_cnn", "lenet5", "cifar_small")
 
 
 def every_layer_model():
@@ -70,11 +70,11 @@ def test_to_torch_names_modules_after_layers():
 
 def test_save_torch_loads_with_weights_only(tmp_path):
     torch = pytest.importorskip("torch")
-    model = presets.build("seed003", seed=1)
+    model = presets.build("mnist_cnn", seed=1)
     export.save_torch(model, tmp_path / "m.pt")
     saved = torch.load(tmp_path / "m.pt", weights_only=True)
     assert saved["format"] == "cyconv-torch-state-dict" and "to_torch" in saved["note"]
-    rebuilt = export.to_torch(presets.build("seed003", seed=2))
+    rebuilt = export.to_torch(presets.build("mnist_cnn", seed=2))
     rebuilt.load_state_dict(saved["state_dict"])
     x = np.random.default_rng(0).standard_normal((2, 1, 28, 28)).astype(np.float32)
     with torch.no_grad():
@@ -98,7 +98,7 @@ def test_to_onnx_runs_the_same_in_onnxruntime(model_and_input, tmp_path):
 
 
 @pytest.mark.parametrize("model_factory, opset", [
-    (lambda: presets.build("seed003"), 13), (every_layer_model, 19),
+    (lambda: presets.build("mnist_cnn"), 13), (every_layer_model, 19),
 ], ids=["plain-13", "circular-19"])
 def test_opset_is_13_unless_circular_padding_needs_19(tmp_path, model_factory, opset):
     onnx = pytest.importorskip("onnx")
@@ -111,9 +111,9 @@ def test_opset_is_13_unless_circular_padding_needs_19(tmp_path, model_factory, o
 
 
 @pytest.mark.parametrize("model_factory, opset, match", [
-    (lambda: presets.build("seed003"), 12, "from 13 to"),
+    (lambda: presets.build("mnist_cnn"), 12, "from 13 to"),
     (every_layer_model, 13, "from 19 .*circular"),
-    (lambda: presets.build("seed003"), 999, "newest this onnx package knows"),
+    (lambda: presets.build("mnist_cnn"), 999, "newest this onnx package knows"),
 ], ids=["below-13", "circular-needs-19", "above-the-newest"])
 def test_too_low_an_opset_is_refused(tmp_path, model_factory, opset, match):
     pytest.importorskip("onnx")
@@ -138,7 +138,7 @@ def test_odd_lrn_uses_the_onnx_lrn_node_and_even_a_band():
 def test_missing_package_gives_an_install_hint(monkeypatch, tmp_path, module, call):
     monkeypatch.setitem(sys.modules, module, None)     # makes `import module` fail
     with pytest.raises(ImportError, match=f"pip install {module}"):
-        call(presets.build("seed003"), tmp_path)
+        call(presets.build("mnist_cnn"), tmp_path)
 
 
 @pytest.mark.parametrize("call", [export.to_torch, export.onnx_model], ids=["torch", "onnx"])

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from gui import explain
-from gui.explain import SEED002_FEATURE_MAP, SEED002_FILTER, SEED002_INPUT
+from gui.explain import FEATURE_MAP_4X4, FILTER_2X2, INPUT_4X4
 
 SEED002_PAD1 = [[10, 27, 19, 61, 65], [50, 144, 66, 160, 208], [80, 247, 97, 95, 173],
                 [70, 215, 121, 136, 86], [60, 177, 81, 148, 44]]
@@ -15,24 +15,24 @@ SEED002_PAD1 = [[10, 27, 19, 61, 65], [50, 144, 66, 160, 208], [80, 247, 97, 95,
     (1, 1, SEED002_PAD1),
 ], ids=["seed002-stride1", "seed002-stride2", "seed002-pad1"])
 def test_seed002_convolution(stride, padding, expected):
-    output, steps = explain.conv_steps(SEED002_INPUT, SEED002_FILTER, stride=stride, padding=padding)
+    output, steps = explain.conv_steps(INPUT_4X4, FILTER_2X2, stride=stride, padding=padding)
     np.testing.assert_array_equal(output, expected)
     assert len(steps) == output.size
 
 
 def test_first_step_shows_each_multiply_add():
-    _, steps = explain.conv_steps(SEED002_INPUT, SEED002_FILTER)
+    _, steps = explain.conv_steps(INPUT_4X4, FILTER_2X2)
     assert steps[0].formula() == "5×11 + 1×4 + 15×5 + 5×2 = 144"
     assert (steps[1].top, steps[1].left) == (0, 1)
 
 
 def test_stride2_last_step_is_136_not_the_slides_316():
-    _, steps = explain.conv_steps(SEED002_INPUT, SEED002_FILTER, stride=2)
+    _, steps = explain.conv_steps(INPUT_4X4, FILTER_2X2, stride=2)
     assert steps[-1].formula() == "4×11 + 6×4 + 12×5 + 4×2 = 136"
 
 
 def test_seed003_binary_image():
-    output, _ = explain.conv_steps(explain.SEED003_INPUT, explain.SEED003_FILTER)
+    output, _ = explain.conv_steps(explain.BINARY_5X5_INPUT, explain.BINARY_5X5_FILTER)
     np.testing.assert_array_equal(output, [[4, 3, 4], [2, 4, 3], [2, 3, 4]])
 
 
@@ -48,16 +48,16 @@ def test_multichannel_partial_sums_add_up_with_bias(rng):
 @pytest.mark.parametrize("mode, corner", [("zeros", 0.0), ("replicate", 5.0), ("reflect", 5.0), ("circular", 4.0)],
                          ids=["zeros", "replicate", "reflect", "circular"])
 def test_padding_modes_fill_the_corner(mode, corner):
-    padded = explain.pad(SEED002_INPUT, (1, 1, 1, 1), mode)
+    padded = explain.pad(INPUT_4X4, (1, 1, 1, 1), mode)
     assert padded.shape == (6, 6)
     assert padded[0, 0] == corner
 
 
 @pytest.mark.parametrize("x, kind, expected", [
-    (SEED002_INPUT, "max", [[15, 13], [15, 12]]),
-    (SEED002_FEATURE_MAP, "max", [[5, 8], [-1, 7]]),
-    (SEED002_FEATURE_MAP, "avg", [[2, 3], [-4, 4]]),
-    (SEED002_FEATURE_MAP, "min", [[-2, 0], [-6, 2]]),
+    (INPUT_4X4, "max", [[15, 13], [15, 12]]),
+    (FEATURE_MAP_4X4, "max", [[5, 8], [-1, 7]]),
+    (FEATURE_MAP_4X4, "avg", [[2, 3], [-4, 4]]),
+    (FEATURE_MAP_4X4, "min", [[-2, 0], [-6, 2]]),
 ], ids=["seed002-input-max", "feature-map-max", "feature-map-avg", "feature-map-min"])
 def test_seed002_pooling(x, kind, expected):
     output, steps = explain.pool_steps(x, kernel=2, kind=kind)

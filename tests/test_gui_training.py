@@ -22,7 +22,7 @@ WAIT_MS = 20_000
 @pytest.fixture
 def window(qtbot):
     i18n.set_language("en")
-    win = MainWindow(preset="seed003")
+    win = MainWindow(preset="mnist_cnn")
     qtbot.addWidget(win)
     win.editor.set_network((1, 28, 28), TINY)
     controls = win.controls
@@ -305,7 +305,7 @@ def test_a_failing_command_keeps_the_paused_run(qtbot, window, monkeypatch):
 
 
 @pytest.mark.parametrize("argv, message", [(["--steps", "0"], "--steps must be at least 1"),
-                                           (["--preset", "dense_baseline"], "invalid choice")],
+                                           (["--preset", "deepid_dense"], "invalid choice")],
                          ids=["zero-steps", "vector-preset"])
 def test_command_line_rejects_bad_arguments(capsys, argv, message):
     from gui import app
@@ -333,6 +333,6 @@ def test_screenshot_mode_with_an_untrainable_preset_writes_views_and_fails(qtbot
     from gui import app
 
     folder = tmp_path / "shots"
-    assert app.main(["--screenshot", str(folder), "--steps", "2", "--preset", "seed000"]) == 1
+    assert app.main(["--screenshot", str(folder), "--steps", "2", "--preset", "deepid"]) == 1
     assert "the network expects (1, 39, 31)" in capsys.readouterr().err
     assert len(os.listdir(folder)) == len(TABS)

@@ -41,7 +41,7 @@ def _set_cell(editor, row, key, text):
 
 
 # -- shape table ----------------------------------------------------------------------------
-@pytest.mark.parametrize("preset", ["seed000", "seed003", "lenet5", "cifar_small"])
+@pytest.mark.parametrize("preset", ["deepid", "mnist_cnn", "lenet5", "cifar_small"])
 def test_shape_table_equals_model_summary(qtbot, editor, preset):
     table = ShapeTable()
     qtbot.addWidget(table)
@@ -58,7 +58,7 @@ def test_seed000_counts_and_dense_comparison(qtbot, editor):
     table = ShapeTable()
     qtbot.addWidget(table)
     editor.changed.connect(table.show_summary)
-    editor.load_preset("seed000")
+    editor.load_preset("deepid")
     assert table.cells()[0][4] == "4·4·1·20 + 20 = 340"
     assert "64,620" in table.totals.text()
     table.widths.setText("600, 300, 300, 150")
@@ -77,7 +77,7 @@ def test_alexnet_is_shown_for_its_shapes(editor):
 
 
 def test_kernel_larger_than_input_turns_red_with_the_reason(editor):
-    editor.load_preset("seed003")
+    editor.load_preset("mnist_cnn")
     _set_cell(editor, 3, "kernel", "13")          # conv2 on a 12x12 input
     assert not editor.valid
     error_row = editor.summary[-1]
@@ -91,7 +91,7 @@ def test_non_whole_output_is_flagged_in_words(qtbot, editor):
     table = ShapeTable()
     qtbot.addWidget(table)
     editor.changed.connect(table.show_summary)
-    editor.load_preset("seed003")
+    editor.load_preset("mnist_cnn")
     _set_cell(editor, 0, "stride", "2")           # (28 - 5)/2 + 1 = 12.5 -> 12
     assert editor.valid
     conv1 = table.cells()[0]
@@ -103,7 +103,7 @@ def test_non_whole_output_is_flagged_in_words(qtbot, editor):
 def test_unparsable_text_marks_the_cell(editor):
     from gui.widgets.model_editor import COLUMNS
 
-    editor.load_preset("seed003")
+    editor.load_preset("mnist_cnn")
     _set_cell(editor, 0, "kernel", "five")
     assert not editor.valid
     assert "kernel" in editor.status.text()
@@ -111,7 +111,7 @@ def test_unparsable_text_marks_the_cell(editor):
 
 
 def test_changing_filters_updates_next_layer_channels(editor):
-    editor.load_preset("seed003")
+    editor.load_preset("mnist_cnn")
     _set_cell(editor, 0, "units", "6")
     assert editor.valid
     assert editor.summary[3].input_chw == (6, 12, 12)
@@ -178,9 +178,9 @@ def test_conv_explainer_replicate_padding(qtbot):
 def test_conv_explainer_bad_setting_shows_message(qtbot):
     widget = ConvExplainer()
     qtbot.addWidget(widget)
-    widget.set_settings(example="seed003")
+    widget.set_settings(example="binary_5x5_filter_3x3")
     np.testing.assert_array_equal(widget.output, [[4, 3, 4], [2, 4, 3], [2, 3, 4]])
-    widget.set_settings(example="seed002", padding=4, mode="reflect")   # a mirror needs pad < side (4)
+    widget.set_settings(example="input_4x4_filter_2x2", padding=4, mode="reflect")   # a mirror needs pad < side (4)
     assert "reflect" in widget.error_label.text()
     assert widget.steps == [] and widget.formula_label.text() == ""
     widget.set_settings(padding=1)
@@ -188,10 +188,10 @@ def test_conv_explainer_bad_setting_shows_message(qtbot):
 
 
 @pytest.mark.parametrize("example, kind, expected", [
-    ("seed002_input", "max", [[15, 13], [15, 12]]),
-    ("seed002_fmap", "max", [[5, 8], [-1, 7]]),
-    ("seed002_fmap", "avg", [[2, 3], [-4, 4]]),
-    ("seed002_fmap", "min", [[-2, 0], [-6, 2]]),
+    ("input_4x4", "max", [[15, 13], [15, 12]]),
+    ("fmap_4x4", "max", [[5, 8], [-1, 7]]),
+    ("fmap_4x4", "avg", [[2, 3], [-4, 4]]),
+    ("fmap_4x4", "min", [[-2, 0], [-6, 2]]),
 ], ids=["input-max", "fmap-max", "fmap-avg", "fmap-min"])
 def test_pool_explainer(qtbot, example, kind, expected):
     widget = PoolExplainer()

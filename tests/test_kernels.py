@@ -210,7 +210,7 @@ def test_overlapping_pool_accumulates_gradient_on_shared_pixel():
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("shape", [(1, 7, 3), (5, 160, 100), (3, 1, 1), (64, 20, 10)],
-                         ids=["N1", "seed000-fc", "1x1", "batch64"])
+                         ids=["N1", "deepid-fc", "1x1", "batch64"])
 def test_dense_matches_reference(shape, dtype, bias, threads, rng):
     n, fan_in, fan_out = shape
     x = rng.standard_normal((n, fan_in)).astype(dtype)

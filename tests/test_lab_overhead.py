@@ -31,7 +31,7 @@ def test_bad_thread_lists_stop_argparse(threads):
 
 def test_a_preset_without_a_synthetic_set_is_refused():
     with pytest.raises(ValueError, match="synthetic sets fit"):
-        lab_overhead.dataset_for("seed000")          # 1x39x31 input: no synthetic set of that shape
+        lab_overhead.dataset_for("deepid")          # 1x39x31 input: no synthetic set of that shape
 
 
 # ----------------------------------------------------------------------------- same training

@@ -66,7 +66,7 @@ def test_loss_gradients(loss, target, rng):
     assert gradcheck.relative_error(analytic, numerical) < LIMIT
 
 
-@pytest.mark.parametrize("preset", ["seed003", "lenet5"])
+@pytest.mark.parametrize("preset", ["mnist_cnn", "lenet5"])
 def test_model_gradients(preset, rng):
     model = cyconv.presets.build(preset)
     x = rng.standard_normal((2,) + model.input_shape)
@@ -87,7 +87,7 @@ def test_small_model_with_every_layer_kind(rng):
 
 
 def test_gradcheck_leaves_a_float32_model_untouched(rng):
-    model = cyconv.presets.build("seed003")
+    model = cyconv.presets.build("mnist_cnn")
     before = model.state_dict()
     gradcheck.check_model(model, rng.standard_normal((1, 1, 28, 28)), np.array([1]),
                           max_elements=3)

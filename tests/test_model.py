@@ -40,7 +40,7 @@ def test_public_api_from_the_issue(rng):
 
 
 def test_parameter_names_and_identity():
-    model = cyconv.presets.build("seed003")
+    model = cyconv.presets.build("mnist_cnn")
     names = [name for name, _, _ in model.parameters()]
     assert names[:2] == ["conv1.W", "conv1.b"] and names[-1] == "dense2.b"
     conv1 = model["conv1"]
@@ -114,14 +114,14 @@ def test_forward_trace_has_every_layer_and_copies():
 
 
 def test_predict_matches_forward_in_inference_mode(rng):
-    model = cyconv.presets.build("seed003")
+    model = cyconv.presets.build("mnist_cnn")
     x = rng.standard_normal((5, 1, 28, 28)).astype(np.float32)
     np.testing.assert_allclose(model.predict(x, batch_size=2), model.forward(x, training=False),
                                rtol=1e-5, atol=1e-6)
 
 
 def test_summary_rows_are_readable_by_programs():
-    rows = cyconv.presets.build("seed000").summary()
+    rows = cyconv.presets.build("deepid").summary()
     conv1 = rows[0]
     assert conv1.name == "conv1" and conv1.output_hwc == (36, 28, 20)
     assert conv1.params == 340 and rows.total_params == 64_620

@@ -50,7 +50,7 @@ STEP_FAULTS = """
 import resource, numpy as np, cyconv
 from cyconv import losses, optim, presets
 cyconv.set_num_threads(1)
-model = presets.build("seed003")
+model = presets.build("mnist_cnn")
 x = np.random.default_rng(0).standard_normal((64, 1, 28, 28)).astype(np.float32)
 y = np.arange(64) % 10
 loss, sgd = losses.SoftmaxCrossEntropy(), optim.SGD(model.parameters(), lr=0.01)
@@ -78,7 +78,7 @@ def _glibc():
                     reason="the malloc settings exist only on glibc")
 @pytest.mark.parametrize("setting, expected", [(None, "on"), ("0", "off")], ids=["default", "off"])
 def test_training_steps_reuse_the_heap_instead_of_faulting_pages_in(setting, expected):
-    # With glibc's defaults each seed003 step at batch 64 faulted ~700 fresh pages in (about
+    # With glibc's defaults each mnist_cnn step at batch 64 faulted ~700 fresh pages in (about
     # a quarter of its time); with cyconv's settings a warm step faults none.
     env = {} if setting is None else {"CYCONV_MALLOC_TUNING": setting}
     result = run_python(STEP_FAULTS, **env)

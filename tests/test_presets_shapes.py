@@ -52,10 +52,10 @@ def test_configs_survive_a_json_round_trip(name):
 
 
 def test_configs_are_fresh_copies():
-    _, first = presets.configs("seed000")
+    _, first = presets.configs("deepid")
     first[0]["out_channels"] = 999
     first.pop()
-    _, second = presets.configs("seed000")
+    _, second = presets.configs("deepid")
     assert second[0]["out_channels"] == 20 and second[-1]["name"] == "dense1"
 
 
@@ -66,20 +66,20 @@ def test_describe_is_one_line(name):
 
 
 def test_describe_mentions_what_the_user_must_know():
-    assert "softmax is in the loss" in presets.describe("seed000")
+    assert "softmax is in the loss" in presets.describe("deepid")
     assert "sigmoid" in presets.describe("lenet5")
-    assert "64,620" in presets.describe("seed000")
+    assert "64,620" in presets.describe("deepid")
 
 
 def test_unknown_preset_lists_the_known_ones():
-    with pytest.raises(ValueError, match="unknown preset 'seed00'.*did you mean.*seed000"):
-        presets.configs("seed00")
-    with pytest.raises(ValueError, match="presets: seed000, seed003, lenet5"):
+    with pytest.raises(ValueError, match="unknown preset 'deepi'.*did you mean.*deepid"):
+        presets.configs("deepi")
+    with pytest.raises(ValueError, match="presets: deepid, mnist_cnn, lenet5"):
         presets.describe("resnet50")
 
 
 def test_summary_helper_matches_summarize():
-    assert presets.summary("seed003").total_params == 38_390
+    assert presets.summary("mnist_cnn").total_params == 38_390
 
 
 # ----------------------------------------------------------------------------------------------
@@ -101,20 +101,20 @@ SEED000_PARAMS = {
 
 @pytest.mark.parametrize("layer", SEED000_OUTPUTS_HWC)
 def test_seed000_output_shapes(layer):
-    _, rows = rows_by_name("seed000")
+    _, rows = rows_by_name("deepid")
     assert rows[layer].output_hwc == SEED000_OUTPUTS_HWC[layer]
 
 
 @pytest.mark.parametrize("layer", SEED000_PARAMS)
 def test_seed000_parameter_counts(layer):
-    _, rows = rows_by_name("seed000")
+    _, rows = rows_by_name("deepid")
     params, written = SEED000_PARAMS[layer]
     assert rows[layer].params == params
     assert rows[layer].params_formula == written
 
 
 def test_seed000_totals_and_formula():
-    summary, rows = rows_by_name("seed000")
+    summary, rows = rows_by_name("deepid")
     assert summary.total_params == 64_620
     assert sum(params for params, _ in SEED000_PARAMS.values()) == 64_620
     assert rows["conv1"].formula.split("; ")[0] == "OH = (39 + 2·0 − 4)/1 + 1 = 36"
@@ -125,7 +125,7 @@ def test_seed000_totals_and_formula():
 
 
 def test_dense_baseline_has_far_more_parameters():
-    summary, rows = rows_by_name("dense_baseline")
+    summary, rows = rows_by_name("deepid_dense")
     assert summary.input_shape == (1209,) and 39 * 31 == 1209
     assert summary.total_weights == 1_055_400
     assert summary.total_params == 1_056_850
@@ -133,14 +133,14 @@ def test_dense_baseline_has_far_more_parameters():
                                                                     (150,), (100,)]
     assert rows["dense1"].params_formula == "1,209·600 + 600 = 726,000"
     # Seed 000's point, with the right numbers: the CNN is ~16 times smaller.
-    assert presets.summary("seed000").total_params * 16 < summary.total_params
+    assert presets.summary("deepid").total_params * 16 < summary.total_params
 
 
 # ----------------------------------------------------------------------------------------------
 # Seed 003: MNIST network
 # ----------------------------------------------------------------------------------------------
 def test_seed003_shapes_and_counts():
-    summary, rows = rows_by_name("seed003")
+    summary, rows = rows_by_name("mnist_cnn")
     assert [rows[n].output_hwc for n in ("conv1", "pool1", "conv2", "pool2")] == [
         (24, 24, 10), (12, 12, 10), (8, 8, 20), (4, 4, 20)]
     assert rows["flatten1"].output_chw == (320,)
@@ -208,7 +208,7 @@ def test_alexnet_layers_and_total():
 # Seed 000's Keras sketch, LeNet-5 and the small CIFAR net
 # ----------------------------------------------------------------------------------------------
 def test_keras_sketch_shapes_and_the_dropped_column():
-    summary, rows = rows_by_name("seed000_keras_sketch")
+    summary, rows = rows_by_name("keras_sketch")
     assert summary.input_shape == (1, 120, 60)
     assert [rows[n].output_hwc for n in ("conv1", "pool1", "conv2", "pool2", "conv3", "pool3",
                                          "flatten1", "dense1", "dense2")] == [
@@ -221,7 +221,7 @@ def test_keras_sketch_shapes_and_the_dropped_column():
 
 
 def test_keras_sketch_without_flatten_fails_where_the_seed_forgot_it():
-    input_shape, layers = presets.configs("seed000_keras_sketch")
+    input_shape, layers = presets.configs("keras_sketch")
     layers = [c for c in layers if c["type"] != "Flatten"]
     summary = summarize(layers, input_shape)
     assert [row.name for row in summary][-1] == "dense1"

@@ -55,24 +55,24 @@ def image(*rows):
 
 
 # --------------------------------------------------------------------------- 1. seed numbers
-SEED002_INPUT = image([5, 1, 7, 13], [15, 5, 1, 13], [10, 6, 4, 6], [15, 3, 12, 4])
-SEED002_FILTER = image([11, 4], [5, 2])
-SEED002_FEATURE_MAP = image([2, 3, 2, 0], [5, -2, 2, 8], [-1, -6, 7, 3], [-4, -5, 4, 2])
+INPUT_4X4 = image([5, 1, 7, 13], [15, 5, 1, 13], [10, 6, 4, 6], [15, 3, 12, 4])
+FILTER_2X2 = image([11, 4], [5, 2])
+FEATURE_MAP_4X4 = image([2, 3, 2, 0], [5, -2, 2, 8], [-1, -6, 7, 3], [-4, -5, 4, 2])
 
 
 def test_seed002_conv_stride1():
-    out = ref.conv2d_forward(SEED002_INPUT, SEED002_FILTER)
+    out = ref.conv2d_forward(INPUT_4X4, FILTER_2X2)
     np.testing.assert_array_equal(out[0, 0], [[144, 66, 160], [247, 97, 95], [215, 121, 136]])
 
 
 def test_seed002_conv_stride2():
-    out = ref.conv2d_forward(SEED002_INPUT, SEED002_FILTER, stride=(2, 2))
+    out = ref.conv2d_forward(INPUT_4X4, FILTER_2X2, stride=(2, 2))
     # The slide prints 316 for the last value: a typo, 4*11 + 6*4 + 12*5 + 4*2 = 136.
     np.testing.assert_array_equal(out[0, 0], [[144, 160], [215, 136]])
 
 
 def test_seed002_conv_zero_padding1():
-    out = ref.conv2d_forward(SEED002_INPUT, SEED002_FILTER, pads=(1, 1, 1, 1))
+    out = ref.conv2d_forward(INPUT_4X4, FILTER_2X2, pads=(1, 1, 1, 1))
     np.testing.assert_array_equal(out[0, 0], [[10, 27, 19, 61, 65],
                                               [50, 144, 66, 160, 208],
                                               [80, 247, 97, 95, 173],
@@ -81,14 +81,14 @@ def test_seed002_conv_zero_padding1():
 
 
 def test_seed002_max_pooling():
-    out, _ = ref.pool2d_forward(SEED002_INPUT, "max", (2, 2), (2, 2))
+    out, _ = ref.pool2d_forward(INPUT_4X4, "max", (2, 2), (2, 2))
     np.testing.assert_array_equal(out[0, 0], [[15, 13], [15, 12]])
 
 
 @pytest.mark.parametrize("kind, expected", [("max", [[5, 8], [-1, 7]]), ("avg", [[2, 3], [-4, 4]])],
                          ids=["max", "avg"])
 def test_seed002_feature_map_pooling(kind, expected):
-    out, _ = ref.pool2d_forward(SEED002_FEATURE_MAP, kind, (2, 2), (2, 2))
+    out, _ = ref.pool2d_forward(FEATURE_MAP_4X4, kind, (2, 2), (2, 2))
     np.testing.assert_array_equal(out[0, 0], expected)
 
 

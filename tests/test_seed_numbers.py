@@ -7,9 +7,9 @@ import cyconv
 from cyconv import functional as F
 from cyconv import layers
 
-SEED002_INPUT = np.array([[5, 1, 7, 13], [15, 5, 1, 13], [10, 6, 4, 6], [15, 3, 12, 4]],
+INPUT_4X4 = np.array([[5, 1, 7, 13], [15, 5, 1, 13], [10, 6, 4, 6], [15, 3, 12, 4]],
                          dtype=np.float64)[None, None]
-SEED002_FILTER = np.array([[11, 4], [5, 2]], dtype=np.float64)[None, None]
+FILTER_2X2 = np.array([[11, 4], [5, 2]], dtype=np.float64)[None, None]
 
 
 def conv(x, w, **kw):
@@ -18,26 +18,26 @@ def conv(x, w, **kw):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_seed002_convolution_stride1(dtype):
-    out = conv(SEED002_INPUT.astype(dtype), SEED002_FILTER.astype(dtype))
+    out = conv(INPUT_4X4.astype(dtype), FILTER_2X2.astype(dtype))
     np.testing.assert_array_equal(out, [[144, 66, 160], [247, 97, 95], [215, 121, 136]])
     assert 5 * 11 + 1 * 4 + 15 * 5 + 5 * 2 == out[0, 0] == 144
 
 
 def test_seed002_convolution_stride2_last_value_is_136_not_316():
-    out = conv(SEED002_INPUT, SEED002_FILTER, stride=2)
+    out = conv(INPUT_4X4, FILTER_2X2, stride=2)
     # The slide prints 316 for the last value: a typo. 4·11 + 6·4 + 12·5 + 4·2 = 136.
     np.testing.assert_array_equal(out, [[144, 160], [215, 136]])
 
 
 def test_seed002_zero_padding_1():
-    out = conv(SEED002_INPUT, SEED002_FILTER, padding=1)
+    out = conv(INPUT_4X4, FILTER_2X2, padding=1)
     np.testing.assert_array_equal(out, [[10, 27, 19, 61, 65], [50, 144, 66, 160, 208],
                                         [80, 247, 97, 95, 173], [70, 215, 121, 136, 86],
                                         [60, 177, 81, 148, 44]])
 
 
 def test_seed002_max_pooling():
-    out = layers.MaxPool2D(2, stride=2).forward(SEED002_INPUT)
+    out = layers.MaxPool2D(2, stride=2).forward(INPUT_4X4)
     np.testing.assert_array_equal(out[0, 0], [[15, 13], [15, 12]])
 
 
@@ -72,32 +72,32 @@ def test_seed004_same_padding_is_replicate():
 
 def test_multichannel_filter_sums_every_channel():
     # One filter spans all input channels; the channel sums add up to one map (seed 000 §1.3).
-    x = np.stack([SEED002_INPUT[0, 0], 2 * SEED002_INPUT[0, 0]])[None]
-    w = np.stack([SEED002_FILTER[0, 0], SEED002_FILTER[0, 0]])[None]
-    np.testing.assert_array_equal(conv(x, w), 3 * conv(SEED002_INPUT, SEED002_FILTER))
+    x = np.stack([INPUT_4X4[0, 0], 2 * INPUT_4X4[0, 0]])[None]
+    w = np.stack([FILTER_2X2[0, 0], FILTER_2X2[0, 0]])[None]
+    np.testing.assert_array_equal(conv(x, w), 3 * conv(INPUT_4X4, FILTER_2X2))
 
 
 def test_bias_is_one_scalar_per_filter_added_everywhere():
-    w = np.concatenate([SEED002_FILTER, SEED002_FILTER])
-    out, _ = F.conv2d_forward(SEED002_INPUT, w, np.array([1.0, -100.0]))
+    w = np.concatenate([FILTER_2X2, FILTER_2X2])
+    out, _ = F.conv2d_forward(INPUT_4X4, w, np.array([1.0, -100.0]))
     np.testing.assert_array_equal(out[0, 1] - out[0, 0], np.full((3, 3), -101.0))
 
 
-@pytest.mark.parametrize("name, params", [("seed000", 64_620), ("seed003", 38_390),
-                                          ("dense_baseline", 1_056_850)])
+@pytest.mark.parametrize("name, params", [("deepid", 64_620), ("mnist_cnn", 38_390),
+                                          ("deepid_dense", 1_056_850)])
 def test_preset_parameter_counts_from_built_models(name, params):
     model = cyconv.presets.build(name)
     assert model.count_params() == params == model.summary().total_params
 
 
 def test_seed000_summary_prints_formulas_and_total():
-    text = str(cyconv.presets.build("seed000").summary())
+    text = str(cyconv.presets.build("deepid").summary())
     assert "OH = (39 + 2·0 − 4)/1 + 1 = 36" in text
     assert "4·4·1·20 + 20 = 340" in text and "64,620" in text
 
 
 def test_seed000_layer_shapes_by_running_the_model():
-    model = cyconv.presets.build("seed000")
+    model = cyconv.presets.build("deepid")
     trace = model.forward_trace(np.zeros((1, 1, 39, 31), np.float32))
     shapes = {name: out.shape[1:] for name, out in trace}
     assert shapes["conv1"] == (20, 36, 28) and shapes["pool1"] == (20, 18, 14)

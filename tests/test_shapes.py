@@ -132,7 +132,7 @@ def test_same_padding_needs_the_input_size():
 @pytest.mark.parametrize("args, expected", [
     ((39, 0, 0, 4, 1), 36), ((224, 1, 2, 11, 4), 55), ((27, 2, 2, 5, 1), 27),
     ((27, 0, 0, 3, 2), 13), ((28, 0, 0, 5, 2), 12), ((5, 0, 0, 5, 1), 1), ((5, 1, 0, 6, 3), 1),
-], ids=["seed000-conv1", "alexnet-conv1", "alexnet-conv2", "alexnet-pool2", "floors",
+], ids=["deepid-conv1", "alexnet-conv1", "alexnet-conv2", "alexnet-pool2", "floors",
         "kernel-equals-input", "kernel-equals-padded-input"])
 def test_conv_output_size(args, expected):
     assert conv_output_size(*args) == expected

@@ -411,7 +411,7 @@ def test_poisoned_input_is_reported_as_bad_input(shapes_data):
 # ---------------------------------------------------------------------------------------------
 def test_model_and_data_shapes_must_agree():
     rgb = data.synthetic(20, size=32, rgb=True, seed=0)
-    model = cyconv.presets.build("seed003")
+    model = cyconv.presets.build("mnist_cnn")
     with pytest.raises(ValueError, match=r"\(1, 28, 28\).*\(3, 32, 32\).*cifar_small"):
         Trainer(model, rgb)
     with pytest.raises(ValueError, match=r"\(3, 32, 32\)"):

@@ -4,7 +4,7 @@
 #   backward  dx (N, I) = dout (N, O) @ W (O, I)
 #             dW (O, I) = dout^T (O, N) @ x (N, I)       db (O,) = sum_n dout[n]
 #
-# W is (out_features, in_features), as seed 000 writes "(100, 160)" for 160 -> 100.
+# W is (out_features, in_features), so "(100, 160)" maps 160 inputs to 100 outputs.
 # Parallelism: the batch is cut into one contiguous block of rows per thread, and each thread
 # runs a single-threaded GEMM on its block of y or dx. dW is cut the other way, into blocks of
 # output features: each thread writes only its own rows of dW (and of db), so nothing is shared

@@ -1,6 +1,6 @@
 """What cyconv knows about each published dataset: file names, checksums, mirrors, class names.
 
-The MD5 sums are the published ones (also listed in ``../shared/data/MD5SUMS``). They live
+The MD5 sums are the published ones (the MD5SUMS file that ships with the datasets lists them too). They live
 here so that verification works on a machine that only has the package.
 """
 from dataclasses import dataclass

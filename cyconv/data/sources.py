@@ -10,7 +10,7 @@ Search order for MNIST, Fashion-MNIST and CIFAR-10 (the first place holding the 
    MD5 (only when nothing was found, downloading is allowed, and the network answers).
 
 ``<name>`` may be any of a dataset's folder names (``fashion-mnist`` and ``fashion_mnist``
-both work, so ``CYCONV_DATA=../shared/data`` finds both MNIST sets).
+both work, so ``CYCONV_DATA=/srv/data`` finds ``/srv/data/mnist`` and ``/srv/data/fashion-mnist``).
 
 Nothing half-written ever appears in the cache: downloads and imports are written to a
 temporary file beside the destination, verified, and only then renamed into place.
@@ -333,7 +333,7 @@ def _not_found(spec, split, looked, reason):
         f"Looked in: {describe_places(looked)} ({env_note}). To use {spec.title} offline, copy the "
         f"files into {cache_dir(spec.name)}, or set CYCONV_DATA to a folder that has a "
         f"{spec.folder_names[0]}/ or {spec.folder_names[1]}/ sub-folder with them (for example "
-        f"CYCONV_DATA=../shared/data), or run `cyconv data import <folder with the files>` "
+        f"CYCONV_DATA=/srv/data with /srv/data/{spec.folder_names[0]}/), or run `cyconv data import <folder with the files>` "
         f"(cyconv.data.import_files), or pass path=<folder>. The built-in 'synthetic' dataset "
         "needs no files."
     )

@@ -1,4 +1,4 @@
-"""Activation functions (seed 001, seed 003 §4.2) and Flatten."""
+"""Activation functions and Flatten."""
 import math
 
 import numpy as np

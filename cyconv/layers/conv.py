@@ -1,4 +1,4 @@
-"""Conv2D: learned filters slid over the input (seed 000 §1.3, seed 002)."""
+"""Conv2D: learned filters slid over the input."""
 import numpy as np
 
 from .. import functional as F

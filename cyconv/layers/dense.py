@@ -8,7 +8,7 @@ from .conv import _positive_int
 
 
 class Dense(Layer):
-    """``W``: (out_features, in_features) — seed 000 writes "(100, 160)" for 160 → 100."""
+    """``W``: (out_features, in_features) — "(100, 160)" maps 160 inputs to 100 outputs."""
 
     type_name = "Dense"
 

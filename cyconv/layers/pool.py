@@ -1,4 +1,4 @@
-"""Max, average and min pooling: no parameters, channels unchanged (seed 000 §1.5)."""
+"""Max, average and min pooling: no parameters, channels unchanged."""
 from .. import functional as F
 from .. import shapes
 from .base import Layer
@@ -45,6 +45,6 @@ class AvgPool2D(_Pool2D):
 
 
 class MinPool2D(_Pool2D):
-    """The smallest value of each window (seed 002 lists it beside max and average)."""
+    """The smallest value of each window, the mirror image of max pooling."""
     type_name = "MinPool2D"
     kind = "min"

@@ -1,4 +1,4 @@
-"""Convolution and pooling, one multiply-add at a time (seed 002's numbers), and the same
+"""Convolution and pooling, one multiply-add at a time (worked 4×4 examples), and the same
 step-through on a pixel of a live feature map with the current weights."""
 from __future__ import annotations
 
@@ -118,8 +118,8 @@ class _Stepper(QtWidgets.QWidget):
 class ConvExplainer(QtWidgets.QWidget):
     """Seed 002's (or 003's) input and filter: stride, padding and mode controls, each step."""
 
-    EXAMPLES = {"seed002": (explain.SEED002_INPUT, explain.SEED002_FILTER),
-                "seed003": (explain.SEED003_INPUT, explain.SEED003_FILTER)}
+    EXAMPLES = {"input_4x4_filter_2x2": (explain.INPUT_4X4, explain.FILTER_2X2),
+                "binary_5x5_filter_3x3": (explain.BINARY_5X5_INPUT, explain.BINARY_5X5_FILTER)}
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -167,8 +167,8 @@ class ConvExplainer(QtWidgets.QWidget):
                               ("mode", "ex.mode"), ("input", "ex.input"), ("filter", "ex.filter"),
                               ("output", "ex.output")):
             self.labels[key].setText(tr(text_key))
-        self.example.setItemText(0, tr("ex.seed002"))
-        self.example.setItemText(1, tr("ex.seed003"))
+        self.example.setItemText(0, tr("ex.input_4x4_filter_2x2"))
+        self.example.setItemText(1, tr("ex.binary_5x5_filter_3x3"))
         for index, mode in enumerate(explain.PAD_MODES):
             self.mode.setItemText(index, tr(f"ex.mode.{mode}"))
         self.stride.setToolTip(tr("term.stride"))
@@ -193,7 +193,7 @@ class ConvExplainer(QtWidgets.QWidget):
             self.mode.setCurrentIndex(self.mode.findData(mode))
 
     def recompute(self) -> None:
-        x, w = self.EXAMPLES[self.example.currentData() or "seed002"]
+        x, w = self.EXAMPLES[self.example.currentData() or "input_4x4_filter_2x2"]
         stride, sides = self.stride.value(), (self.padding.value(),) * 4
         mode = self.mode.currentData() or "zeros"
         try:
@@ -228,9 +228,9 @@ class ConvExplainer(QtWidgets.QWidget):
 
 
 class PoolExplainer(QtWidgets.QWidget):
-    """Max, average and min pooling of seed 002's maps, window by window."""
+    """Max, average and min pooling of the worked 4×4 maps, window by window."""
 
-    EXAMPLES = {"seed002_input": explain.SEED002_INPUT, "seed002_fmap": explain.SEED002_FEATURE_MAP}
+    EXAMPLES = {"input_4x4": explain.INPUT_4X4, "fmap_4x4": explain.FEATURE_MAP_4X4}
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -270,8 +270,8 @@ class PoolExplainer(QtWidgets.QWidget):
         for key, text_key in (("example", "ex.example"), ("kind", "ex.pool_kind"), ("size", "ex.pool_size"),
                               ("stride", "ex.stride"), ("input", "ex.input_plain"), ("output", "ex.output")):
             self.labels[key].setText(tr(text_key))
-        self.example.setItemText(0, tr("ex.seed002_input"))
-        self.example.setItemText(1, tr("ex.seed002_fmap"))
+        self.example.setItemText(0, tr("ex.input_4x4"))
+        self.example.setItemText(1, tr("ex.fmap_4x4"))
         for index, kind in enumerate(explain.POOL_KINDS):
             self.kind.setItemText(index, tr(f"ex.kind.{kind}"))
         self.kind.setToolTip(tr("term.pooling"))
@@ -290,7 +290,7 @@ class PoolExplainer(QtWidgets.QWidget):
             self.stride.setValue(stride)
 
     def recompute(self) -> None:
-        x = self.EXAMPLES[self.example.currentData() or "seed002_input"]
+        x = self.EXAMPLES[self.example.currentData() or "input_4x4"]
         kernel, stride = self.size.value(), self.stride.value()
         try:
             self.output, self.steps = explain.pool_steps(x, kernel=kernel, stride=stride,
@@ -306,7 +306,7 @@ class PoolExplainer(QtWidgets.QWidget):
         self.stepper.reset(len(self.steps))
 
     def show_step(self, index: int) -> None:
-        x = self.EXAMPLES[self.example.currentData() or "seed002_input"]
+        x = self.EXAMPLES[self.example.currentData() or "input_4x4"]
         if not self.steps:
             self.input_grid.set_values(x)
             self.output_grid.set_values(np.zeros((0, 0)))

@@ -1,6 +1,6 @@
 """The live shape table: every layer's input and output shape, the formula with numbers,
 parameters written out with their share, multiply-adds; warnings and errors in red, in words.
-Below it, the dense-only network of the same input and output (seed 000 section 5)."""
+Below it, the dense-only network of the same input and output."""
 from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -12,7 +12,7 @@ from ..i18n import tr
 
 COLUMNS = ("layer", "input", "output", "formula", "params", "share", "macs", "note")
 _RED = QtGui.QColor(255, 205, 205)
-_DEFAULT_DENSE_WIDTHS = "600, 300, 300, 150"      # seed 000's comparison network
+_DEFAULT_DENSE_WIDTHS = "600, 300, 300, 150"      # DeepID's comparison network
 
 
 def shape_text(shape) -> str:
