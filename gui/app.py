@@ -1,10 +1,13 @@
 """`cyconv-lab` / `python -m gui`: start the window, or train headless and write screenshots.
 
-    cyconv-lab                              # the window
+    cyconv-lab                              # the window (in the language chosen last time)
     cyconv-lab --lang ko --preset lenet5    # Korean, LeNet-5
+    cyconv-lab run.npz                      # open a checkpoint (the app's or `cyconv train`'s)
     cyconv-lab --screenshot shots --steps 50
         trains 50 steps on the default (synthetic) data offscreen, writes a PNG of every
-        view into shots/ and exits 0.
+        view and the session it trained (shots/session.npz) into shots/ and exits 0.
+    cyconv-lab run.npz --screenshot shots --steps 0
+        writes the checkpoint's views without training.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import os
 import sys
 import time
 
-from . import i18n
+from cyconv.lab import i18n
 
 _SCREENSHOT_TIMEOUT_SECONDS = 300
 
@@ -22,15 +25,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     from cyconv import presets
 
     parser = argparse.ArgumentParser(prog="cyconv-lab", description="cyconv lab: watch a CNN learn.")
-    parser.add_argument("--lang", choices=sorted(i18n.LANGUAGES), default="en", help="interface language")
+    parser.add_argument("checkpoint", nargs="?", metavar="FILE",
+                        help="a checkpoint to open (.npz from the lab or from `cyconv train`)")
+    parser.add_argument("--lang", choices=sorted(i18n.LANGUAGES), default=None,
+                        help="interface language (default: the one chosen last time, else en)")
     image_presets = [name for name in presets.PRESET_NAMES if len(presets.configs(name)[0]) == 3]
     parser.add_argument("--preset", choices=image_presets, default="mnist_cnn", help="network to start with")
-    parser.add_argument("--screenshot", metavar="DIR", help="train headless, write a PNG of every view to DIR, exit")
-    parser.add_argument("--steps", type=int, default=20, help="steps to train in --screenshot mode (default 20)")
+    parser.add_argument("--screenshot", metavar="DIR",
+                        help="train headless, write a PNG of every view and the session (session.npz) to DIR, exit")
+    parser.add_argument("--steps", type=int, default=20,
+                        help="steps to train in --screenshot mode (default 20; 0 with FILE: no training)")
     parser.add_argument("--samples", type=int, default=600, help="training samples in --screenshot mode")
     args = parser.parse_args(argv)
-    if args.steps < 1:
-        parser.error(f"--steps must be at least 1, got {args.steps}")
+    if args.steps < (0 if args.checkpoint else 1):
+        parser.error(f"--steps must be at least {0 if args.checkpoint else 1}, got {args.steps}"
+                     + ("" if args.checkpoint else " (0 is for showing a checkpoint FILE without training)"))
+    if args.checkpoint and not os.path.isfile(args.checkpoint):
+        parser.error(f"{args.checkpoint}: no such checkpoint file")
     if args.samples < 20:
         parser.error(f"--samples must be at least 20, got {args.samples}")
     return args
@@ -65,19 +76,33 @@ class TrainingProblem(RuntimeError):
     """The settings could not train (e.g. a shapes-only preset on the default data)."""
 
 
-def run_screenshots(window, folder: str, steps: int, samples: int,
+def run_screenshots(window, folder: str, steps: int, samples: int, *, opened: bool = False,
                     timeout: float = _SCREENSHOT_TIMEOUT_SECONDS) -> list[str]:
-    """Train `steps` batches in `window`, then export every view into `folder`.
+    """Train `steps` batches in `window` (of the opened checkpoint's run when `opened`, else of
+    a small run on the default data), export every view into `folder` and save the session as
+    `folder/session.npz`. Returns the paths written.
 
     Raises TrainingProblem (after exporting the views that need no training) when the
-    network cannot train on the default data, RuntimeError on a timeout.
+    network cannot train, RuntimeError on a timeout.
     """
-    _train_steps(window, steps, samples, timeout)
-    if window.messages:
+    os.makedirs(folder, exist_ok=True)
+    if opened:
+        _settle(window, wait_for=lambda: window.session is not None or bool(window.messages), seconds=timeout)
+    if steps > 0:
+        _train_steps(window, steps, samples, timeout, configure=not opened)
+    if window.session is None:
         paths = window.export_views(folder)
-        raise TrainingProblem(f"screenshot: training could not run ({len(paths)} views written without it): "
-                              f"{window.messages[-1]}")
+        reason = window.messages[-1] if window.messages else "no run was built"
+        raise TrainingProblem(f"screenshot: training could not run ({len(paths)} views written without it): {reason}")
     _settle(window)
+    if len(window.session.eval_labels):
+        _exercise_views(window)
+    session_path = _save_session(window, os.path.join(folder, "session.npz"), timeout)
+    return window.export_views(folder) + [session_path]
+
+
+def _exercise_views(window) -> None:
+    """A drawn square, the gradient check and the timings, so their views show answers."""
     draw = window.views["draw"]
     draw.canvas.stroke([(60, 60), (160, 60), (160, 160), (60, 160), (60, 60)])
     draw.request_prediction()
@@ -87,24 +112,43 @@ def run_screenshots(window, folder: str, steps: int, samples: int,
             and bool(draw.result.text()))
     window.controller.select_sample(0)        # the activations view shows a test image again
     _settle(window, wait_for=lambda: window.latest_pictures.sample.source == "eval")
-    return window.export_views(folder)
 
 
-def _train_steps(window, steps: int, samples: int, timeout: float) -> None:
-    """Press Step `steps` times, each once the previous step has reported (exactly N steps)."""
+def _save_session(window, path: str, timeout: float) -> str:
+    from PySide6 import QtWidgets
+
+    saved, problems = len(window.saved_paths), len(window.messages)
+    window.save_session(path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        QtWidgets.QApplication.processEvents()
+        if len(window.saved_paths) > saved:
+            return window.saved_paths[-1]
+        if len(window.messages) > problems:
+            break
+        time.sleep(0.01)
+    raise RuntimeError(f"screenshot: the session could not be saved to {path}"
+                       + (f": {window.messages[-1]}" if window.messages else ""))
+
+
+def _train_steps(window, steps: int, samples: int, timeout: float, *, configure: bool = True) -> None:
+    """Press Step `steps` times, each once the previous step has reported (exactly N steps).
+    `configure` sets a small run first (not for an opened checkpoint, which goes on as saved)."""
     from PySide6 import QtWidgets
 
     controls = window.controls
-    controls.n_train.setValue(samples)
-    controls.batch.setValue(32)
-    controls.n_eval.setValue(max(20, samples // 4))
-    batches_per_epoch = -(-int(samples * 0.9) // controls.batch.value())
-    controls.epochs.setValue(max(1, -(-steps // batches_per_epoch)))
+    if configure:
+        controls.n_train.setValue(samples)
+        controls.batch.setValue(32)
+        controls.n_eval.setValue(max(20, samples // 4))
+        batches_per_epoch = -(-int(samples * 0.9) // controls.batch.value())
+        controls.epochs.setValue(max(1, -(-steps // batches_per_epoch)))
     deadline = time.monotonic() + timeout
+    first = window.latest_step.step if window.latest_step is not None else 0
     requested = 0
     while time.monotonic() < deadline:
         QtWidgets.QApplication.processEvents()
-        done = window.latest_step.step if window.latest_step is not None else 0
+        done = (window.latest_step.step if window.latest_step is not None else 0) - first
         if window.messages or done >= steps or controls.state in ("finished", "failed"):
             return
         if done == requested and controls.state in ("idle", "paused"):
@@ -129,6 +173,12 @@ def _settle(window, wait_for=None, seconds: float = 60.0) -> None:
         time.sleep(0.02)
 
 
+def _preferences():
+    from PySide6 import QtCore
+
+    return QtCore.QSettings("cyconv", "lab")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     problem = _no_display_message(args.screenshot is not None)
@@ -138,15 +188,20 @@ def main(argv=None) -> int:
     app = _application(args.screenshot is not None)
     from .main_window import MainWindow
 
-    window = MainWindow(preset=args.preset, language=args.lang)
-    if args.lang == "ko":
+    preferences = _preferences()
+    language = args.lang or str(preferences.value("language", "en"))
+    if language not in i18n.LANGUAGES:
+        language = "en"
+    window = MainWindow(preset=args.preset, language=language, preferences=preferences)
+    if language == "ko":
         window.set_language("ko")
-    if args.screenshot is None:
-        window.show()
-        return app.exec()
     window.show()
+    if args.checkpoint:
+        window.open_checkpoint(args.checkpoint)
+    if args.screenshot is None:
+        return app.exec()
     try:
-        paths = run_screenshots(window, args.screenshot, args.steps, args.samples)
+        paths = run_screenshots(window, args.screenshot, args.steps, args.samples, opened=bool(args.checkpoint))
     except (RuntimeError, OSError) as error:
         print(f"cyconv-lab: {error}", file=sys.stderr)
         window.close()

@@ -5,15 +5,13 @@ is visible (ARCHITECTURE.md section 4: the GUI coalesces).
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from . import i18n
-from .i18n import tr
-from .settings import DATASET_SHAPES, TrainingSettings
+from cyconv.lab import DATASET_SHAPES, TrainingSettings, dataset_availability, i18n
+from cyconv.lab.i18n import tr
 from .stats import RateMeter, eta_seconds, format_duration
 from .widgets.activations import ActivationsView
 from .widgets.controls import TrainingControls
@@ -26,7 +24,7 @@ from .widgets.model_editor import ModelEditor
 from .widgets.predictions import PredictionsView
 from .widgets.shape_table import ShapeTable
 from .widgets.speed import SpeedView
-from .worker import TrainingController, dataset_availability
+from .worker import SessionController
 
 REPAINT_INTERVAL_MS = 33
 TABS = ("shapes", "curves", "filters", "activations", "predictions", "conv_explainer", "pool_explainer",
@@ -42,15 +40,17 @@ def cjk_family() -> str | None:
 
 
 class MainWindow(QtWidgets.QMainWindow):
-    """`run_finished` is re-emitted in the GUI thread after the worker's `finished` (tests and
-    the screenshot mode wait on it: the worker's own signals fire in the worker thread)."""
+    """`run_finished` is emitted in the GUI thread each time the worker has served its queue and
+    no run is going on (tests and the screenshot mode wait on it)."""
 
     run_finished = QtCore.Signal()
 
-    def __init__(self, *, preset: str = "mnist_cnn", language: str = "en"):
+    def __init__(self, *, preset: str = "mnist_cnn", language: str = "en", preferences=None):
+        """``preferences``: a QSettings where the language choice is remembered (None: not kept)."""
         super().__init__()
+        self.preferences = preferences
         i18n.set_language(language)
-        self.controller = TrainingController(self)
+        self.controller = SessionController(self)
         self.editor, self.controls = ModelEditor(), TrainingControls()
         self.views = {"shapes": ShapeTable(), "curves": CurvesView(), "filters": FiltersView(),
                       "activations": ActivationsView(), "predictions": PredictionsView(),
@@ -63,7 +63,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.latest_pictures = None
         self.latest_evaluation = None
         self.latest_step = None
-        self.messages: list[str] = []
+        self.final_evaluation = None
+        self._status: tuple | None = None          # (key, fields, error) of the status line, re-translated
+        self.messages: list[str] = []            # problems shown to the user, oldest first
+        self.notices: list[str] = []             # status lines that were not problems
+        self.saved_paths: list[str] = []         # checkpoints the session wrote, in order
         self.message_box: QtWidgets.QMessageBox | None = None
         self.rate = RateMeter()
         self._dirty: set[str] = set()
@@ -139,13 +143,17 @@ class MainWindow(QtWidgets.QMainWindow):
         worker.speed_done.connect(self.views["speed"].show_results)
         worker.problem.connect(self.show_problem)
         worker.failed.connect(self._failed)
-        worker.saved.connect(lambda path: self.statusBar().showMessage(tr("dialog.saved", path=path), 5000))
-        worker.loaded.connect(self._loaded)
-        worker.finished.connect(self._worker_finished)
+        worker.final_evaluation.connect(self._final_evaluation)
+        worker.notice.connect(self._notice)
+        worker.saved.connect(self._saved)
+        worker.idle.connect(self._worker_idle)
 
     # -- language -------------------------------------------------------------------------------
     def set_language(self, code: str) -> None:
+        """Switch every text on screen, and remember the choice for the next start."""
         i18n.set_language(code)
+        if self.preferences is not None:
+            self.preferences.setValue("language", code)
         family = cjk_family() if code == "ko" else None
         font = QtWidgets.QApplication.font()
         if family:
@@ -171,11 +179,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controls.retranslate()
         for view in self.views.values():
             view.retranslate()
-        self.controls.show_status(self._state_text(self.controls.state))
+        self._show_status_again()
+        self._paint_progress()
 
     # -- commands --------------------------------------------------------------------------------
     def _network_edited(self, summary) -> None:
         self.views["shapes"].show_summary(summary)
+        self._clear_checks()
+
+    def _clear_checks(self) -> None:
+        """The gradient check's and the timing's rows belonged to the network that was there."""
+        self.views["gradcheck"].clear()
+        self.views["speed"].clear()
 
     def _preset_chosen(self, name: str) -> None:
         """Offer data that fits the preset: cifar_small switches to 3x32x32 images, etc."""
@@ -231,6 +246,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.controller.reset()
             self.session = None
             self._clear_views()
+            self._clear_checks()
         else:
             getattr(self.controller, name)()
 
@@ -239,11 +255,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.views["filters"].show_filters(())
         self.views["activations"].clear()
         self.views["predictions"].clear()
-        self.latest_pictures = self.latest_evaluation = self.latest_step = None
+        self.latest_pictures = self.latest_evaluation = self.latest_step = self.final_evaluation = None
         self.rate.reset()
         self.controls.progress.setValue(0)
         self.controls.progress_label.setText("")
         self.controls.metrics_label.setText("")
+        self._set_status(None)
 
     def _show_sample(self, index: int) -> None:
         self.views["activations"].select(index)
@@ -258,14 +275,51 @@ class MainWindow(QtWidgets.QMainWindow):
     def _state_changed(self, state: str) -> None:
         self.controls.set_state(state)
         self.editor.setEnabled(state in ("idle", "finished", "stopped", "failed"))
-        if state != "failed":
-            self.controls.show_status(self._state_text(state))
+        if state == "finished" and self.final_evaluation is not None:
+            return                      # the final accuracy stays on the status line
+        self._set_status(("state", {"state": state}, False))
 
-    def _worker_finished(self) -> None:
+    def _worker_idle(self) -> None:
         self.run_finished.emit()
+
+    # -- the status line: kept as (key, fields) so that a language switch re-translates it ----
+    def _set_status(self, status: tuple | None) -> None:
+        self._status = status
+        self._show_status_again()
+
+    def _show_status_again(self) -> None:
+        if self._status is None:
+            self.controls.show_status("")
+            return
+        key, fields, error = self._status
+        if key == "state":
+            text = self._state_text(fields["state"])
+        elif key == "text":
+            text = fields["text"]
+        else:
+            text = tr(key, **fields)
+        self.controls.show_status(text, error=error)
+
+    def _notice(self, text: str) -> None:
+        self.notices.append(text)
+        self._set_status(("text", {"text": text}, False))
+
+    def _final_evaluation(self, evaluation) -> None:
+        """The whole test split at the end of a run: on the status line, in the predictions view's title."""
+        self.final_evaluation = evaluation
+        self._set_status(("train.final", {"accuracy": evaluation.accuracy, "n": evaluation.n,
+                                          "loss": evaluation.loss}, False))
+
+    def _saved(self, path: str) -> None:
+        self.saved_paths.append(path)
+        self.statusBar().showMessage(tr("dialog.saved", path=path), 5000)
 
     def _session_ready(self, session) -> None:
         self.session = session
+        if session.resumed_from:
+            self.editor.set_network(session.model_config["input_shape"], session.model_config["layers"])
+            self.controls.apply_settings(session.settings)
+        self.final_evaluation = session.final
         self.views["activations"].set_sample_count(len(session.eval_labels), session.classes)
         self.views["predictions"].set_session(session)
         self.views["draw"].set_network(session.input_shape, session.classes)
@@ -312,7 +366,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def show_problem(self, text: str) -> None:
         """A message for the user (bad setting, diverged run): status line and a non-blocking box."""
         self.messages.append(text)
-        self.controls.show_status(text, error=True)
+        self._set_status(("text", {"text": text}, True))
         self._release_gradcheck(text)
         self._message(QtWidgets.QMessageBox.Icon.Warning, text)
 
@@ -326,7 +380,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _failed(self, trace: str) -> None:
         last_line = trace.strip().splitlines()[-1] if trace.strip() else trace
         self.messages.append(trace)
-        self.controls.show_status(tr("train.failed", reason=last_line), error=True)
+        self._set_status(("train.failed", {"reason": last_line}, True))
         self._release_gradcheck(tr("train.failed", reason=last_line))
         self._message(QtWidgets.QMessageBox.Icon.Critical, tr("train.failed", reason=last_line), details=trace)
 
@@ -338,24 +392,6 @@ class MainWindow(QtWidgets.QMainWindow):
             box.setDetailedText(details)
         box.open()                  # window-modal but non-blocking: training goes on
         self.message_box = box
-
-    def _loaded(self, info: dict) -> None:
-        """A checkpoint was read: show its network and settings; Start/Step continue it."""
-        self.session = None
-        self._clear_views()
-        config = info["model_config"]
-        self.editor.set_network(config["input_shape"], config["layers"])
-        saved = info["extra"].get("settings") if isinstance(info["extra"], dict) else None
-        if saved:
-            self.controls.select_dataset(saved.get("dataset", "synthetic"))
-            for key, box in (("n_train", self.controls.n_train), ("n_eval", self.controls.n_eval),
-                             ("batch_size", self.controls.batch), ("epochs", self.controls.epochs),
-                             ("seed", self.controls.seed)):
-                if key in saved:
-                    box.setValue(int(saved[key]))
-            self.controls.optimizer.setCurrentText(saved.get("optimizer", "momentum"))
-            self.controls.lr.setText(str(saved.get("lr", 0.01)))
-            self.controls.momentum.setText(str(saved.get("momentum", 0.9)))
 
     # -- drawing ----------------------------------------------------------------------------------
     def repaint_views(self) -> None:
@@ -400,12 +436,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self.save_session(path)
 
     def save_session(self, path: str) -> None:
-        try:
-            settings = dataclasses.asdict(self.controls.settings())
-        except ValueError:
-            settings = {}
-        self.controller.save(path, {"settings": settings, "language": i18n.language(),
-                                    "normalization": self.session.normalization if self.session else None})
+        """The session writes the run (model, normalisation, data, settings, history); the window
+        adds only what is its own."""
+        self.controller.save(path, {"language": i18n.language()})
 
     def _load_dialog(self) -> None:
         if self.controls.state in ("running", "paused", "loading"):
@@ -413,7 +446,13 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, tr("action.load_model"), "", "cyconv checkpoint (*.npz)")
         if path:
-            self.controller.load(path)
+            self.open_checkpoint(path)
+
+    def open_checkpoint(self, path: str) -> None:
+        """Show the checkpoint's run at once (curves, accuracy, predictions, Draw); Start resumes it."""
+        self._clear_views()
+        self._clear_checks()
+        self.controller.load(path)
 
     def _export_dialog(self) -> None:
         folder = QtWidgets.QFileDialog.getExistingDirectory(self, tr("action.export_png"))

@@ -1,485 +1,256 @@
-"""The training thread: a TrainingWorker (QObject) living in a QThread owns the model, the
-optimizer, the Trainer and the data for the whole session (ARCHITECTURE.md section 4).
+"""The Qt adapter around the lab's session: one worker thread, one command queue, signals that
+carry read-only snapshots.
 
-The GUI thread never calls into the model. It talks to the worker in two ways:
-
-- the Trainer's own thread-safe controls: `pause()`, `resume()`, `stop()`, `set_lr()`;
-- a command queue for everything that reads the model (pick a sample, predict a drawing,
-  gradient check, save), drained by the worker between steps, while paused, or, when no run
-  is going on, from its event loop (a queued `wake` signal).
-
-Why the worker loops over `trainer.step()` instead of iterating `trainer.run()`: the loop is
-run()'s own (train while not finished and not stopped, wait while paused), but a paused
-`run()` blocks inside the generator, where the worker could not serve a "Step" or show another
-sample. Here, the pause wait *is* the command queue, so the paused worker stays useful.
-
-Everything sent out is immutable: frozen dataclasses holding read-only copies.
+- `SessionWorker` (a QObject moved into a QThread) owns the `cyconv.lab.LabSession`. Only
+  that thread ever calls the session, so nothing the session owns is shared.
+- `SessionController` lives in the GUI thread. Each of its methods puts a command on the
+  queue and wakes the worker with a queued signal; it returns at once, and the answers come
+  back as the worker's signals, which Qt delivers in the GUI thread to the window's methods
+  (never to a lambda: a lambda has no thread, so Qt would run it in the worker's).
+- While the session runs, the worker trains one batch, then serves every queued command
+  (pause, a new learning rate, a sample to show, save ...), then trains the next: control
+  takes effect between steps. While it does not run, the worker returns to its event loop
+  and sleeps until the next command.
+- Every exception a command raises is reported: a user's mistake (LabError, ValueError,
+  OSError) as `problem(message)`, anything else as `failed(traceback)`; `idle` follows each
+  burst of work, however it ended.
 """
 from __future__ import annotations
 
 import queue
 import threading
-import time
 import traceback
-from types import MappingProxyType
 
-import numpy as np
 from PySide6 import QtCore
 
-from cyconv import data, functional, gradcheck, introspect, io, reference
-from cyconv.model import Sequential
-from cyconv.train import Trainer, TrainingDiverged
+from cyconv._arrays import read_only
+from cyconv.lab import LabSession, TrainingSettings
+from cyconv.lab.i18n import tr
 
-from .i18n import tr
-from .settings import TrainingSettings
-from .snapshots import Evaluation, Pictures, SampleView, SessionInfo, frozen, softmax
-
-_PAUSED_POLL_SECONDS = 0.05
-#: Commands that replace the session: during a run they wait until the run has ended.
-_SESSION_COMMANDS = ("start", "reset", "load")
-_VAL_FRACTION = 0.1
-_GRADCHECK_ELEMENTS = 24           # sampled elements per parameter array (keeps big layers fast)
-_GRADCHECK_BATCH = 2
-_SPEED_BATCH = 8
+#: The session's states as the window's controls know them.
+_CONTROL_STATE = {"empty": "idle", "paused": "paused", "running": "running", "finished": "finished",
+                  "stopped": "stopped"}
 
 
-def dataset_availability() -> dict[str, bool]:
-    """name -> can it be loaded now, from `cyconv.data.available()` (offline, no download).
+class SessionWorker(QtCore.QObject):
+    """Runs the commands of the queue on its session, in its own thread (see the module docstring)."""
 
-    The image folder is always offered: its location is chosen in the app.
-    """
-    rows = {row.name: row.location is not None for row in data.available()}
-    rows["folder"] = True
-    return rows
-
-
-def load_data(settings: TrainingSettings, input_shape: tuple):
-    """(train, val, eval) Datasets for the settings; the eval set is the test split.
-
-    An image folder is read at the network's input size (C, H, W); the other datasets have
-    a fixed shape that the window checked against the network already.
-    """
-    image_shape = tuple(input_shape) if settings.dataset == "folder" else None
-    return data.load_train_test(settings.dataset, path=settings.folder, seed=settings.seed,
-                                n_train=settings.n_train, n_test=settings.n_eval, val_fraction=_VAL_FRACTION,
-                                download=False, image_shape=image_shape)
-
-
-class TrainingWorker(QtCore.QObject):
-    """Owns one session; see the module docstring for the protocol."""
-
-    state_changed = QtCore.Signal(str)          # idle, loading, running, paused, finished, stopped, failed
-    session_ready = QtCore.Signal(object)       # SessionInfo
+    state_changed = QtCore.Signal(str)          # idle, loading, running, paused, finished, stopped
+    session_ready = QtCore.Signal(object)       # SessionInfo of a run built or opened
     step_report = QtCore.Signal(object)         # cyconv.train.StepReport
     epoch_report = QtCore.Signal(object)        # cyconv.train.EpochReport
     pictures = QtCore.Signal(object)            # Pictures
-    evaluation = QtCore.Signal(object)          # Evaluation
+    evaluation = QtCore.Signal(object)          # Evaluation on the live test subset
+    final_evaluation = QtCore.Signal(object)    # Evaluation on the whole test split, once a run ends
     prediction = QtCore.Signal(object)          # probabilities (K,) of a drawn image
-    gradcheck_done = QtCore.Signal(object)      # [(layer, what, relative error)]
+    gradcheck_done = QtCore.Signal(object)      # tuple of cyconv.gradcheck.GradcheckRow
     speed_done = QtCore.Signal(object)          # [(layer, input shape, naive s, fast s, max diff)]
+    notice = QtCore.Signal(str)                 # a status line that is not a problem
     problem = QtCore.Signal(str)                # a user-facing message (bad settings, divergence)
     failed = QtCore.Signal(str)                 # a traceback: a bug, not a setting
-    finished = QtCore.Signal()                  # a run() call ended, however it ended
+    idle = QtCore.Signal()                      # the queue is served and no run is going on
     saved = QtCore.Signal(str)
-    loaded = QtCore.Signal(object)              # {"model_config", "extra"} of a loaded checkpoint
 
-    def __init__(self):
+    def __init__(self, session: LabSession | None = None):
         super().__init__()
+        self.session = session if session is not None else LabSession()
         self.commands: queue.SimpleQueue = queue.SimpleQueue()
-        self.trainer = None
-        self.model = None
-        self.settings: TrainingSettings | None = None
-        self.session: SessionInfo | None = None
-        self._eval_set = None
-        self._checkpoint = None
-        self._sample = ("eval", 0)                # or ("drawn", array)
-        self._last_pictures = 0.0
-        self._last_eval = 0.0
-        self._looping = False
-        self._deferred: list[tuple] = []
         self._shutdown = threading.Event()
+        self._announced = "idle"                     # the last state the window was told
 
-    # -- entry points (run in the worker thread) ---------------------------------------------
+    def _announce(self, state: str) -> None:
+        self._announced = state
+        self.state_changed.emit(state)
+
+    # -- the loop (worker thread) ---------------------------------------------------------------
     @QtCore.Slot()
     def drain(self) -> None:
-        """Serve every queued command (the event loop calls this when no run is going on)."""
+        """Serve the queue; while the session runs, train and serve between steps."""
+        worked = False
+        while not self._shutdown.is_set():
+            worked |= self._serve_queued()
+            if self._shutdown.is_set() or self.session.state != "running":
+                break
+            self._execute("advance")
+            worked = True
+        if worked and not self._shutdown.is_set():
+            self.idle.emit()
+
+    def _serve_queued(self) -> bool:
+        served = False
         while not self._shutdown.is_set():
             try:
                 command = self.commands.get_nowait()
             except queue.Empty:
-                return
+                break
             self._execute(*command)
+            served = True
+        return served
 
     def request_shutdown(self) -> None:
-        """Thread-safe: end the run and refuse further commands (the window is closing)."""
+        """Thread-safe: stop after the current step and refuse further commands."""
         self._shutdown.set()
-        trainer = self.trainer
-        if trainer is not None:
-            trainer.stop()
-        self.commands.put(("noop",))
 
     def _execute(self, name: str, *args) -> None:
-        """Run one command. Inside a run, session commands wait for its end; a failing
-        command is reported and, inside a run, the run goes on."""
-        if self._looping and name in _SESSION_COMMANDS:
-            self._deferred.append((name,) + args)
-            return
-        handler = getattr(self, f"_do_{name}")
         try:
-            handler(*args)
-        except Exception:                          # noqa: BLE001 - every failure reaches the window
-            self.failed.emit(traceback.format_exc())
-            if self._looping and self.trainer is not None:
-                self._set_state("paused" if self.trainer.paused else "running")
-            else:
-                self._set_state("failed")
-
-    # -- session ----------------------------------------------------------------------------
-    def _set_state(self, state: str) -> None:
-        self.state_changed.emit(state)
-
-    def _do_noop(self) -> None:
-        """Wakes a paused wait (resume/stop) without doing anything."""
-
-    def _setup(self, network: dict, settings: TrainingSettings) -> bool:
-        """Load the data, build the model and the Trainer. A setting that does not fit is a
-        `problem` (a message), not a failure."""
-        self._set_state("loading")
-        self.trainer = self.model = self.session = None
-        try:
-            train, val, eval_set = load_data(settings, network["input_shape"])
-            model = Sequential.from_config(network, seed=settings.seed)
-            trainer = self._make_trainer(model, train, val, settings)
-        except (ValueError, TypeError, OSError) as error:
+            getattr(self, f"_do_{name}")(*args)
+        except (ValueError, TypeError, OSError) as error:   # LabError, DataError, CheckpointError too
             self.problem.emit(str(error))
-            self._set_state("idle")
-            return False
-        self.model, self.trainer, self.settings, self._eval_set = trainer.model, trainer, settings, eval_set
-        self.session = SessionInfo(
-            classes=tuple(train.classes), dataset=settings.dataset, model_config=trainer.model.config(),
-            input_shape=tuple(trainer.model.input_shape), eval_images=frozen(eval_set.images),
-            eval_labels=frozen(eval_set.labels), batches_per_epoch=trainer.batches_per_epoch,
-            epochs=trainer.epochs, normalization=train.normalization,
-            history=MappingProxyType({key: tuple(values) for key, values in trainer.history.items()}),
-            global_step=trainer.global_step)
-        self._sample = ("eval", 0)
-        self.session_ready.emit(self.session)
-        self._publish_pictures(force=True)
-        self._publish_evaluation(force=True)
-        return True
+        except Exception:                                   # noqa: BLE001 - every failure reaches the window
+            self.failed.emit(traceback.format_exc())
+        state = _CONTROL_STATE[self.session.state]
+        if state != self._announced:
+            self._announce(state)
 
-    def _make_trainer(self, model, train, val, settings):
-        """A fresh Trainer, or one continuing the loaded checkpoint (same network and data)."""
-        checkpoint, self._checkpoint = self._checkpoint, None
-        if checkpoint is not None and checkpoint["model"].config()["layers"] == model.config()["layers"]:
-            if checkpoint.get("trainer_state") and checkpoint.get("optimizer_state"):
-                return Trainer.from_checkpoint(checkpoint, train, val, epochs=settings.epochs)
-            model.load_state_dict(checkpoint["model"].state_dict())
-        return Trainer(model, train, val, optimizer=settings.optimizer, lr=settings.lr,
-                             momentum=settings.momentum, batch_size=settings.batch_size,
-                             epochs=settings.epochs, seed=settings.seed)
+    # -- commands -------------------------------------------------------------------------------
+    def _publish_run(self, info) -> None:
+        self.session_ready.emit(info)
+        self._emit_pictures(self.session.pictures_if_due(force=True))
+        self._emit_evaluation(self.session.evaluation_if_due(force=True))
+        if self.session.final is not None:
+            self.final_evaluation.emit(self.session.final)
+
+    def _emit_pictures(self, pictures) -> None:
+        if pictures is not None:
+            self.pictures.emit(pictures)
+
+    def _emit_evaluation(self, evaluation) -> None:
+        if evaluation is not None:
+            self.evaluation.emit(evaluation)
+
+    def _do_start(self, network: dict, settings: TrainingSettings) -> None:
+        if not self.session.continues(network, settings):
+            self._announce("loading")
+        resumed_from = self.session.info.resumed_from if self.session.info else None
+        info = self.session.start(network, settings)
+        if info is not None:
+            self._publish_run(info)
+        elif resumed_from and self.session.step_count > 0:
+            self.notice.emit(tr("io.resumed", path=resumed_from, step=self.session.step_count))
+
+    def _do_step(self, network: dict, settings: TrainingSettings) -> None:
+        """One batch: of the run that is here, or of a new one built first (then paused)."""
+        if self.session.state == "running":
+            return
+        if self.session.state in ("empty", "stopped") or not self.session.continues(network, settings):
+            self._announce("loading")
+            self._publish_run(self.session.build(network, settings))
+        elif self.session.finished:
+            self.session.start(network, settings)      # more epochs extend it; else LabError says so
+            self.session.pause()
+        self._do_advance()
+
+    def _do_advance(self) -> None:
+        update = self.session.advance()
+        for report in update.reports:
+            (self.step_report if hasattr(report, "batch") else self.epoch_report).emit(report)
+        self._emit_pictures(update.pictures)
+        self._emit_evaluation(update.evaluation)
+        if update.final is not None:
+            self.final_evaluation.emit(update.final)
+
+    def _do_pause(self) -> None:
+        self.session.pause()
+        self._emit_pictures(self.session.pictures_if_due(force=True))
+        self._emit_evaluation(self.session.evaluation_if_due(force=True))
+
+    def _do_resume(self) -> None:
+        self.session.resume()
+
+    def _do_stop(self) -> None:
+        final = self.session.stop()
+        self._emit_pictures(self.session.pictures_if_due(force=True))
+        if final is not None:
+            self.final_evaluation.emit(final)
 
     def _do_reset(self) -> None:
-        self.trainer = self.model = self.session = self._eval_set = None
-        self._set_state("idle")
+        self.session.reset()
 
-    # -- training loop ----------------------------------------------------------------------
-    def _do_start(self, network: dict, settings: TrainingSettings) -> None:
-        self._run_session(network, settings, paused=False)
-
-    def _do_step(self, network: dict | None = None, settings: TrainingSettings | None = None) -> None:
-        """One batch. Without a session, build one first and stay paused after the step."""
-        if self.trainer is None or self.trainer.stopped:
-            if network is not None and not self._looping:
-                self._run_session(network, settings, paused=True)
-        elif not self.trainer.finished:
-            self._one_step()
-
-    def _run_session(self, network: dict, settings: TrainingSettings, *, paused: bool) -> None:
-        """Set up and train (the run() of ARCHITECTURE section 4): every exception becomes
-        `failed(traceback)`, and `finished` is always emitted, last."""
-        self._looping = True
-        try:
-            if self._setup(network, settings):
-                if paused:
-                    self.trainer.pause()
-                    self._one_step()
-                self._train_loop()
-        except Exception:                     # noqa: BLE001 - the window shows the traceback
-            self.failed.emit(traceback.format_exc())
-            self._set_state("failed")
-        finally:
-            self._looping = False
-            self.finished.emit()
-        deferred, self._deferred = self._deferred, []
-        for command in deferred:
-            self._execute(*command)
-
-    def _one_step(self) -> None:
-        try:
-            reports = self.trainer.step()
-        except TrainingDiverged as error:
-            self.trainer.pause()               # the weights from before the step were kept
-            self.problem.emit(str(error))
-            return
-        for report in reports:
-            if hasattr(report, "batch"):
-                self.step_report.emit(report)
-            else:
-                self.epoch_report.emit(report)
-                self._publish_evaluation(force=True)
-        self._publish_pictures(force=self.trainer.paused)
-        if self.trainer.paused:
-            self._publish_evaluation(force=True)
-
-    def _train_loop(self) -> None:
-        """Run()'s loop with a serving pause (see the module docstring)."""
-        trainer = self.trainer
-        state = None
-        while not trainer.finished and not trainer.stopped and not self._shutdown.is_set():
-            if trainer.paused:
-                self._set_state("paused")
-                state = "paused"
-                self._serve_while_paused(trainer)
-                continue
-            if state != "running":
-                self._set_state("running")
-                state = "running"
-            self._one_step()
-            self._serve_pending()
-        if self._shutdown.is_set():
-            return
-        self._publish_pictures(force=True)
-        self._publish_evaluation(force=True)
-        self._set_state("finished" if trainer.finished else "stopped")
-
-    def _serve_pending(self) -> None:
-        """Commands that arrived during the last step (never blocks)."""
-        while True:
-            try:
-                command = self.commands.get_nowait()
-            except queue.Empty:
-                return
-            self._execute(*command)
-
-    def _serve_while_paused(self, trainer) -> None:
-        """Wait for commands until resumed or stopped; "step" runs one batch."""
-        while trainer.paused and not trainer.stopped and not self._shutdown.is_set():
-            try:
-                command = self.commands.get(timeout=_PAUSED_POLL_SECONDS)
-            except queue.Empty:
-                continue
-            self._execute(*command)
-            if trainer.finished:
-                return
-
-    # -- pictures ----------------------------------------------------------------------------
-    def _sample_view(self) -> SampleView | None:
-        source, value = self._sample
-        if source == "eval":
-            if self._eval_set is None or not 0 <= value < len(self._eval_set):
-                return None
-            image, label, index = self._eval_set.images[value], int(self._eval_set.labels[value]), value
-        else:
-            image, label, index = value, None, None
-        outputs = introspect.activations(self.model, image)
-        return SampleView(source=source, index=index, label=label, image=frozen(image), outputs=tuple(outputs),
-                          probabilities=frozen(softmax(outputs[-1][2])))
-
-    def _publish_pictures(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if self.model is None or (not force and now - self._last_pictures < self.settings.picture_interval):
-            return
-        self._last_pictures = now
-        step = self.trainer.global_step if self.trainer else 0
-        self.pictures.emit(Pictures(step=step, convs=tuple(introspect.conv_layers(self.model)),
-                                    sample=self._sample_view()))
-
-    def _publish_evaluation(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if self.trainer is None or (not force and now - self._last_eval < self.settings.eval_interval):
-            return
-        self._last_eval = now
-        report = self.trainer.evaluate(self._eval_set)
-        confidences = report.probabilities[np.arange(report.predictions.size), report.predictions]
-        self.evaluation.emit(Evaluation(step=self.trainer.global_step, loss=float(report.loss),
-                                        accuracy=float(report.accuracy), confusion=frozen(report.confusion),
-                                        predictions=frozen(report.predictions), confidences=frozen(confidences)))
+    def _do_set_lr(self, lr: float) -> None:
+        self.session.set_lr(lr)
 
     def _do_sample(self, index: int) -> None:
-        self._sample = ("eval", int(index))
-        self._publish_pictures(force=True)
+        self._emit_pictures(self.session.select_sample(index))
 
-    def _do_predict(self, image: np.ndarray) -> None:
-        """Run a drawn/loaded image (C, H, W) in [0, 1], normalized like the training data."""
-        if self.model is None:
-            return
-        image = np.asarray(image, dtype=np.float32)
-        normalization = self.session.normalization if self.session else None
-        if normalization is not None:
-            mean, std = (np.asarray(v, dtype=np.float32)[:, None, None] for v in normalization)
-            image = (image - mean) / std
-        self._sample = ("drawn", frozen(image))
-        self._publish_pictures(force=True)
-        logits = introspect.activations(self.model, image)[-1][2]
-        self.prediction.emit(frozen(softmax(logits)))
+    def _do_predict(self, image) -> None:
+        pictures, probabilities = self.session.predict(image)
+        self._emit_pictures(pictures)
+        self.prediction.emit(probabilities)
 
     def _do_gradcheck(self) -> None:
-        """Per layer: check_model's sampled errors for every parameter (and the input), and
-        check_layer for the layers without parameters, all in float64 copies."""
-        if self.model is None or self._eval_set is None:
-            self.problem.emit(tr("gc.no_model"))
-            return
-        x = self._eval_set.images[:_GRADCHECK_BATCH]
-        y = self._eval_set.labels[:_GRADCHECK_BATCH]
-        errors = gradcheck.check_model(self.model, x, y, max_elements=_GRADCHECK_ELEMENTS,
-                                       rng=np.random.default_rng(0))
-        rows = [("input", "x", errors.pop("x"))]
-        rows += [(name.split(".")[0], name.split(".")[1], error) for name, error in errors.items()]
-        for row, layer in zip(self.model.summary(), self.model.layers):
-            if not layer.params:
-                shape = _small_input(row)
-                rows.append((row.name, "x", gradcheck.check_layer(layer, shape, rng=np.random.default_rng(0))["x"]))
-        order = {name: index for index, (name, _) in enumerate(self.model.named_layers())}
-        rows.sort(key=lambda r: order.get(r[0], -1))
-        self.gradcheck_done.emit(tuple(rows))
+        self.gradcheck_done.emit(self.session.gradient_check())
 
     def _do_speed(self) -> None:
-        """Time reference.conv2d_forward (NumPy loops) against functional.conv2d_forward
-        (Cython) on every conv layer's real input for a few test images."""
-        if self.model is None or self._eval_set is None:
-            self.problem.emit(tr("gc.no_model"))
-            return
-        x = self._eval_set.images[:_SPEED_BATCH]
-        inputs = [x] + [output for _, output in self.model.forward_trace(x)]
-        names = [name for name, _ in self.model.named_layers()]
-        rows = []
-        for conv in introspect.conv_layers(self.model):
-            layer_input = np.ascontiguousarray(inputs[names.index(conv.name)], dtype=conv.weights.dtype)
-            naive_seconds, expected = _best_time(lambda: reference.conv2d_forward(
-                layer_input, conv.weights, conv.bias, conv.stride, conv.padding, conv.padding_mode), repeats=1)
-            fast_seconds, (fast, _) = _best_time(lambda: functional.conv2d_forward(
-                layer_input, conv.weights, conv.bias, stride=conv.stride, padding=conv.padding,
-                padding_mode=conv.padding_mode), repeats=3)
-            rows.append((conv.name, layer_input.shape, naive_seconds, fast_seconds,
-                         float(np.max(np.abs(fast - expected)))))
-        if not rows:
-            self.problem.emit(tr("speed.no_conv"))
-            return
-        self.speed_done.emit(tuple(rows))
+        self.speed_done.emit(self.session.conv_timings())
 
-    # -- files --------------------------------------------------------------------------------
     def _do_save(self, path: str, extra: dict) -> None:
-        if self.trainer is not None:
-            self.trainer.save(path, extra=extra)
-        else:
-            self.problem.emit(tr("io.no_model"))
-            return
-        self.saved.emit(path)
+        self.saved.emit(self.session.save(path, extra=extra))
 
     def _do_load(self, path: str) -> None:
-        try:
-            checkpoint = io.load(path)
-        except (ValueError, OSError) as error:
-            self.problem.emit(str(error))
-            return
-        self._checkpoint = checkpoint
-        self.trainer = self.model = self.session = None
-        self.loaded.emit({"model_config": checkpoint["model"].config(), "extra": checkpoint.get("extra") or {}})
-        self._set_state("idle")
+        self._announce("loading")
+        info = self.session.load(path)
+        self._publish_run(info)
+        self.notice.emit(_loaded_text(info, path))
+        if self.session.data_problem:
+            self.problem.emit(self.session.data_problem)
 
 
-def _best_time(call, repeats: int):
-    """(fastest wall time of `repeats` calls, the last result)."""
-    best, result = float("inf"), None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = call()
-        best = min(best, time.perf_counter() - started)
-    return best, result
+def _loaded_text(info, path: str) -> str:
+    final = info.final
+    accuracy = tr("io.loaded_accuracy", accuracy=final.accuracy, n=final.n) if final is not None else ""
+    if info.global_step >= info.total_steps:
+        return tr("io.loaded_done", path=path, epochs=info.epochs, accuracy=accuracy)
+    return tr("io.loaded", path=path, step=info.global_step, total=info.total_steps, accuracy=accuracy)
 
 
-def _small_input(row) -> tuple:
-    """A cheap input shape with which a parameterless layer's check stays under a second:
-    at most 2 channels and the layer's own window (pools) plus a little margin."""
-    shape = tuple(row.input_chw)
-    if len(shape) == 1:
-        return (min(shape[0], 64),)
-    channels, height, width = shape
-    if row.kernel_hw is None:
-        return (min(channels, 2), min(height, 6), min(width, 6))
-    kh, kw = row.kernel_hw
-    sh, sw = row.stride_hw
-    return (min(channels, 2), min(height, kh + 2 * sh), min(width, kw + 2 * sw))
+class SessionController(QtCore.QObject):
+    """The GUI thread's handle on the worker: owns the QThread and forwards commands.
 
-
-class TrainingController(QtCore.QObject):
-    """The GUI thread's handle on the worker: owns the QThread, forwards controls.
-
-    Every method returns at once; results arrive as the worker's signals (re-exported here).
+    Every method returns at once; the answers arrive as the worker's signals.
     """
 
     _wake = QtCore.Signal()
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, session: LabSession | None = None):
         super().__init__(parent)
         self.thread = QtCore.QThread()
-        self.thread.setObjectName("cyconv-training")
-        self.worker = TrainingWorker()
+        self.thread.setObjectName("cyconv-session")
+        self.worker = SessionWorker(session)
         self.worker.moveToThread(self.thread)
         self._wake.connect(self.worker.drain)          # queued: the worker lives in the thread
         self.thread.start()
-        self.state = "idle"
-        self.worker.state_changed.connect(self._remember_state)
-
-    def _remember_state(self, state: str) -> None:
-        self.state = state
 
     def _send(self, *command) -> None:
         self.worker.commands.put(command)
         self._wake.emit()
 
-    # -- controls --------------------------------------------------------------------------
     def start(self, network: dict, settings: TrainingSettings) -> None:
-        self.state = "loading"
         self._send("start", network, settings)
 
     def step(self, network: dict, settings: TrainingSettings) -> None:
-        """One batch; builds the session first when there is none."""
+        """One batch; builds the run first when there is none that fits."""
         self._send("step", network, settings)
 
     def pause(self) -> None:
-        trainer = self.worker.trainer
-        if trainer is not None:
-            trainer.pause()
+        self._send("pause")
 
     def resume(self) -> None:
-        trainer = self.worker.trainer
-        if trainer is not None:
-            trainer.resume()
-            self._send("noop")
+        self._send("resume")
 
     def stop(self) -> None:
-        trainer = self.worker.trainer
-        if trainer is not None:
-            trainer.stop()
-            self._send("noop")
+        self._send("stop")
 
     def reset(self) -> None:
-        self.stop()
         self._send("reset")
 
     def set_lr(self, lr: float) -> None:
-        """Thread-safe: the Trainer checks it now and applies it before the next step."""
-        trainer = self.worker.trainer
-        if trainer is not None:
-            trainer.set_lr(lr)
+        self._send("set_lr", lr)
 
     def select_sample(self, index: int) -> None:
-        self._send("sample", index)
+        self._send("sample", int(index))
 
-    def predict(self, image: np.ndarray) -> None:
-        self._send("predict", frozen(image))
+    def predict(self, image) -> None:
+        self._send("predict", read_only(image))
 
     def gradcheck(self) -> None:
         self._send("gradcheck")
@@ -487,14 +258,15 @@ class TrainingController(QtCore.QObject):
     def speed(self) -> None:
         self._send("speed")
 
-    def save(self, path: str, extra: dict) -> None:
-        self._send("save", path, extra)
+    def save(self, path: str, extra: dict | None = None) -> None:
+        self._send("save", str(path), dict(extra or {}))
 
     def load(self, path: str) -> None:
-        self._send("load", path)
+        self._send("load", str(path))
 
-    def shutdown(self, timeout_ms: int = 10_000) -> bool:
-        """Stop the run, end the thread and wait for it (closeEvent). True if it ended."""
+    def shutdown(self) -> None:
+        """Stop after the current step, end the thread and wait for it, however long the step
+        takes (a QThread destroyed while it runs aborts the process)."""
         self.worker.request_shutdown()
         self.thread.quit()
-        return self.thread.wait(timeout_ms)
+        self.thread.wait()

@@ -191,7 +191,7 @@ def test_lab_without_a_display_says_so_in_one_line(monkeypatch, capsys):
 
 def test_every_dataset_the_app_offers_has_an_english_and_a_korean_name():
     from cyconv import data
-    from gui import i18n
+    from cyconv.lab import i18n
 
     before = i18n._current
     try:

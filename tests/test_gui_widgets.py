@@ -9,8 +9,9 @@ pytest.importorskip("pytestqt")
 
 from cyconv import introspect, presets  # noqa: E402
 from cyconv.model import Sequential  # noqa: E402
-from gui import i18n, model_spec, render  # noqa: E402
-from gui.i18n import tr  # noqa: E402
+from cyconv.lab import i18n
+from gui import model_spec, render  # noqa: E402
+from cyconv.lab.i18n import tr  # noqa: E402
 from gui.snapshots import SampleView, frozen, softmax  # noqa: E402
 from gui.widgets.activations import ActivationsView, layer_images  # noqa: E402
 from gui.widgets.draw import Canvas, qimage_to_array  # noqa: E402

@@ -8,7 +8,7 @@ import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from .. import render
-from ..i18n import tr
+from cyconv.lab.i18n import tr
 from ..snapshots import SampleView
 from .explainers import LiveConvPanel
 from .images import ImagePanel
@@ -93,6 +93,7 @@ class ActivationsView(QtWidgets.QWidget):
     def clear(self) -> None:
         """Forget the sample (a new run or a reset)."""
         self.sample, self.convs, self._layout_key = None, (), None
+        self.live.clear()
         self._remove_panels()
         self.input_panel.clear()
         self.prediction_label.setText("")
@@ -143,7 +144,11 @@ class ActivationsView(QtWidgets.QWidget):
         self.panels.append(panel)
 
     def show_sample(self, sample: SampleView, convs) -> None:
-        """Draw `sample` (a SampleView); `convs` are the ConvLayerViews of the same moment."""
+        """Draw `sample` (a SampleView); `convs` are the ConvLayerViews of the same moment.
+        Another sample than the one shown clears the explained pixel, which was the old one's."""
+        previous = None if self.sample is None else (self.sample.source, self.sample.index)
+        if previous is not None and previous != (sample.source, sample.index):
+            self.live.clear()
         self.sample, self.convs = sample, tuple(convs)
         key = tuple((name, values.shape) for name, _, values in sample.outputs)
         if key != self._layout_key:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from ..i18n import tr
-from ..settings import OPTIMIZERS, TrainingSettings, parse_float
+from cyconv.lab.i18n import tr
+from cyconv.lab import OPTIMIZERS, TrainingSettings, parse_float
 
 _DEFAULTS = TrainingSettings()
 
@@ -138,14 +138,27 @@ class TrainingControls(QtWidgets.QWidget):
             self.dataset.setCurrentIndex(index)
 
     def settings(self) -> TrainingSettings:
-        """The typed settings, validated; ValueError with the user-facing message otherwise."""
+        """The typed settings; ValueError with the user-facing message for a field that is not a
+        number or a folder not chosen (the values themselves are checked by the trainer)."""
         settings = TrainingSettings(
             dataset=self.dataset.currentData() or "synthetic", folder=self.folder,
             n_train=self.n_train.value(), n_eval=self.n_eval.value(), optimizer=self.optimizer.currentText(),
             lr=parse_float(self.lr.text(), "bad.lr"), momentum=parse_float(self.momentum.text(), "bad.momentum"),
             batch_size=self.batch.value(), epochs=self.epochs.value(), seed=self.seed.value())
-        settings.validate()
+        settings.check_data_choice()
         return settings
+
+    def apply_settings(self, settings: TrainingSettings) -> None:
+        """Show a run's own settings (an opened checkpoint's)."""
+        self.select_dataset(settings.dataset)
+        if settings.folder:
+            self.folder = settings.folder
+        for box, value in ((self.n_train, settings.n_train), (self.n_eval, settings.n_eval),
+                           (self.batch, settings.batch_size), (self.epochs, settings.epochs), (self.seed, settings.seed)):
+            box.setValue(int(value))
+        self.optimizer.setCurrentText(settings.optimizer)
+        self.lr.setText(f"{settings.lr:g}")
+        self.momentum.setText(f"{settings.momentum:g}")
 
     def _lr_edited(self) -> None:
         if self.state not in ("running", "paused"):

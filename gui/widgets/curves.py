@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from .. import stats
-from ..i18n import tr
+from cyconv.lab.i18n import tr
 
 _LOSS_COLOUR = (31, 119, 180)
 _ACC_COLOUR = (214, 39, 40)

@@ -5,7 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..i18n import tr
+from cyconv.lab.i18n import tr
 
 CANVAS_SIZE = 224
 

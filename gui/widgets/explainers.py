@@ -8,7 +8,7 @@ from PySide6 import QtCore, QtWidgets
 from cyconv import shapes
 
 from .. import explain
-from ..i18n import tr
+from cyconv.lab.i18n import tr
 from .number_grid import NumberGrid, format_cell
 
 _PLAY_INTERVAL_MS = 700
@@ -367,6 +367,15 @@ class LiveConvPanel(QtWidgets.QWidget):
             self.title.setText(tr("act.click"))
         else:
             self.explain(*self._context)
+
+    def clear(self) -> None:
+        """Forget the explained pixel: it belonged to a sample, a network or a run that is gone."""
+        self._context, self.step = None, None
+        for label in (self.formula_label, self.sum_label, self.check_label):
+            label.setText("")
+        self.window_grid.set_values(np.zeros((0, 0)))
+        self.filter_grid.set_values(np.zeros((0, 0)))
+        self.retranslate()
 
     def explain(self, conv, layer_input: np.ndarray, f: int, row: int, col: int, engine_value: float) -> None:
         """Step through output (f, row, col) of `conv` (an introspect.ConvLayerView) on

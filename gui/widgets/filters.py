@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6 import QtWidgets
 
 from .. import render
-from ..i18n import tr
+from cyconv.lab.i18n import tr
 from .images import ImagePanel
 
 MAX_FILTERS, MAX_CHANNELS = 64, 16

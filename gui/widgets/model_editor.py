@@ -12,7 +12,7 @@ from PySide6 import QtCore, QtWidgets
 from cyconv import presets, shapes
 
 from .. import model_spec
-from ..i18n import tr
+from cyconv.lab.i18n import tr
 
 _TEXT_COLUMNS = ("units", "kernel", "stride", "padding", "extra")
 COLUMNS = ("type", "units", "kernel", "stride", "padding", "mode", "extra")

@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from .. import render, stats
-from ..i18n import tr
+from cyconv.lab.i18n import tr
 from ..snapshots import Evaluation, SessionInfo
 from .images import ImagePanel
 

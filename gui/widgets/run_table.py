@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from ..i18n import tr
+from cyconv.lab.i18n import tr
 
 
 class RunTableView(QtWidgets.QWidget):
@@ -57,6 +57,13 @@ class RunTableView(QtWidgets.QWidget):
         self.status.setText(tr(self.text_keys["running"]))
         self.run_button.setEnabled(False)
         self.requested.emit()
+
+    def clear(self) -> None:
+        """Forget the last answer (it belonged to a network or run that is gone)."""
+        self.results = []
+        self.table.setRowCount(0)
+        self.status.setText("")
+        self.run_button.setEnabled(True)
 
     def show_error(self, message: str) -> None:
         self.run_button.setEnabled(True)

@@ -8,7 +8,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from cyconv import shapes
 
 from .. import model_spec
-from ..i18n import tr
+from cyconv.lab.i18n import tr
 
 COLUMNS = ("layer", "input", "output", "formula", "params", "share", "macs", "note")
 _RED = QtGui.QColor(255, 205, 205)

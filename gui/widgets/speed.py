@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtWidgets
 
-from ..i18n import tr
+from cyconv.lab.i18n import tr
 from .run_table import RunTableView
 
 COLUMNS = ("layer", "shape", "naive", "fast", "speedup", "difference")

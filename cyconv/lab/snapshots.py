@@ -1,7 +1,8 @@
-"""Immutable data the training thread sends to the window (no Qt, no references to the model).
+"""Immutable data a lab session hands to a viewer (no Qt, no references to the model).
 
-Every array is a copy marked read-only: a `Signal(object)` passes the reference, so the
-worker must never write to what it has sent, and the window cannot write to it either.
+Every array is a copy marked read-only (`cyconv._arrays.read_only`): a Qt `Signal(object)`
+passes the reference, so the session must never write to what it has sent, and the viewer
+cannot write to it either.
 """
 from __future__ import annotations
 
@@ -11,26 +12,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-def frozen(array) -> np.ndarray:
-    """A C-contiguous read-only copy of `array`."""
-    copy = np.array(array, copy=True, order="C")
-    copy.flags.writeable = False
-    return copy
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Probabilities from class scores (K,), stable for large scores."""
-    shifted = np.asarray(logits, dtype=np.float64) - np.max(logits)
-    exp = np.exp(shifted)
-    return exp / exp.sum()
-
-
 @dataclass(frozen=True)
 class SessionInfo:
-    """What a run is about, sent once when the worker has built it.
+    """What a run is about, sent once when the session has built or loaded it.
 
-    eval_images (N, C, H, W) and eval_labels (N,) are the evaluation subset the confusion
-    matrix and the sample picker refer to (read-only, never changed by training).
+    eval_images (N, C, H, W) and eval_labels (N,) are the fixed test subset the confusion
+    matrix and the sample picker refer to (read-only, never changed by training); they are
+    empty when a loaded checkpoint's data is not on this computer. ``settings`` are the run's
+    (a loaded checkpoint's own), ``resumed_from`` the checkpoint it continues (or None),
+    ``final`` the last whole-test-set Evaluation (a loaded run's, or None).
     """
     classes: tuple
     dataset: str
@@ -43,6 +33,9 @@ class SessionInfo:
     normalization: tuple | None = None
     history: Mapping = field(default_factory=dict)     # the Trainer's history (a loaded run's)
     global_step: int = 0
+    settings: object = None                            # cyconv.lab.TrainingSettings
+    resumed_from: str | None = None
+    final: Evaluation | None = None
 
     @property
     def total_steps(self) -> int:
@@ -63,14 +56,17 @@ class SampleView:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Predictions on the eval subset at `step`: confusion[true, predicted] counts,
-    predictions (N,), confidences (N,) = probability of the predicted class."""
+    """Predictions at `step` on `n` test samples: the live subset, or the whole test split
+    when `whole_test`; confusion[true, predicted] counts, predictions (N,), confidences (N,) =
+    probability of the predicted class; loss is the plain cross-entropy."""
     step: int
     loss: float
     accuracy: float
     confusion: np.ndarray
     predictions: np.ndarray
     confidences: np.ndarray
+    n: int = 0
+    whole_test: bool = False
 
 
 @dataclass(frozen=True)

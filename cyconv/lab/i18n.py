@@ -32,6 +32,24 @@ TEXTS: dict[str, tuple[str, str]] = {
     "draw.no_model": ("There is no trained network yet: start or step a run first.",
                       "아직 학습된 네트워크가 없습니다: 먼저 학습을 시작하거나 한 단계 실행하세요."),
     "io.busy": ("Stop training before loading a model.", "모델을 불러오기 전에 학습을 멈추세요."),
+    "io.no_data": ("{path} was saved from data that is not on this computer, so it can be looked at but not "
+                   "trained further.", "{path}은(는) 이 컴퓨터에 없는 데이터로 학습되어, 볼 수는 있지만 더 학습할 수는 없습니다."),
+    "io.loaded": ("Opened {path}: step {step} of {total}{accuracy}. Start continues this run.",
+                  "{path}을(를) 열었습니다: {total}단계 중 {step}단계{accuracy}. 시작을 누르면 이 학습을 이어 갑니다."),
+    "io.loaded_done": ("Opened {path}: a finished run of {epochs} epochs{accuracy}. Raise Epochs and press Start to "
+                       "train it further.", "{path}을(를) 열었습니다: {epochs}에폭 학습을 마친 모델{accuracy}. 에폭을 늘리고 "
+                       "시작을 누르면 더 학습합니다."),
+    "io.loaded_accuracy": (", test accuracy {accuracy:.2%} on {n:,} images", ", 테스트 정확도 {accuracy:.2%} ({n:,}개 이미지)"),
+    "io.resumed": ("Continuing {path} at step {step}.", "{path}을(를) {step}단계부터 이어서 학습합니다."),
+    "draw.bad_shape": ("The image has shape {got}; the network takes {expected}.",
+                       "이미지의 모양은 {got}인데 네트워크는 {expected}를 받습니다."),
+    "train.no_run": ("There is no run yet: press Start or Step first.", "아직 학습이 없습니다: 먼저 시작이나 한 단계를 누르세요."),
+    "train.already_done": ("This run has finished its {epochs} epochs: raise Epochs to train on, or press Reset.",
+                           "이 학습은 {epochs}에폭을 모두 마쳤습니다: 더 학습하려면 에폭을 늘리고, 새로 하려면 초기화를 누르세요."),
+    "train.diverged": ("Training diverged and was paused with the weights from before the bad step: {reason}",
+                       "학습이 발산해서, 문제의 단계 이전 가중치로 일시정지했습니다: {reason}"),
+    "train.final": ("Finished: test accuracy {accuracy:.2%} on the whole test set ({n:,} images), loss {loss:.4f}.",
+                    "완료: 전체 테스트 세트({n:,}개 이미지)에서 테스트 정확도 {accuracy:.2%}, 손실 {loss:.4f}."),
     # tabs
     "tab.shapes": ("Shapes", "형상"),
     "tab.curves": ("Curves", "학습 곡선"),
@@ -92,7 +110,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "dataset.cifar10": ("CIFAR-10 photos", "CIFAR-10 사진"),
     "dataset.digits": ("Digits (8×8, scikit-learn)", "숫자 (8×8, scikit-learn)"),
     "dataset.folder": ("Image folder", "이미지 폴더"),
-    "train.samples": ("Samples (synthetic):", "샘플 수 (합성):"),
+    "train.samples": ("Training samples (at most):", "학습 샘플 수 (최대):"),
     "train.optimizer": ("Optimizer:", "옵티마이저:"),
     "train.lr": ("Learning rate:", "학습률:"),
     "train.momentum": ("Momentum:", "모멘텀:"),
@@ -113,8 +131,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "train.failed": ("Training failed: {reason}", "학습 실패: {reason}"),
     "train.progress": ("epoch {epoch}/{epochs} · step {step}/{total} · {rate:.1f} steps/s · ETA {eta}",
                        "에폭 {epoch}/{epochs} · 단계 {step}/{total} · 초당 {rate:.1f}단계 · 남은 시간 {eta}"),
-    "train.metrics": ("loss {loss:.4f} · accuracy {accuracy:.1%} · lr {lr:g}",
-                      "손실 {loss:.4f} · 정확도 {accuracy:.1%} · 학습률 {lr:g}"),
+    "train.metrics": ("last batch: loss {loss:.4f} · accuracy {accuracy:.1%} · lr {lr:g}",
+                      "마지막 배치: 손실 {loss:.4f} · 정확도 {accuracy:.1%} · 학습률 {lr:g}"),
     "train.folder_missing": ("Choose an image folder (one sub-folder per class) first.",
                              "먼저 이미지 폴더(클래스마다 하위 폴더 하나)를 고르세요."),
     "train.choose_folder": ("Folder…", "폴더…"),
@@ -222,10 +240,20 @@ TEXTS: dict[str, tuple[str, str]] = {
     "gc.col.verdict": ("Verdict", "판정"),
     "gc.ok": ("OK", "통과"),
     "gc.bad": ("Mismatch", "불일치"),
-    "gc.explain": ("Compares backprop's gradient with (f(x+h) − f(x−h)) / 2h in float64 on a small batch; "
-                   "relative error below {tol:g} is green.",
-                   "역전파 기울기를 float64의 (f(x+h) − f(x−h)) / 2h와 작은 배치로 비교합니다; "
-                   "상대 오차가 {tol:g} 미만이면 초록색입니다."),
+    "gc.explain": ("Backprop computes every gradient by the chain rule; the check computes a few of them again the "
+                   "slow way, (L(θ+h) − L(θ−h)) / 2h, in float64 on two test images, under a random upstream "
+                   "gradient so that the loss never vanishes, even on a network that is already right. Green: the two "
+                   "agree (relative error below the row's threshold), so that layer's backward pass is right. Red: "
+                   "they disagree, which means a real bug in that layer's backward pass, not noise.",
+                   "역전파는 연쇄 법칙으로 모든 기울기를 계산합니다. 검사는 그중 몇 개를 느린 방법 (L(θ+h) − L(θ−h)) / 2h로 "
+                   "float64에서 테스트 이미지 두 장에 대해 다시 계산합니다. 이미 잘 맞히는 네트워크에서도 손실이 0이 되지 않도록 "
+                   "무작위 상류 기울기를 씁니다. 초록색: 두 값이 일치합니다(상대 오차가 그 행의 기준보다 작음). 그 레이어의 "
+                   "역전파가 맞다는 뜻입니다. 빨간색: 두 값이 다릅니다. 잡음이 아니라 그 레이어의 역전파에 실제 버그가 있다는 뜻입니다."),
+    "gc.col.threshold": ("Threshold", "기준"),
+    "gc.ok_tip": ("Backprop and the numerical estimate agree: this gradient is right.",
+                  "역전파와 수치 추정값이 일치합니다: 이 기울기는 맞습니다."),
+    "gc.bad_tip": ("Backprop and the numerical estimate disagree: this layer's backward pass has a bug.",
+                   "역전파와 수치 추정값이 다릅니다: 이 레이어의 역전파에 버그가 있습니다."),
     "gc.running": ("Checking…", "검사 중…"),
     # speed
     "tab.speed": ("Naive vs Cython", "단순 구현 대 Cython"),
