@@ -49,9 +49,10 @@ DEFAULT_JSON = os.path.join(harness.REPO_ROOT, "benchmarks", "results", "lab_ove
 CHILD_TIMEOUT_S = 900
 #: A lab run gives up (and says so) before the parent's timeout kills it.
 LAB_TIMEOUT_S = 600
-#: The app holds this share of the samples out for validation (gui.worker._VAL_FRACTION).
+#: The app's validation share and optimizers (cyconv.lab.settings; not imported here, since a
+#: child must set its thread counts before cyconv loads; a test checks they agree); momentum
+#: (Adam's beta1) stays at the app's 0.9.
 VAL_FRACTION = 0.1
-#: The optimizers the app offers (gui.settings.OPTIMIZERS); momentum (Adam's beta1) stays at the app's 0.9.
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 MOMENTUM = 0.9
 #: The synthetic data set that fits a preset's input shape (C, H, W).
@@ -162,6 +163,10 @@ class StepClock:
         return self.done
 
     @property
+    def record_report(self, report):
+        """record() of a StepReport, taken in the thread that sends it (the worker's)."""
+        self.record(report.step, report.seconds, report.loss)
+
     def done(self):
         return self.ended is not None
 
@@ -177,7 +182,8 @@ class StepClock:
 # ----------------------------------------------------------------------------- the children
 
 def load_data(args):
-    """(train, val, eval) exactly as gui.worker.load_data loads them for the app's settings."""
+    """(train, val, eval) as the lab session loads them for the app's settings (its live views
+    show the first ``eval_samples`` of the test split)."""
     from cyconv import data
 
     return data.load_train_test(dataset_for(args.preset), path=None, seed=args.seed, n_train=args.samples,
@@ -347,8 +353,7 @@ def _train_in_window(app, window, args):
     worker = window.controller.worker
     # The clock runs in the worker thread the moment a report is sent (a direct connection);
     # the watcher lives in the GUI thread, so it sees what the window sees (queued).
-    worker.step_report.connect(lambda report: clock.record(report.step, report.seconds, report.loss),
-                               QtCore.Qt.ConnectionType.DirectConnection)
+    worker.step_report.connect(clock.record_report, QtCore.Qt.ConnectionType.DirectConnection)
     worker.step_report.connect(watcher.step)
     worker.pictures.connect(watcher.pictures)
     worker.evaluation.connect(watcher.evaluation)
@@ -364,7 +369,7 @@ def _train_in_window(app, window, args):
     result = clock.result()
     result.update(platform=app.platformName(), received=watcher.received, paints=paints.counts, tabs_shown=shown,
                   repaint_interval_ms=window.timer.interval(),
-                  picture_interval_s=window.controls.settings().picture_interval)
+                  picture_interval_s=worker.session.picture_interval)
     return result
 
 

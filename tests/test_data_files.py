@@ -4,6 +4,7 @@ downloads (always mocked: no test touches the network), import_files and verify.
 import gzip
 import hashlib
 import io
+import os
 import shutil
 import struct
 import tracemalloc
@@ -15,8 +16,25 @@ import pytest
 from cyconv import data
 from cyconv.data import catalog, idx, sources
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-needs_shared = pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason="../shared/data is not present")
+
+
+def _real_data_folder() -> Path:
+    """The folder with the real MNIST files: the first $CYCONV_DATA entry holding mnist/ (read at
+    import, before the fixtures hide the variable), else the data folder beside the checkout."""
+    for entry in filter(None, os.environ.get("CYCONV_DATA", "").split(os.pathsep)):
+        if (Path(entry) / "mnist").is_dir():
+            return Path(entry)
+    return Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+SHARED = _real_data_folder()
+#: On CI the real files must be there: a silent skip would hide that the tests did not run.
+_MISSING = not (SHARED / "mnist").is_dir()
+if _MISSING and os.environ.get("CI"):
+    raise RuntimeError(f"CI: the real MNIST files are missing (looked in {SHARED}); set CYCONV_DATA to the "
+                       f"folder holding mnist/ and fashion-mnist/")
+needs_shared = pytest.mark.skipif(_MISSING, reason=f"no real MNIST files: set CYCONV_DATA to a folder holding "
+                                                   f"mnist/ (looked in {SHARED})")
 
 # Captured at import, before the fixture below replaces them for every test.
 REAL_DOWNLOADER = sources.default_downloader
@@ -470,7 +488,7 @@ def test_import_reports_missing_sources(tmp_path, setup, match):
 
 def test_md5_table_matches_the_shared_md5sums():
     if not (SHARED / "MD5SUMS").is_file():
-        pytest.skip("../shared/data/MD5SUMS is not present")
+        pytest.skip(f"no MD5SUMS beside the real data files (looked in {SHARED})")
     folders = {"mnist": catalog.MNIST, "fashion-mnist": catalog.FASHION_MNIST}
     for line in (SHARED / "MD5SUMS").read_text().splitlines():
         digest, relative = line.split()

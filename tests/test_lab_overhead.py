@@ -44,16 +44,23 @@ def _args(**overrides):
 
 
 def test_headless_data_is_the_apps_data():
-    """The headless run loads exactly what gui.worker.load_data gives the app."""
-    from gui.settings import TrainingSettings
-    from gui.worker import load_data as app_load_data
+    """The headless run trains on exactly what the lab session gives the app."""
+    from cyconv.lab import LabSession, TrainingSettings
 
     args = _args(samples=200, eval_samples=30, seed=3)
     settings = TrainingSettings(dataset="synthetic", n_train=200, n_eval=30, seed=3)
-    mine, theirs = lab_overhead.load_data(args), app_load_data(settings, (1, 28, 28))
-    for split, (a, b) in zip(("train", "val", "eval"), zip(mine, theirs)):
+    mine = lab_overhead.load_data(args)
+    theirs = LabSession()._load_data(settings, (1, 28, 28))
+    for split, (a, b) in zip(("train", "val"), zip(mine, theirs)):
         assert np.array_equal(a.images, b.images), split
         assert np.array_equal(a.labels, b.labels), split
+    assert np.array_equal(mine[2].images, theirs[2].images[:30])          # the live views' test subset
+
+
+def test_the_benchmark_offers_the_apps_choices():
+    from cyconv.lab import settings
+
+    assert lab_overhead.VAL_FRACTION == settings.VAL_FRACTION and lab_overhead.OPTIMIZERS == settings.OPTIMIZERS
 
 
 @pytest.mark.parametrize("samples, batch, last_step", [(6000, 32, 950), (200, 32, 7), (200, 7, 500)],
