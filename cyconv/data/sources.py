@@ -13,19 +13,20 @@ Search order for MNIST, Fashion-MNIST and CIFAR-10 (the first place holding the 
 both work, so ``CYCONV_DATA=/srv/data`` finds ``/srv/data/mnist`` and ``/srv/data/fashion-mnist``).
 
 Nothing half-written ever appears in the cache: downloads and imports are written to a
-temporary file beside the destination, verified, and only then renamed into place.
+temporary file beside the destination (``cyconv._files.PendingFile``, the one atomic write
+every part of cyconv uses), verified, and only then renamed into place.
 """
 import hashlib
 import http.client
 import os
 import shutil
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlparse
 
+from .._files import PendingFile
 from . import cifar, idx
 from .catalog import CIFAR10_ARCHIVE, CIFAR10_FOLDER, FILE_DATASETS, file_dataset
 from .errors import DataError
@@ -220,12 +221,15 @@ class _Staging:
         self.discard()
 
     def new(self, final):
+        """A binary file, open for writing, that becomes ``final`` on ``commit``."""
         final = Path(final)
         self._make_folders(final.parent)
-        handle, temp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
-        os.close(handle)
-        self._pending.append((Path(temp), final))
-        return Path(temp)
+        try:
+            pending = PendingFile(final)
+        except (OSError, ValueError) as error:
+            raise DataError(f"cannot write into the dataset cache: {error}") from None
+        self._pending.append(pending)
+        return pending.file
 
     def _make_folders(self, folder):
         missing = []
@@ -237,14 +241,14 @@ class _Staging:
             self._created.append(path)
 
     def commit(self):
-        for temp, final in self._pending:
-            os.replace(temp, final)
+        for pending in self._pending:
+            pending.commit()
         self._pending.clear()
         self._created.clear()
 
     def discard(self):
-        for temp, _ in self._pending:
-            temp.unlink(missing_ok=True)
+        for pending in self._pending:
+            pending.discard()
         self._pending.clear()
         for folder in reversed(self._created):
             try:
@@ -282,11 +286,9 @@ def _download_file(spec, filename, folder, downloader):
     reasons = []
     for url in spec.urls[filename]:
         with _Staging() as stage:
-            temp = stage.new(folder / filename)
+            writer = _HashingWriter(stage.new(folder / filename), MAX_DOWNLOAD_BYTES)
             try:
-                with open(temp, "wb") as out:
-                    writer = _HashingWriter(out, MAX_DOWNLOAD_BYTES)
-                    downloader(url, writer)
+                downloader(url, writer)
             except (OSError, http.client.HTTPException) as exc:
                 reasons.append(f"{url}: {exc}")
                 continue
@@ -435,11 +437,11 @@ def _cifar_plan(spec, src):
     return [(folder / f, f"{CIFAR10_FOLDER}/{f}", None, cifar.check_batch_file) for f in spec.all_files]
 
 
-def _copy_verified(spec, source, temp, expected_md5, checker):
+def _copy_verified(spec, source, stage, destination, expected_md5, checker):
     if checker is not None:
         checker(source)
-    with open(source, "rb") as src_file, open(temp, "wb") as out:
-        writer = _HashingWriter(out)
+    writer = _HashingWriter(stage.new(destination))
+    with open(source, "rb") as src_file:
         shutil.copyfileobj(src_file, writer, _CHUNK * 16)
     digest = writer.hexdigest()
     if expected_md5 is not None and digest != expected_md5:
@@ -475,7 +477,7 @@ def import_files(src_path, name=None):
     target = cache_dir(spec.name)
     with _Staging() as stage:
         for source, relative, expected_md5, checker in plan:
-            _copy_verified(spec, source, stage.new(target / relative), expected_md5, checker)
+            _copy_verified(spec, source, stage, target / relative, expected_md5, checker)
         stage.commit()
     return target
 
