@@ -385,3 +385,12 @@ def test_a_budget_refusal_names_its_limit_and_a_real_batch_fits_the_default():
     _refused_quickly(payload, r"12535 bytes, more than the 1000 bytes of data", max_bytes=1000)
     _refused_quickly(payload, r"more than 20000 bytes of data \(each use", max_bytes=20000)
     assert safe_loads(payload)[b"data"].shape == (4, 3072)
+
+
+def test_cifar_images_over_the_memory_budget_are_refused(tmp_path, monkeypatch):
+    folder = write_cifar_folder(tmp_path / "c", per_batch=4)
+    monkeypatch.setenv("CYCONV_MAX_DATA_BYTES", str(10 * 3072 * 5))
+    with pytest.raises(data.DataError, match=r"12 CIFAR-10 images would take 184,320 bytes of memory, "
+                                             r"more than the 153,600 bytes"):
+        data.load("cifar10", path=folder)
+    assert len(data.load("cifar10", path=folder, n=10)) == 10

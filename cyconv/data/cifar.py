@@ -13,6 +13,7 @@ import numpy as np
 
 from .catalog import CIFAR10, CIFAR10_FOLDER
 from .errors import DataError
+from .limits import BYTES_PER_LOADED_PIXEL, check_memory
 from .safe_pickle import safe_loads
 
 IMAGE_SHAPE = (3, 32, 32)
@@ -131,9 +132,11 @@ def read_cifar(location, split, n=None):
             payload = archive.read(name) if archive else _read_folder_batch(location, name)
             x, y = parse_batch(payload, name, location)
             del payload
+            total += len(y)
+            kept = total if n is None else min(total, n)
+            check_memory(location, f"{kept} CIFAR-10 images", kept * _ROW_BYTES * BYTES_PER_LOADED_PIXEL)
             images.append(x)
             labels.append(y)
-            total += len(y)
             if n is not None and total >= n:
                 break
     finally:

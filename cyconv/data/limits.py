@@ -40,11 +40,11 @@ def _mib(nbytes):
     return f"{nbytes / (1 << 20):,.0f} MiB" if nbytes >= 1 << 20 else f"{nbytes:,} bytes"
 
 
-def check_memory(where, what, nbytes):
+def check_memory(where, what, nbytes, advice="load fewer examples (n=...)"):
     """DataError naming ``where`` (a file or folder) and ``what`` it declares past the budget."""
     budget = memory_budget()
     if nbytes > budget:
         raise DataError(
             f"{where}: {what} would take {_mib(nbytes)} of memory, more than the {_mib(budget)} "
-            f"a dataset may use; load fewer examples (n=...) or set ${ENV_MAX_BYTES}"
+            f"a dataset may use; {advice} or set ${ENV_MAX_BYTES}"
         )
