@@ -394,3 +394,17 @@ def test_cifar_images_over_the_memory_budget_are_refused(tmp_path, monkeypatch):
                                              r"more than the 153,600 bytes"):
         data.load("cifar10", path=folder)
     assert len(data.load("cifar10", path=folder, n=10)) == 10
+
+
+def test_an_archive_of_many_tiny_members_is_refused_after_the_cap(tmp_path, monkeypatch):
+    archive = tmp_path / ARCHIVE
+    with tarfile.open(archive, "w:gz") as tar:
+        for i in range(10 * cifar.MAX_ARCHIVE_MEMBERS):
+            tar.addfile(tarfile.TarInfo(f"junk/{i}"))
+    listed = []
+    real_next = tarfile.TarFile.next
+    monkeypatch.setattr(tarfile.TarFile, "next", lambda self: listed.append(1) or real_next(self))
+    with pytest.raises(data.DataError, match=rf"more than {cifar.MAX_ARCHIVE_MEMBERS} members"):
+        data.load("cifar10", path=archive)
+    # the cap and one more, plus the first member tarfile.open reads to check the format
+    assert len(listed) <= cifar.MAX_ARCHIVE_MEMBERS + 2
