@@ -12,7 +12,8 @@ Names (``DATASETS``): "synthetic" and "synthetic_rgb" (built in, no files), "mni
 Modules: ``dataset`` (the Dataset class), ``synthetic``, ``idx``, ``cifar`` and
 ``safe_pickle``, ``folder``, ``digits``, ``sources`` (search order, cache, download, import,
 verify), ``batching``, ``loading`` (load, load_train_test, locate, available), ``catalog``
-(file names, checksums, mirrors, class names).
+(file names, checksums, mirrors, class names), ``limits`` (the memory budget every loader
+checks declared sizes against before allocating).
 """
 from .batching import batch_count, batches
 from .catalog import CIFAR10_CLASSES, DIGIT_CLASSES, FASHION_CLASSES
