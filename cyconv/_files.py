@@ -8,6 +8,7 @@ Around that rename it guards what a plain ``os.replace`` would destroy:
 - a target that is not a regular file (a device such as /dev/null, a FIFO, a socket, a
   folder) is refused: renaming over it would turn the device node into an ordinary file;
 - a symlink is followed: the file it points to is replaced and the link stays a link;
+- a file the user may not write (read-only) is refused, as ``cp`` would refuse it;
 - the old file's permission bits (and, where the OS allows, its owner) are kept; a new file
   gets 0644 less the umask, as ``open()`` would give it;
 - temporaries are named ``.NAME.cyconv-tmp-PID-XXXXXXXX`` so they can be recognised: one left
@@ -17,6 +18,7 @@ Around that rename it guards what a plain ``os.replace`` would destroy:
 ``check_output_path`` runs the same checks up front, so a command can refuse a bad ``--out``
 before it spends an hour training.
 """
+import errno
 import os
 import re
 import secrets
@@ -128,7 +130,8 @@ class PendingFile:
     """A temporary file beside ``path`` (``.file``, open for binary writing).
 
     ``commit()`` renames it over the target; ``discard()`` deletes it. Creating it refuses a
-    target that is not a regular file and raises FileNotFoundError when the folder is missing.
+    target that is not a regular file (ValueError) or is read-only (PermissionError), and
+    raises FileNotFoundError when the folder is missing.
     """
 
     def __init__(self, path):
@@ -137,6 +140,8 @@ class PendingFile:
         self.folder = os.path.dirname(self.target)
         if not os.path.isdir(self.folder):
             raise FileNotFoundError(f"{self.path}: the folder {self.folder} does not exist")
+        if status is not None and not os.access(self.target, os.W_OK):
+            raise PermissionError(errno.EACCES, f"{self.path}: the file is read-only")
         remove_stale_temporaries(self.folder)
         stem = os.path.basename(self.target)[:_MAX_STEM]
         name = f".{stem}{TEMPORARY_MARK}{os.getpid()}-{secrets.token_hex(4)}"

@@ -32,7 +32,7 @@ def test_a_new_file_gets_0644_less_the_umask(tmp_path):
     assert (tmp_path / "new.bin").read_bytes() == b"abc"
 
 
-@pytest.mark.parametrize("mode", [0o600, 0o664, 0o400])
+@pytest.mark.parametrize("mode", [0o600, 0o664, 0o640, 0o755])
 def test_replacing_keeps_the_old_permission_bits(tmp_path, mode):
     path = tmp_path / "model.npz"
     path.write_bytes(b"old")
@@ -185,6 +185,17 @@ def test_check_output_path_refuses_a_read_only_file(tmp_path, monkeypatch):
                         else real_access(p, mode))
     with pytest.raises(ValueError, match="m.npz: the file is read-only"):
         check_output_path(path)
+
+
+def test_atomic_write_refuses_a_read_only_file_too(tmp_path, monkeypatch):
+    path = tmp_path / "m.npz"
+    path.write_bytes(b"protected")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if os.fspath(p) == str(path)
+                        else real_access(p, mode))
+    with pytest.raises(PermissionError, match="m.npz: the file is read-only"):
+        atomic_write(path, _write(b"x"))
+    assert path.read_bytes() == b"protected" and os.listdir(tmp_path) == ["m.npz"]
 
 
 def test_a_symlink_loop_is_one_clear_error(tmp_path):
