@@ -227,7 +227,7 @@ def test_the_dataset_cache_uses_the_same_write(tmp_path, monkeypatch):
         return real(path)
 
     monkeypatch.setattr(sources, "PendingFile", spy)
-    with sources._Staging() as stage:
+    with sources.Staging() as stage:
         stage.new(tmp_path / "cache" / "f.gz").write(b"payload")
         stage.commit()
     assert seen == [str(tmp_path / "cache" / "f.gz")]
