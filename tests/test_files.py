@@ -241,3 +241,11 @@ def test_root_replacing_a_users_file_keeps_its_owner(tmp_path):
     os.chown(path, 65534, 65534)
     atomic_write(path, _write(b"new"))
     assert (os.stat(path).st_uid, os.stat(path).st_gid) == (65534, 65534)
+
+
+def test_a_long_file_name_still_gets_a_temporary_within_the_name_limit(tmp_path):
+    path = tmp_path / ("m" * 250 + ".npz")
+    seen = []
+    atomic_write(path, lambda handle: seen.extend(_temporaries(tmp_path)))
+    assert len(seen) == 1 and len(seen[0]) <= 255
+    assert path.exists() and _temporaries(tmp_path) == []
