@@ -16,12 +16,12 @@ then renamed over the target, so a crash mid-save leaves the old file as it was.
 import inspect
 import json
 import os
-import secrets
 import zipfile
 
 import numpy as np
 
 from . import optim
+from ._files import atomic_write
 from .model import Sequential
 
 __all__ = ["save", "load", "restore_optimizer", "optimizer_config", "atomic_write",
@@ -43,50 +43,6 @@ class CheckpointError(ValueError):
 # ----------------------------------------------------------------------------------------------
 # Writing
 # ----------------------------------------------------------------------------------------------
-def _fsync_directory(directory):
-    # Makes the rename itself durable; not every platform lets a directory be opened.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path, write):
-    """Create or replace ``path`` with what ``write(binary_file)`` writes, all or nothing.
-
-    The data goes to a hidden temporary file in the same folder (so the final rename cannot
-    cross file systems), is flushed and fsynced, then ``os.replace`` puts it in place. On any
-    error, including KeyboardInterrupt, the temporary file is removed and ``path`` is untouched.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"{path}: the folder {directory} does not exist")
-    temporary = os.path.join(directory,
-                             f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
-    # O_EXCL: never write into a file someone else made; 0o666 lets the umask decide the mode.
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_directory(directory)
-
-
 def _to_json(value, what):
     def convert(obj):
         if isinstance(obj, np.ndarray):

@@ -6,23 +6,69 @@ between steps. Per-parameter state (velocities, squared-gradient sums) is kept b
 ``state_dict()`` can be saved and restored exactly.
 """
 import math
+import numbers
 
 import numpy as np
 
 __all__ = ["Optimizer", "SGD", "Momentum", "AdaGrad", "RMSprop", "Adam", "OPTIMIZERS", "make"]
 
 
-def _check_positive(value, what, owner, allow_zero=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
-            or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = "≥ 0" if allow_zero else "> 0"
-        raise ValueError(f"{owner}: {what} must be a finite number {bound}, got {value!r}")
+# ----------------------------------------------------------------------------------------------
+# Settings: one rule per kind of hyper-parameter, applied on every assignment (constructor,
+# the app's controls between steps, and load_state_dict), so no path can skip the check.
+# ----------------------------------------------------------------------------------------------
+def _real(value, owner, setting):
+    # bool is an int to Python, but lr=True is a mistake, never a learning rate of 1.
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {setting} must be a number, got {type(value).__name__} {value!r}")
     return float(value)
+
+
+def positive(value, owner, setting):
+    """A finite number > 0: the learning rate, and ε (which keeps a division away from 0)."""
+    number = _real(value, owner, setting)
+    if not (math.isfinite(number) and number > 0):
+        raise ValueError(f"{owner}: {setting} must be a finite number > 0, got {value!r}")
+    return number
+
+
+def decay_rate(value, owner, setting):
+    """0 <= value < 1: momentum, β1, β2, ρ. At 1 a running mean never forgets (and Adam's bias
+    correction divides by 0); above 1 or below 0 it grows or flips sign every step."""
+    number = _real(value, owner, setting)
+    if not (0.0 <= number < 1.0):
+        raise ValueError(f"{owner}: {setting} must be in [0, 1), got {value!r}")
+    return number
+
+
+def flag(value, owner, setting):
+    """A real bool: nesterov="no" must not silently mean True."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {setting} must be True or False, got {type(value).__name__} "
+                        f"{value!r}")
+    return bool(value)
+
+
+class Setting:
+    """A hyper-parameter attribute checked by ``rule`` every time it is assigned."""
+
+    def __init__(self, rule, label=None):
+        self.rule, self.label = rule, label
+
+    def __set_name__(self, owner, name):
+        self.attribute, self.label = "_" + name, self.label or name
+
+    def __get__(self, instance, owner=None):
+        return self if instance is None else getattr(instance, self.attribute)
+
+    def __set__(self, instance, value):
+        setattr(instance, self.attribute, self.rule(value, type(instance).__name__, self.label))
 
 
 class Optimizer:
     name = "optimizer"
     state_keys = ()
+    lr = Setting(positive)
 
     def __init__(self, parameters, lr):
         self.parameters = list(parameters)
@@ -32,14 +78,6 @@ class Optimizer:
         self.t = 0
         self.state = {key: {name: np.zeros_like(param) for name, param, _ in self.parameters}
                       for key in self.state_keys}
-
-    @property
-    def lr(self):
-        return self._lr
-
-    @lr.setter
-    def lr(self, value):
-        self._lr = _check_positive(value, "lr", self.name)
 
     def step(self):
         self.t += 1
@@ -81,22 +119,13 @@ class Momentum(Optimizer):
     θ ← θ + μv − lr·g (the common reformulation of Nesterov's method)."""
     name = "momentum"
     state_keys = ("velocity",)
+    momentum = Setting(decay_rate)
+    nesterov = Setting(flag)
 
     def __init__(self, parameters, lr=0.01, momentum=0.9, nesterov=False):
         self.momentum = momentum
-        self.nesterov = bool(nesterov)
+        self.nesterov = nesterov
         super().__init__(parameters, lr)
-
-    @property
-    def momentum(self):
-        return self._momentum
-
-    @momentum.setter
-    def momentum(self, value):
-        value = _check_positive(value, "momentum", self.name, allow_zero=True)
-        if value >= 1:
-            raise ValueError(f"{self.name}: momentum must be below 1, got {value}")
-        self._momentum = value
 
     def _update(self, name, param, grad):
         v = self.state["velocity"][name]
@@ -115,6 +144,7 @@ class AdaGrad(Optimizer):
     """h ← h + g²; θ ← θ − lr·g/(√h + ε): each weight's step shrinks as it learns."""
     name = "adagrad"
     state_keys = ("sum_sq",)
+    eps = Setting(positive)
 
     def __init__(self, parameters, lr=0.01, eps=1e-8):
         self.eps = eps
@@ -130,6 +160,8 @@ class RMSprop(Optimizer):
     """h ← ρh + (1 − ρ)g²; θ ← θ − lr·g/(√h + ε): AdaGrad that forgets old gradients."""
     name = "rmsprop"
     state_keys = ("mean_sq",)
+    rho = Setting(decay_rate)
+    eps = Setting(positive)
 
     def __init__(self, parameters, lr=0.001, rho=0.9, eps=1e-8):
         self.rho, self.eps = rho, eps
@@ -146,6 +178,9 @@ class Adam(Optimizer):
     """Momentum and RMSprop together, with bias correction of both running means."""
     name = "adam"
     state_keys = ("m", "v")
+    beta1 = Setting(decay_rate)
+    beta2 = Setting(decay_rate)
+    eps = Setting(positive)
 
     def __init__(self, parameters, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
@@ -158,9 +193,6 @@ class Adam(Optimizer):
 
     @momentum.setter
     def momentum(self, value):
-        value = _check_positive(value, "momentum (beta1)", self.name, allow_zero=True)
-        if value >= 1:
-            raise ValueError(f"{self.name}: beta1 must be below 1, got {value}")
         self.beta1 = value
 
     def _update(self, name, param, grad):
@@ -183,7 +215,7 @@ OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "nesterov": Momentum, "adagrad":
 
 def make(name, parameters, lr, momentum=0.9):
     """An optimizer by name: sgd, momentum, nesterov, adagrad, rmsprop or adam."""
-    if name not in OPTIMIZERS:
+    if not isinstance(name, str) or name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; use one of {tuple(OPTIMIZERS)}")
     if name in ("momentum", "nesterov"):
         return Momentum(parameters, lr=lr, momentum=momentum, nesterov=(name == "nesterov"))

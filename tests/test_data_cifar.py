@@ -9,6 +9,7 @@ import os
 import pickle
 import struct
 import tarfile
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -198,7 +199,7 @@ def test_pickle_that_calls_os_system_is_refused(tmp_path):
      "only rebuild a plain numpy.ndarray"),
     (b"\x80\x02cnumpy\ndtype\nU\x02O8K\x00K\x01\x87R.", "not a plain numeric dtype"),
     (b"\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00aX\x05\x00\x00\x00rot13\x86R.", "latin1"),
-    (b"\x80\x02}q\x00(", "Ran out of input"),                                 # truncated
+    (b"\x80\x02}q\x00(", "truncated"),                                 # truncated
 ], ids=["os-system-proto0", "builtins-eval", "exec-stack-global", "ndarray-called",
         "reconstruct-other-class", "object-dtype", "codecs-other-encoding", "truncated"])
 def test_safe_loads_refuses_anything_executable_or_broken(payload, match):
@@ -310,3 +311,100 @@ def test_gzip_module_is_not_fooled_by_a_plain_tar(tmp_path):
     archive.write_bytes(gzip.decompress(write_cifar_archive(tmp_path / "real.tar.gz").read_bytes()))
     with pytest.raises(data.DataError, match="cannot read it as a .tar.gz"):
         data.load("cifar10", path=archive)
+
+
+# ----------------------------------------------------------------------------- hostile pickles
+
+def _fails_if_called(*args, **kwargs):
+    raise AssertionError("the refusal came too late: the result was being expanded")
+
+
+def _shared_lists(width, levels):
+    """A few hundred bytes that describe width**levels items: each level is `width` references
+    to the one list below it (pickle's memo writes the repeats as 2-byte BINGETs)."""
+    nested = [0]
+    for _ in range(levels):
+        nested = [nested] * width
+    return nested
+
+
+def _refused_quickly(payload, match, **budget):
+    from cyconv.data import safe_pickle
+    tracemalloc.start()
+    try:
+        with pytest.raises(pickle.UnpicklingError, match=match):
+            safe_loads(payload, safe_pickle.PickleBudget(**budget)) if budget else safe_loads(payload)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, f"{peak} bytes were allocated before the refusal"
+
+
+def test_nested_shared_references_are_refused_before_they_are_expanded(tmp_path, monkeypatch):
+    from cyconv.data import safe_pickle
+    payload = pickle.dumps({b"data": _shared_lists(60, 6), b"labels": [0]}, protocol=2)
+    assert len(payload) < 3000  # 60**6 = 46 billion items in under 3 KB
+    monkeypatch.setattr(safe_pickle, "_materialise", _fails_if_called)
+    _refused_quickly(payload, r"more than 2000000 values \(each use of a shared object counted\)")
+    folder = write_cifar_folder(tmp_path / "c")
+    (folder / "test_batch").write_bytes(payload)
+    with pytest.raises(data.DataError, match=r"test_batch is not a CIFAR-10 batch that can be read "
+                                             r"safely: the pickle would build more than 2000000"):
+        data.load("cifar10", path=folder, split="test")
+
+
+def test_one_object_reused_deeper_than_the_depth_limit_is_refused():
+    inner = _shared_lists(2, 3)                  # height 3
+    wrapper = [[[[[[inner]]]]], inner]          # the same list again, six levels down
+    _refused_quickly(pickle.dumps(wrapper, protocol=2), "nests containers more than 8 deep")
+
+
+def test_a_cycle_is_refused():
+    loop = []
+    loop.append(loop)
+    _refused_quickly(pickle.dumps(loop, protocol=2), "contains itself")
+
+
+def test_a_long_opcode_stream_is_refused_before_it_runs():
+    # a million EMPTY_LIST opcodes would leave a million lists on the unpickler's stack
+    payload = b"\x80\x02" + b"]" * 1_000_001 + b"."
+    _refused_quickly(payload, "more than 1000000 opcodes", max_items=1_000_000)
+
+
+def test_a_shared_string_reused_through_codecs_is_copied_once_and_counted_per_use():
+    text = 100_000
+    # _codecs.encode(<100 KB str>, "latin1") 3000 times over memo references: 300 MB if copied
+    payload = (b"\x80\x02c_codecs\nencode\nq\x000" + b"X" + struct.pack("<I", text) + b"a" * text
+               + b"q\x010X\x06\x00\x00\x00latin1q\x020]("
+               + b"h\x00h\x01h\x02\x86R" * 3000 + b"e.")
+    _refused_quickly(payload, r"more than 268435456 bytes of data")
+
+
+def test_a_budget_refusal_names_its_limit_and_a_real_batch_fits_the_default():
+    payload = py2_batch(fake_images(4, 0), [0, 1, 2, 3])
+    _refused_quickly(payload, r"12535 bytes, more than the 1000 bytes of data", max_bytes=1000)
+    _refused_quickly(payload, r"more than 20000 bytes of data \(each use", max_bytes=20000)
+    assert safe_loads(payload)[b"data"].shape == (4, 3072)
+
+
+def test_cifar_images_over_the_memory_budget_are_refused(tmp_path, monkeypatch):
+    folder = write_cifar_folder(tmp_path / "c", per_batch=4)
+    monkeypatch.setenv("CYCONV_MAX_DATA_BYTES", str(10 * 3072 * 5))
+    with pytest.raises(data.DataError, match=r"12 CIFAR-10 images would take 184,320 bytes of memory, "
+                                             r"more than the 153,600 bytes"):
+        data.load("cifar10", path=folder)
+    assert len(data.load("cifar10", path=folder, n=10)) == 10
+
+
+def test_an_archive_of_many_tiny_members_is_refused_after_the_cap(tmp_path, monkeypatch):
+    archive = tmp_path / ARCHIVE
+    with tarfile.open(archive, "w:gz") as tar:
+        for i in range(10 * cifar.MAX_ARCHIVE_MEMBERS):
+            tar.addfile(tarfile.TarInfo(f"junk/{i}"))
+    listed = []
+    real_next = tarfile.TarFile.next
+    monkeypatch.setattr(tarfile.TarFile, "next", lambda self: listed.append(1) or real_next(self))
+    with pytest.raises(data.DataError, match=rf"more than {cifar.MAX_ARCHIVE_MEMBERS} members"):
+        data.load("cifar10", path=archive)
+    # the cap and one more, plus the first member tarfile.open reads to check the format
+    assert len(listed) <= cifar.MAX_ARCHIVE_MEMBERS + 2

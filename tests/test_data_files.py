@@ -500,3 +500,97 @@ def test_file_md5_streams_correctly(tmp_path):
     path = tmp_path / "blob"
     path.write_bytes(b"cyconv" * 500000)
     assert sources.file_md5(path) == hashlib.md5(b"cyconv" * 500000).hexdigest()
+
+
+# ----------------------------------------------------------------------------- declared sizes
+
+def _forged_gzip(path, dims, payload_bytes, magic=idx.MAGIC_IMAGES):
+    """A gzip IDX file whose header declares ``dims`` but which holds ``payload_bytes`` of
+    random (incompressible) data, with the gzip trailer forged to agree with the header."""
+    header = struct.pack(f">I{len(dims)}I", magic, *dims)
+    body = np.random.default_rng(0).integers(0, 256, payload_bytes, dtype=np.uint8).tobytes()
+    packed = bytearray(gzip.compress(header + body, compresslevel=1))
+    declared = len(header) + int(np.prod(dims, dtype=np.int64))
+    packed[-4:] = struct.pack("<I", declared % (1 << 32))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(packed))
+    return path
+
+
+def _no_big_allocation(monkeypatch, limit=8 << 20):
+    real_empty = np.empty
+
+    def guarded(shape, *args, **kwargs):
+        size = int(np.prod(shape)) * np.dtype(kwargs.get("dtype", args[0] if args else float)).itemsize
+        assert size <= limit, f"np.empty of {size} bytes before the refusal"
+        return real_empty(shape, *args, **kwargs)
+
+    monkeypatch.setattr(idx.np, "empty", guarded)
+
+
+def test_a_small_gzip_declaring_millions_of_images_is_refused_before_reading(tmp_path, monkeypatch):
+    images = _forged_gzip(tmp_path / "m" / TRAIN_FILES[0], (2_100_000, 28, 28), 1 << 20)
+    assert images.stat().st_size < 1_100_000
+    _no_big_allocation(monkeypatch)
+    tracemalloc.start()
+    try:
+        with pytest.raises(data.DataError, match=r"train-images-idx3-ubyte.gz: the header says "
+                                                 r"2100000 x 28 x 28 = 1646400000 bytes of data, "
+                                                 r"but a gzip file of \d+ bytes inflates to at most"):
+            idx.check_idx_file(images)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20
+
+
+def test_a_declared_size_over_the_memory_budget_is_refused_before_allocating(tmp_path, monkeypatch):
+    folder = write_pair(tmp_path / "m", n=1000)
+    monkeypatch.setenv("CYCONV_MAX_DATA_BYTES", str(1 << 20))
+    _no_big_allocation(monkeypatch, limit=1 << 20)
+    with pytest.raises(data.DataError, match=r"train-images-idx3-ubyte.gz: 1000 images of 28x28 would "
+                                             r"take 4 MiB of memory, more than the 1 MiB a dataset may "
+                                             r"use; load fewer examples \(n=...\) or set "
+                                             r"\$CYCONV_MAX_DATA_BYTES"):
+        data.load("mnist", path=folder)
+    assert len(data.load("mnist", path=folder, n=200)) == 200  # 200 * 784 * 5 bytes fit
+
+
+@pytest.mark.parametrize("value", ["lots", "0", "-5"])
+def test_a_memory_budget_that_is_no_size_is_one_clear_error(tmp_path, monkeypatch, value):
+    folder = write_pair(tmp_path / "m")
+    monkeypatch.setenv("CYCONV_MAX_DATA_BYTES", value)
+    with pytest.raises(data.DataError, match=r"CYCONV_MAX_DATA_BYTES is .* positive number of bytes"):
+        data.load("mnist", path=folder)
+
+
+def test_the_default_budget_is_half_the_memory_at_most_4_gib(monkeypatch):
+    from cyconv.data import limits
+    monkeypatch.delenv("CYCONV_MAX_DATA_BYTES", raising=False)
+    monkeypatch.setattr(limits, "_physical_memory", lambda: 2 << 30)
+    assert limits.memory_budget() == 1 << 30
+    monkeypatch.setattr(limits, "_physical_memory", lambda: 64 << 30)
+    assert limits.memory_budget() == 4 << 30
+
+
+def test_a_gzip_whose_trailer_lies_stops_at_the_real_end(tmp_path, monkeypatch):
+    # the trailer agrees with the header and the ratio is plausible, but the data is short
+    write_pair(tmp_path / "m", n=50)
+    _forged_gzip(tmp_path / "m" / TRAIN_FILES[0], (50, 28, 28), 10 * 784)
+    with pytest.raises(data.DataError, match=r"gzip stream is damaged or truncated while reading "
+                                             r"50 entries"):
+        data.load("mnist", path=tmp_path / "m")
+
+
+def test_a_gzip_longer_than_its_header_is_read_only_one_byte_past_it(tmp_path):
+    path = tmp_path / "labels.gz"
+    packed = bytearray(gzip.compress(idx_bytes(np.arange(10) % 10, dims=(4,))))
+    packed[-4:] = struct.pack("<I", 4 + 4 + 4)  # the trailer agrees with the header
+    path.write_bytes(bytes(packed))
+    reads = []
+    with idx.IdxReader(path, idx.MAGIC_LABELS) as reader:
+        real_read = reader._stream.read
+        reader._stream.read = lambda size=-1: reads.append(size) or real_read(size)
+        with pytest.raises(data.DataError, match="data after the 4 entries"):
+            reader.read()
+    assert sum(reads) == 4 + 1 and -1 not in reads  # the 4 declared bytes, then one more

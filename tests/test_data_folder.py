@@ -166,3 +166,83 @@ def test_load_train_test_on_a_folder(mixed):
     assert len(train) + len(val) + len(test) == 8
     assert train.normalization == test.normalization
     assert folder_loader.TEST_FRACTION == pytest.approx(0.2)
+
+
+# ----------------------------------------------------------------------------- declared sizes
+
+def _png_declaring(path, width, height):
+    """A few-byte PNG whose header (IHDR) claims width x height: nothing big exists on disk."""
+    import struct
+    import zlib
+    save(path, uniform(4, 4, 7))
+    raw = bytearray(path.read_bytes())
+    start = raw.index(b"IHDR")
+    raw[start + 4:start + 12] = struct.pack(">II", width, height)
+    raw[start + 17:start + 21] = struct.pack(">I", zlib.crc32(bytes(raw[start:start + 17])))
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def _never_decode(monkeypatch):
+    def refuse(*args):
+        raise AssertionError("an image was decoded before the sizes were checked")
+    monkeypatch.setattr(folder_loader, "_decode", refuse)
+
+
+def test_an_image_declaring_too_many_pixels_is_refused_from_its_header(tmp_path, monkeypatch):
+    root = tmp_path / "bomb"
+    save(root / "a" / "ok.png", uniform(8, 8, 1))
+    bomb = _png_declaring(root / "b" / "huge.png", 9000, 5000)
+    assert bomb.stat().st_size < 200
+    _never_decode(monkeypatch)
+    with pytest.raises(data.DataError, match=r"huge.png: the image declares 9000x5000 = 45000000 "
+                                             r"pixels, more than the 40000000 one image may have"):
+        data.load("folder", path=root, image_shape=(1, 8, 8))
+
+
+def test_an_image_past_pillows_own_limit_is_refused_in_open(tmp_path, monkeypatch):
+    root = tmp_path / "bomb"
+    save(root / "a" / "ok.png", uniform(8, 8, 1))
+    _png_declaring(root / "b" / "huge.png", 100_000, 100_000)
+    _never_decode(monkeypatch)
+    with pytest.raises(data.DataError, match=r"huge.png: the image is too big to load safely "
+                                             r"\(Image size \(10000000000 pixels\)"):
+        data.load("folder", path=root, image_shape=(1, 8, 8))
+    assert Image.MAX_IMAGE_PIXELS == folder_loader.MAX_IMAGE_PIXELS
+
+
+def test_photos_need_an_explicit_input_size(tmp_path, monkeypatch):
+    root = tmp_path / "photos"
+    for cls in ("a", "b"):
+        _png_declaring(root / cls / "p.png", 3000, 2000)
+    _never_decode(monkeypatch)
+    with pytest.raises(data.DataError, match=r"photos: the images are mostly 3000x2000 = 6000000 pixels"
+                                             r".*pass image_shape=\(1, H, W\)"):
+        data.load("folder", path=root)
+
+
+def test_a_dataset_over_the_memory_budget_is_refused_before_decoding(tmp_path, monkeypatch):
+    root = tmp_path / "many"
+    for cls in ("a", "b"):
+        for i in range(5):
+            save(root / cls / f"{i}.png", uniform(4, 4, i))
+    monkeypatch.setenv("CYCONV_MAX_DATA_BYTES", "100000")
+    _never_decode(monkeypatch)
+    with pytest.raises(data.DataError, match=r"many: 8 images of 3x64x64 would take 491,520 bytes of "
+                                             r"memory, more than the 100,000 bytes a dataset may use; "
+                                             r"pass a smaller image_shape"):
+        data.load("folder", path=root, image_shape=(3, 64, 64))
+
+
+def test_a_big_jpeg_is_decoded_shrunk_towards_the_target_size(tmp_path, monkeypatch):
+    root = tmp_path / "jpegs"
+    save(root / "a" / "big.jpg", uniform(1600, 2000, (200, 40, 40)))
+    save(root / "b" / "small.png", uniform(8, 8, 3))
+    decoded = []
+    real = folder_loader._to_array
+    monkeypatch.setattr(folder_loader, "_to_array",
+                        lambda Image, image, *shape: decoded.append(image.size) or real(Image, image, *shape))
+    ds = data.load("folder", path=root, split="train", image_shape=(3, 64, 64))
+    assert (250, 200) in decoded  # the decoder's 1/8 scale, not the 2000x1600 original
+    red = ds.images[ds.labels == 0][0, 0]
+    np.testing.assert_allclose(red, 200 / 255, atol=4 / 255)

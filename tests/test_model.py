@@ -162,13 +162,13 @@ def test_momentum_and_nesterov_by_hand():
 
 def test_adagrad_rmsprop_adam_by_hand():
     params, p = _single_param([1.0], [2.0])
-    optim.AdaGrad(params, lr=0.1, eps=0).step()
+    optim.AdaGrad(params, lr=0.1, eps=1e-12).step()
     np.testing.assert_allclose(p, [0.9])                  # 1 − 0.1·2/√4
     params, p = _single_param([1.0], [2.0])
-    optim.RMSprop(params, lr=0.1, rho=0.9, eps=0).step()
+    optim.RMSprop(params, lr=0.1, rho=0.9, eps=1e-12).step()
     np.testing.assert_allclose(p, [1.0 - 0.1 * 2 / np.sqrt(0.1 * 4)])
     params, p = _single_param([1.0], [2.0])
-    optim.Adam(params, lr=0.1, eps=0).step()
+    optim.Adam(params, lr=0.1, eps=1e-12).step()
     np.testing.assert_allclose(p, [0.9])                  # bias-corrected first step = lr·sign
 
 

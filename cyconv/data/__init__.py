@@ -10,23 +10,18 @@ Names (``DATASETS``): "synthetic" and "synthetic_rgb" (built in, no files), "mni
 (your own images). ``available()`` says which of them this computer can load right now.
 
 Modules: ``dataset`` (the Dataset class), ``synthetic``, ``idx``, ``cifar`` and
-``safe_pickle``, ``folder``, ``digits``, ``sources`` (search order, cache, download, import,
-verify), ``batching``, ``loading`` (load, load_train_test, locate, available), ``catalog``
-(file names, checksums, mirrors, class names).
+``safe_pickle``, ``folder``, ``digits``, ``sources`` (search order, cache, download),
+``importing`` (import_files, verify), ``batching``, ``loading`` (load, load_train_test, locate, available), ``catalog``
+(file names, checksums, mirrors, class names), ``limits`` (the memory budget every loader
+checks declared sizes against before allocating).
 """
 from .batching import batch_count, batches
 from .catalog import CIFAR10_CLASSES, DIGIT_CLASSES, FASHION_CLASSES
 from .dataset import Dataset
 from .errors import DataError, MissingDependencyError
 from .loading import DATASETS, Availability, available, load, load_train_test, locate
-from .sources import (
-    Check,
-    cache_dir,
-    cache_root,
-    download_dataset,
-    import_files,
-    verify,
-)
+from .importing import Check, import_files, verify
+from .sources import cache_dir, cache_root, download_dataset
 from .synthetic import SHAPE_CLASSES, synthetic
 
 __all__ = [

@@ -13,6 +13,7 @@ import numpy as np
 
 from .catalog import CIFAR10, CIFAR10_FOLDER
 from .errors import DataError
+from .limits import BYTES_PER_LOADED_PIXEL, check_memory
 from .safe_pickle import safe_loads
 
 IMAGE_SHAPE = (3, 32, 32)
@@ -20,6 +21,9 @@ _ROW_BYTES = 3 * 32 * 32
 # A real batch is 10,000 images, about 31 MB; anything far bigger is not a CIFAR-10 batch and
 # is refused before it is read into memory.
 MAX_BATCH_BYTES = 64 << 20
+# The archive holds a folder, 6 batches, batches.meta and a readme; tarfile keeps an entry in
+# memory for every member it lists, so an archive of millions of tiny members is refused.
+MAX_ARCHIVE_MEMBERS = 64
 
 
 def is_archive(path):
@@ -53,12 +57,24 @@ class _ArchiveBatches:
         self.archive = Path(archive)
         try:
             self._tar = tarfile.open(self.archive, "r:gz")
-            self._members = {m.name: m for m in self._tar.getmembers()}
+            self._members = self._list_members()
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise DataError(
                 f"{self.archive}: cannot read it as a .tar.gz archive ({exc}); it is damaged "
                 "or incomplete. Download cifar-10-python.tar.gz again."
             ) from None
+
+    def _list_members(self):
+        members = {}
+        for member in self._tar:
+            if len(members) == MAX_ARCHIVE_MEMBERS:
+                self._tar.close()
+                raise DataError(
+                    f"{self.archive}: the archive has more than {MAX_ARCHIVE_MEMBERS} members; "
+                    "cifar-10-python.tar.gz has 9, so this is not it."
+                )
+            members[member.name] = member
+        return members
 
     def close(self):
         self._tar.close()
@@ -131,9 +147,11 @@ def read_cifar(location, split, n=None):
             payload = archive.read(name) if archive else _read_folder_batch(location, name)
             x, y = parse_batch(payload, name, location)
             del payload
+            total += len(y)
+            kept = total if n is None else min(total, n)
+            check_memory(location, f"{kept} CIFAR-10 images", kept * _ROW_BYTES * BYTES_PER_LOADED_PIXEL)
             images.append(x)
             labels.append(y)
-            total += len(y)
             if n is not None and total >= n:
                 break
     finally:

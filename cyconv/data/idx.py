@@ -7,8 +7,11 @@ elements in C order. Labels are magic 2049 (0x801: bytes, 1 dimension), images 2
 
 Everything that can be checked before allocating is checked first: the magic number, the
 dimension count, and the payload size the header implies against the real file size (for a
-gzip file, the uncompressed size its trailer records). A damaged header therefore gives a
-``DataError`` instead of a multi-gigabyte allocation or a reshape error.
+gzip file, the uncompressed size its trailer records, and the most that many compressed bytes
+can inflate to), then against the memory budget (``limits``). A damaged or forged header
+therefore gives a ``DataError`` instead of a multi-gigabyte allocation or a reshape error.
+The payload is then read in chunks into one buffer, never more than the header declares
+plus one byte (which shows whether the file is longer than declared).
 """
 import gzip
 import struct
@@ -19,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
+from .limits import BYTES_PER_LOADED_PIXEL, check_memory
 
 MAGIC_LABELS = 2049
 MAGIC_IMAGES = 2051
@@ -26,6 +30,9 @@ _UNSIGNED_BYTE = 0x08
 _GZIP_SIGNATURE = b"\x1f\x8b"
 # No IDX file cyconv reads comes close; a header claiming more is damaged, not big.
 MAX_PAYLOAD_BYTES = 1 << 31
+# Deflate's best case: one 258-byte match per ~2 bits, so no gzip inflates beyond 1032:1.
+MAX_DEFLATE_RATIO = 1032
+_CHUNK = 1 << 20
 
 _KIND = {MAGIC_LABELS: "label", MAGIC_IMAGES: "image"}
 
@@ -136,7 +143,7 @@ class IdxReader:
         if not compressed:
             return self._file, ("plain", file_size)
         recorded = _gzip_recorded_size(self.path, file_size)
-        return gzip.GzipFile(fileobj=self._file, mode="rb"), ("gzip", recorded)
+        return gzip.GzipFile(fileobj=self._file, mode="rb"), ("gzip", recorded, file_size)
 
     def _read(self, count, what):
         try:
@@ -173,9 +180,17 @@ class IdxReader:
             raise DataError(f"{self.path}: cannot read the start of the file ({exc}).") from None
 
     def _check_size(self, container_size):
-        container, size = container_size
+        container, size = container_size[:2]
         expected = self.header.header_bytes + self.header.payload_bytes
         dims = " x ".join(str(d) for d in self.header.dims)
+        if container == "gzip" and expected > MAX_DEFLATE_RATIO * container_size[2]:
+            raise DataError(
+                f"{self.path}: the header says {dims} = {self.header.payload_bytes} bytes of data, "
+                f"but a gzip file of {container_size[2]} bytes inflates to at most "
+                f"{MAX_DEFLATE_RATIO * container_size[2]} bytes (deflate's limit is "
+                f"{MAX_DEFLATE_RATIO}:1); the header is damaged or forged. Replace the file "
+                "with the original download."
+            )
         if container == "plain" and size != expected:
             raise DataError(
                 f"{self.path}: the header says {dims} = {self.header.payload_bytes} bytes of data "
@@ -191,18 +206,41 @@ class IdxReader:
                 "original download."
             )
 
+    def rows(self, rows=None):
+        """How many entries ``read(rows)`` returns."""
+        return self.header.count if rows is None else min(rows, self.header.count)
+
     def read(self, rows=None):
-        """The first ``rows`` entries (all if None) as a read-only uint8 array (rows, *dims[1:])."""
-        count = self.header.count if rows is None else min(rows, self.header.count)
+        """The first ``rows`` entries (all if None) as a uint8 array (rows, *dims[1:])."""
+        count = self.rows(rows)
         item_shape = self.header.dims[1:]
         item_bytes = int(np.prod(item_shape, dtype=np.int64))
-        data = self._read(count * item_bytes, f"{count} entries")
+        data = self._read_into(np.empty(count * item_bytes, dtype=np.uint8), f"{count} entries")
         if count == self.header.count and self._has_more():
             raise DataError(
                 f"{self.path}: there is data after the {count} entries the header announces; "
                 "the file is damaged."
             )
-        return np.frombuffer(data, dtype=np.uint8).reshape((count,) + item_shape)
+        return data.reshape((count,) + item_shape)
+
+    def _read_into(self, buffer, what):
+        """Fill ``buffer`` chunk by chunk: a stream shorter than declared stops at its end."""
+        view, filled = memoryview(buffer), 0
+        while filled < len(view):
+            try:
+                got = self._stream.readinto(view[filled:filled + _CHUNK])
+            except (EOFError, OSError, zlib.error) as exc:
+                raise DataError(
+                    f"{self.path}: the gzip stream is damaged or truncated while reading {what} "
+                    f"({exc}). Replace the file with the original download."
+                ) from None
+            if not got:
+                raise DataError(
+                    f"{self.path}: the file ends after {filled} of the {len(view)} bytes of "
+                    f"{what}; it is truncated. Replace the file with the original download."
+                )
+            filled += got
+        return buffer
 
     def _has_more(self):
         # Reading to the end also makes gzip check its CRC, so a corrupted body is caught.
@@ -247,6 +285,9 @@ def read_idx_pair(images_path, labels_path, *, n=None, image_hw=None, num_classe
                 f"{images_path}: images are {images.header.dims[1]}x{images.header.dims[2]}, "
                 f"expected {image_hw[0]}x{image_hw[1]}; this is not the expected dataset."
             )
+        count, (height, width) = images.rows(n), images.header.dims[1:]
+        check_memory(images_path, f"{count} images of {height}x{width}",
+                     count * height * width * BYTES_PER_LOADED_PIXEL)
         pixels = images.read(n)
         targets = labels.read(n)
     if targets.size and targets.max() >= num_classes:

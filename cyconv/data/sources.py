@@ -1,4 +1,6 @@
-"""Where dataset files come from: the search order, the user cache, downloads, imports, checks.
+"""Where dataset files come from: the search order, the user cache, downloads.
+
+``importing`` adds the files a user brings (``import_files``) and checks them (``verify``).
 
 Search order for MNIST, Fashion-MNIST and CIFAR-10 (the first place holding the files wins):
 
@@ -13,21 +15,20 @@ Search order for MNIST, Fashion-MNIST and CIFAR-10 (the first place holding the 
 both work, so ``CYCONV_DATA=/srv/data`` finds ``/srv/data/mnist`` and ``/srv/data/fashion-mnist``).
 
 Nothing half-written ever appears in the cache: downloads and imports are written to a
-temporary file beside the destination, verified, and only then renamed into place.
+temporary file beside the destination (``cyconv._files.PendingFile``, the one atomic write
+every part of cyconv uses), verified, and only then renamed into place.
 """
 import hashlib
 import http.client
 import os
-import shutil
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 from urllib.parse import urlparse
 
-from . import cifar, idx
-from .catalog import CIFAR10_ARCHIVE, CIFAR10_FOLDER, FILE_DATASETS, file_dataset
+from .._files import PendingFile
+from . import cifar
+from .catalog import CIFAR10_ARCHIVE, CIFAR10_FOLDER, file_dataset
 from .errors import DataError
 
 ENV_DATA = "CYCONV_DATA"
@@ -35,7 +36,7 @@ ENV_OFFLINE = "CYCONV_OFFLINE"
 SYSTEM_DATA_DIRS = (Path("/usr/share/datasets"),)
 DOWNLOAD_TIMEOUT = 15.0               # seconds per network operation, not for the whole file
 MAX_DOWNLOAD_BYTES = 256 << 20        # CIFAR-10 is 163 MB; more means a wrong response
-_CHUNK = 1 << 16
+CHUNK = 1 << 16                       # bytes per read when streaming a download or a copy
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,6 @@ class Location:
 
     def describe(self):
         return f"{self.path} (found via {self.origin})"
-
-
-class Check(NamedTuple):
-    """One row of ``verify()``: is this file the one that was published?"""
-
-    name: str
-    file: str
-    ok: bool
-    message: str
 
 
 class DownloadFailed(DataError):
@@ -178,7 +170,7 @@ def file_md5(path):
     return digest.hexdigest()
 
 
-class _HashingWriter:
+class HashingWriter:
     """A write-only file wrapper that computes the MD5 of what passes through it."""
 
     def __init__(self, file, limit=None):
@@ -201,7 +193,7 @@ class _HashingWriter:
         return self._md5.hexdigest()
 
 
-class _Staging:
+class Staging:
     """Temporary files beside their destinations, renamed into place only on ``commit``.
 
     Used as a context manager: leaving it by an exception (or without ``commit``) deletes the
@@ -220,12 +212,15 @@ class _Staging:
         self.discard()
 
     def new(self, final):
+        """A binary file, open for writing, that becomes ``final`` on ``commit``."""
         final = Path(final)
         self._make_folders(final.parent)
-        handle, temp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
-        os.close(handle)
-        self._pending.append((Path(temp), final))
-        return Path(temp)
+        try:
+            pending = PendingFile(final)
+        except (OSError, ValueError) as error:
+            raise DataError(f"cannot write into the dataset cache: {error}") from None
+        self._pending.append(pending)
+        return pending.file
 
     def _make_folders(self, folder):
         missing = []
@@ -237,14 +232,14 @@ class _Staging:
             self._created.append(path)
 
     def commit(self):
-        for temp, final in self._pending:
-            os.replace(temp, final)
+        for pending in self._pending:
+            pending.commit()
         self._pending.clear()
         self._created.clear()
 
     def discard(self):
-        for temp, _ in self._pending:
-            temp.unlink(missing_ok=True)
+        for pending in self._pending:
+            pending.discard()
         self._pending.clear()
         for folder in reversed(self._created):
             try:
@@ -271,7 +266,7 @@ def default_downloader(url, out):
         name = Path(urlparse(url).path).name
         with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=name,
                   disable=None, leave=False) as bar:
-            for chunk in iter(lambda: response.read(_CHUNK), b""):
+            for chunk in iter(lambda: response.read(CHUNK), b""):
                 out.write(chunk)
                 bar.update(len(chunk))
 
@@ -281,12 +276,10 @@ def _download_file(spec, filename, folder, downloader):
     expected = spec.md5[filename]
     reasons = []
     for url in spec.urls[filename]:
-        with _Staging() as stage:
-            temp = stage.new(folder / filename)
+        with Staging() as stage:
+            writer = HashingWriter(stage.new(folder / filename), MAX_DOWNLOAD_BYTES)
             try:
-                with open(temp, "wb") as out:
-                    writer = _HashingWriter(out, MAX_DOWNLOAD_BYTES)
-                    downloader(url, writer)
+                downloader(url, writer)
             except (OSError, http.client.HTTPException) as exc:
                 reasons.append(f"{url}: {exc}")
                 continue
@@ -369,158 +362,3 @@ def resolve(name, *, path=None, split="train", download=None, downloader=None):
     if found is None:  # the mirrors only carry what catalog lists, so this means a bug there
         raise DataError(f"{folder}: the download finished but the {spec.title} {split} files are incomplete.")
     return Location(found, "download")
-
-
-# ---------------------------------------------------------------------------- import
-
-def _md5_owner(filename, digest):
-    """The dataset whose published ``filename`` has this MD5, or None."""
-    for spec in FILE_DATASETS.values():
-        if spec.md5.get(filename) == digest:
-            return spec
-    return None
-
-
-def _detect(src):
-    """Guess which dataset the files in ``src`` belong to; DataError if it cannot tell."""
-    if cifar.is_archive(src) or (src.is_dir() and (
-            (src / CIFAR10_ARCHIVE).is_file() or (src / CIFAR10_FOLDER).is_dir()
-            or (src / "data_batch_1").is_file() or (src / "test_batch").is_file())):
-        return FILE_DATASETS["cifar10"]
-    present = [p for f in FILE_DATASETS["mnist"].all_files if (p := idx_file(src, f))]
-    if not present:
-        raise DataError(
-            f"{src}: found no dataset files to import (MNIST/Fashion-MNIST *-idx?-ubyte[.gz] "
-            f"files, {CIFAR10_ARCHIVE}, or a {CIFAR10_FOLDER} folder)."
-        )
-    owners = {owner.name for p in present if (owner := _md5_owner(p.name, file_md5(p)))}
-    if len(owners) == 1:
-        return FILE_DATASETS[owners.pop()]
-    # Only the folder's own name is a hint (its parent's for torchvision's .../raw folders).
-    folder = src.resolve()
-    hint = (folder.parent.name if folder.name == "raw" else folder.name).lower()
-    if not owners and "fashion" in hint:
-        return FILE_DATASETS["fashion_mnist"]
-    if not owners and "mnist" in hint:
-        return FILE_DATASETS["mnist"]
-    raise DataError(
-        f"{src}: MNIST and Fashion-MNIST use the same file names and these files do not match "
-        "the published checksums of either, so the dataset cannot be told from the files; "
-        "say which it is with name='mnist' or name='fashion_mnist'."
-    )
-
-
-def _idx_plan(spec, src):
-    plan = []
-    for filename in spec.all_files:
-        source = idx_file(src, filename)
-        if source is not None:
-            checker = None if source.name in spec.md5 else idx.check_idx_file
-            plan.append((source, source.name, spec.md5.get(source.name), checker))
-    return plan
-
-
-def _cifar_plan(spec, src):
-    if cifar.is_archive(src):
-        return [(src, CIFAR10_ARCHIVE, spec.md5[CIFAR10_ARCHIVE], None)]
-    if (src / CIFAR10_ARCHIVE).is_file():
-        return [(src / CIFAR10_ARCHIVE, CIFAR10_ARCHIVE, spec.md5[CIFAR10_ARCHIVE], None)]
-    folder = src / CIFAR10_FOLDER if (src / CIFAR10_FOLDER).is_dir() else src
-    missing = [f for f in spec.all_files if not (folder / f).is_file()]
-    if missing:
-        raise DataError(
-            f"{folder}: the CIFAR-10 batches {', '.join(missing)} are missing; a complete "
-            f"{CIFAR10_FOLDER} folder holds {', '.join(spec.all_files)}. Nothing was imported."
-        )
-    return [(folder / f, f"{CIFAR10_FOLDER}/{f}", None, cifar.check_batch_file) for f in spec.all_files]
-
-
-def _copy_verified(spec, source, temp, expected_md5, checker):
-    if checker is not None:
-        checker(source)
-    with open(source, "rb") as src_file, open(temp, "wb") as out:
-        writer = _HashingWriter(out)
-        shutil.copyfileobj(src_file, writer, _CHUNK * 16)
-    digest = writer.hexdigest()
-    if expected_md5 is not None and digest != expected_md5:
-        owner = _md5_owner(source.name, digest)
-        hint = (f" It is {owner.title}'s {source.name}: import it with name='{owner.name}'."
-                if owner is not None and owner is not spec else
-                " It is damaged or not the original file; use the original download.")
-        raise DataError(
-            f"{source}: MD5 {digest} does not match the published {expected_md5} of "
-            f"{spec.title} {source.name}.{hint} Nothing was imported."
-        )
-
-
-def import_files(src_path, name=None):
-    """Copy a dataset's files from ``src_path`` into the user cache; returns the cache folder.
-
-    ``name`` None detects the dataset: CIFAR-10 by its file names, MNIST vs Fashion-MNIST by
-    the published MD5s (they share file names) or a folder name containing "fashion"/"mnist".
-    Files with a published MD5 must match it; others (uncompressed IDX, extracted CIFAR
-    batches) must pass the format check. All or nothing: on any error the cache is unchanged.
-    """
-    if not isinstance(src_path, (str, os.PathLike)):
-        raise TypeError(f"import_files: src_path must be a path, got {type(src_path).__name__}")
-    src = Path(src_path).expanduser()
-    if not src.exists():
-        raise DataError(f"{src}: no such file or folder to import from.")
-    spec = file_dataset(name) if name is not None else _detect(src)
-    if spec.kind == "idx" and not src.is_dir():
-        raise DataError(f"{src}: give the folder that holds the {spec.title} files, not a file.")
-    plan = _idx_plan(spec, src) if spec.kind == "idx" else _cifar_plan(spec, src)
-    if not plan:
-        raise DataError(f"{src}: none of the {spec.title} files ({', '.join(spec.all_files)}) are there.")
-    target = cache_dir(spec.name)
-    with _Staging() as stage:
-        for source, relative, expected_md5, checker in plan:
-            _copy_verified(spec, source, stage.new(target / relative), expected_md5, checker)
-        stage.commit()
-    return target
-
-
-# ---------------------------------------------------------------------------- verify
-
-def _verify_file(spec, path):
-    expected = spec.md5.get(path.name)
-    if expected is not None:
-        digest = file_md5(path)
-        if digest == expected:
-            return Check(spec.name, str(path), True, f"MD5 {digest} matches the published file")
-        return Check(spec.name, str(path), False,
-                     f"MD5 {digest} differs from the published {expected}: damaged or not the original")
-    try:
-        if spec.kind == "idx":
-            header = idx.check_idx_file(path)
-            detail = f"header {header.dims} and size are consistent"
-        else:
-            detail = f"a valid batch of {cifar.check_batch_file(path)} images"
-    except DataError as exc:
-        return Check(spec.name, str(path), False, str(exc))
-    return Check(spec.name, str(path), True, f"{detail} (no published MD5 for this form of the file)")
-
-
-def verify(name=None):
-    """Check the files ``locate`` finds: a list of ``Check(name, file, ok, message)`` rows.
-
-    With ``name`` None every file dataset that is present is checked (absent ones are
-    skipped); with a name, an absent dataset gives one row with ``file`` None and ok False.
-    """
-    names = list(FILE_DATASETS) if name is None else [file_dataset(name).name]
-    rows = []
-    for dataset in names:
-        spec = FILE_DATASETS[dataset]
-        location, looked = find(dataset)
-        if location is None:
-            if name is not None:
-                rows.append(Check(dataset, None, False, f"not found (looked in {describe_places(looked)})"))
-            continue
-        if spec.kind == "idx":
-            paths = [idx_file(location.path, f) for f in spec.all_files]
-        elif cifar.is_archive(location.path):
-            paths = [location.path]
-        else:
-            paths = [location.path / f for f in spec.all_files]
-        rows.extend(_verify_file(spec, p) for p in paths)
-    return rows
