@@ -17,8 +17,8 @@ Mapping, cyconv → PyTorch | ONNX:
 - Dense → Linear (the same (out, in) weight layout) | Gemm(transB=1).
 - LRN → LocalResponseNorm(size, alpha, beta, k) | LRN for an odd size; for an even size a
   band of ones as a 1×1 Conv over x² (see below).
-- Flatten, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax → the same modules (Softmax(dim=1)) |
-  Flatten, Relu, LeakyRelu, Sigmoid, Tanh, Softmax (axis 1).
+- Flatten, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax → the module and the op their schema
+  entry (``cyconv.schema``) names, e.g. Softmax(dim=1) | Softmax(axis=1).
 - Dropout → Dropout (the identity in eval mode) | left out.
 
 ONNX's LRN sums channels c − ⌊(size−1)/2⌋ .. c + ⌈(size−1)/2⌉; PyTorch and cyconv sum
@@ -31,7 +31,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import shapes
+from . import schema, shapes
 from .io import atomic_write
 from .model import Sequential
 
@@ -122,29 +122,32 @@ def _torch_dense(torch, layer):
     return [(layer.name, linear)]
 
 
-def _torch_modules(torch, layer, row):
+def _torch_pool(torch, layer):
     nn = torch.nn
-    kind = layer.type_name
-    if kind == "Conv2D":
+    args = (layer.kernel_size, layer.stride, layer.padding)
+    if layer.type_name == "AvgPool2D":
+        return nn.AvgPool2d(*args, count_include_pad=True)
+    if layer.type_name == "MinPool2D":
+        return _min_pool_class()(*args)
+    return nn.MaxPool2d(*args)
+
+
+def _torch_modules(torch, layer, row):
+    """[(name, module)] of one layer, from its schema entry's torch op."""
+    op = schema.spec(layer.type_name).torch
+    if op == "conv":
         return _torch_conv(torch, layer, row)
-    if kind == "Dense":
+    if op == "dense":
         return _torch_dense(torch, layer)
-    if kind in ("MaxPool2D", "AvgPool2D", "MinPool2D"):
-        args = (layer.kernel_size, layer.stride, layer.padding)
-        module = {"MaxPool2D": lambda: nn.MaxPool2d(*args),
-                  "AvgPool2D": lambda: nn.AvgPool2d(*args, count_include_pad=True),
-                  "MinPool2D": lambda: _min_pool_class()(*args)}[kind]()
-        return [(layer.name, module)]
-    simple = {
-        "Flatten": lambda: nn.Flatten(1), "ReLU": nn.ReLU, "Sigmoid": nn.Sigmoid,
-        "Tanh": nn.Tanh, "Softmax": lambda: nn.Softmax(dim=1),
-        "LeakyReLU": lambda: nn.LeakyReLU(layer.negative_slope),
-        "Dropout": lambda: nn.Dropout(layer.p),
-        "LRN": lambda: nn.LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k),
-    }
-    if kind not in simple:
-        raise ValueError(f"to_torch: no PyTorch equivalent for layer {layer.name} ({kind})")
-    return [(layer.name, simple[kind]())]
+    if op == "pool":
+        return [(layer.name, _torch_pool(torch, layer))]
+    if op == "lrn":
+        return [(layer.name, torch.nn.LocalResponseNorm(layer.size, layer.alpha, layer.beta,
+                                                        layer.k))]
+    if isinstance(op, schema.Op):
+        return [(layer.name, getattr(torch.nn, op.name)(**op.arguments(layer.settings)))]
+    raise ValueError(f"to_torch: no PyTorch equivalent for layer {layer.name} "
+                     f"({layer.type_name})")
 
 
 def to_torch(model):
@@ -282,25 +285,21 @@ def _onnx_lrn(graph, x, layer, channels):
 
 
 def _onnx_layer(graph, x, layer, row):
-    kind = layer.type_name
-    if kind == "Conv2D":
+    """The output name of one layer's nodes, from its schema entry's ONNX op."""
+    op = schema.spec(layer.type_name).onnx
+    if op == "conv":
         return _onnx_conv(graph, x, layer, row)
-    if kind in ("MaxPool2D", "AvgPool2D", "MinPool2D"):
+    if op == "pool":
         return _onnx_pool(graph, x, layer)
-    if kind == "Dense":
+    if op == "dense":
         return _onnx_dense(graph, x, layer)
-    if kind == "LRN":
+    if op == "lrn":
         return _onnx_lrn(graph, x, layer, row.input_chw[0])
-    if kind == "Dropout":
-        return x                                     # the identity at inference
-    if kind == "LeakyReLU":
-        return graph.node("LeakyRelu", [x], layer.name, alpha=layer.negative_slope)
-    if kind in ("Flatten", "Softmax"):
-        return graph.node(kind, [x], layer.name, axis=1)
-    simple = {"ReLU": "Relu", "Sigmoid": "Sigmoid", "Tanh": "Tanh"}
-    if kind not in simple:
-        raise ValueError(f"to_onnx: no ONNX equivalent for layer {layer.name} ({kind})")
-    return graph.node(simple[kind], [x], layer.name)
+    if op == "identity":
+        return x                                     # e.g. dropout at inference
+    if isinstance(op, schema.Op):
+        return graph.node(op.name, [x], layer.name, **op.arguments(layer.settings))
+    raise ValueError(f"to_onnx: no ONNX equivalent for layer {layer.name} ({layer.type_name})")
 
 
 def _choose_opset(onnx, model, opset):
