@@ -4,7 +4,7 @@ Everything returned here is a *copy* marked read-only (``flags.writeable = False
 in another thread can keep it while training goes on and cannot change the model through it.
 No Qt here (cyconv never imports Qt).
 
-Kinds of layer output (what the seeds call them):
+Kinds of layer output (as the course material names them):
 
 - ``"feature_map"``: the output of a Conv2D, before any activation function;
 - ``"activation_map"``: the output of an activation function applied to a conv layer's feature
