@@ -94,90 +94,40 @@ def model_config(name, image_size=None):
     return config
 
 
-def _padding_pairs(padding, layer):
-    """(top+bottom, left+right) of an int or pair padding; the benchmarks use nothing else."""
-    if isinstance(padding, int):
-        return 2 * padding, 2 * padding
-    if isinstance(padding, (list, tuple)) and len(padding) == 2:
-        return 2 * padding[0], 2 * padding[1]
-    raise ValueError(f"{layer}: the benchmark geometry takes an int or [ph, pw] padding, "
-                     f"got {padding!r}")
+def _rows(config):
+    from cyconv import shapes   # pure Python: loads no kernel, so torch processes may call it
 
-
-def _window_output(size, pad_total, kernel, stride, layer):
-    out = (size + pad_total - kernel) // stride + 1
-    if out < 1:
-        raise ValueError(f"{layer}: output size (H + 2P − K)/S + 1 = ({size} + {pad_total} − "
-                         f"{kernel})/{stride} + 1 is below 1; the image is too small")
-    return out
+    return shapes.layer_rows(config["layers"], tuple(config["input_shape"]), partial=False)
 
 
 def layer_shapes(config):
-    """The output shape of every layer, (C, H, W) or (D,), from the config alone.
-
-    A small, dependency-free copy of the geometry in cyconv.shapes (so a torch process need
-    not import cyconv): OH = (H + 2P − K)/S + 1, floored.
-    """
-    shape = tuple(config["input_shape"])
-    shapes = []
+    """The output shape of every layer, (C, H, W) or (D,), from the config alone
+    (``cyconv.shapes``: OH = (H + 2P − K)/S + 1, floored)."""
     for index, layer in enumerate(config["layers"]):
-        kind = layer["type"]
-        label = f"layer {index} ({kind})"
-        if kind in ("Conv2D", "MaxPool2D"):
-            pad_h, pad_w = _padding_pairs(layer["padding"], label)
-            (kh, kw), (sh, sw) = layer["kernel_size"], layer["stride"]
-            channels = layer["out_channels"] if kind == "Conv2D" else shape[0]
-            shape = (channels, _window_output(shape[1], pad_h, kh, sh, label),
-                     _window_output(shape[2], pad_w, kw, sw, label))
-        elif kind == "Flatten":
-            size = 1
-            for dim in shape:
-                size *= dim
-            shape = (size,)
-        elif kind == "Dense":
-            shape = (layer["out_features"],)
-        elif kind != "ReLU":
-            raise ValueError(f"{label}: the benchmarks use only {SUPPORTED_TYPES}")
-        shapes.append(shape)
-    return shapes
+        if layer["type"] not in SUPPORTED_TYPES:
+            raise ValueError(f"layer {index} ({layer['type']}): the benchmarks use only "
+                             f"{SUPPORTED_TYPES}")
+    return [row.output_chw for row in _rows(config)]
 
 
 def _refit_first_dense(config):
-    shapes = layer_shapes(config)
-    for index, layer in enumerate(config["layers"]):
-        if layer["type"] == "Dense":
-            layer["in_features"] = shapes[index - 1][0]
-            return
-
-
-_NAME_PREFIXES = {"Conv2D": "conv", "MaxPool2D": "pool", "Dense": "dense", "ReLU": "relu",
-                  "Flatten": "flatten"}
+    first = next(layer for layer in config["layers"] if layer["type"] == "Dense")
+    del first["in_features"]          # inferred from the new image size, then written back
+    first["in_features"] = _rows(config)[config["layers"].index(first)].input_chw[0]
 
 
 def layer_names(config):
-    """conv1, relu1, pool1, ... : the names cyconv.Sequential gives the layers (a counter per
-    prefix), so per-layer rows of both engines line up."""
-    counters, names = {}, []
-    for layer in config["layers"]:
-        prefix = _NAME_PREFIXES.get(layer["type"], layer["type"].lower())
-        counters[prefix] = counters.get(prefix, 0) + 1
-        names.append(layer.get("name") or f"{prefix}{counters[prefix]}")
-    return names
+    """conv1, relu1, pool1, ... : the names cyconv.Sequential gives the layers, so per-layer
+    rows of both engines line up."""
+    from cyconv import shapes
+
+    return shapes.default_names(config["layers"])
 
 
 def flops_per_sample(config):
     """Multiply-adds of one forward pass per sample (conv and dense only): the work a step
     scales with, printed beside the times so the ratios can be read against the work."""
-    macs = 0
-    shape = tuple(config["input_shape"])
-    for layer, out_shape in zip(config["layers"], layer_shapes(config)):
-        if layer["type"] == "Conv2D":
-            kh, kw = layer["kernel_size"]
-            macs += out_shape[0] * out_shape[1] * out_shape[2] * shape[0] * kh * kw
-        elif layer["type"] == "Dense":
-            macs += layer["in_features"] * layer["out_features"]
-        shape = out_shape
-    return macs
+    return sum(row.macs for row in _rows(config))
 
 
 # ----------------------------------------------------------------------------- weights
@@ -219,31 +169,6 @@ def _check_weight_count(weights, expected, engine):
 
 # ----------------------------------------------------------------------------- PyTorch
 
-def _torch_module(layer, nn):
-    kind = layer["type"]
-    if kind == "Conv2D":
-        if layer.get("padding_mode", "zeros") != "zeros":
-            raise ValueError("build_torch: the benchmarks use zero padding only")
-        padding = layer["padding"]
-        padding = tuple(padding) if isinstance(padding, list) else padding
-        return nn.Conv2d(layer["in_channels"], layer["out_channels"],
-                         tuple(layer["kernel_size"]), stride=tuple(layer["stride"]),
-                         padding=padding, bias=layer["bias"])
-    if kind == "MaxPool2D":
-        padding = layer["padding"]
-        padding = tuple(padding) if isinstance(padding, list) else padding
-        return nn.MaxPool2d(tuple(layer["kernel_size"]), stride=tuple(layer["stride"]),
-                            padding=padding)
-    if kind == "ReLU":
-        return nn.ReLU()
-    if kind == "Flatten":
-        return nn.Flatten()
-    if kind == "Dense":
-        return nn.Linear(layer["in_features"], layer["out_features"], bias=layer["bias"])
-    raise ValueError(f"build_torch: layer type {kind!r} is not one the benchmarks use "
-                     f"{SUPPORTED_TYPES}")
-
-
 def build_torch(config, weights):
     """An equivalent torch ``nn.Sequential`` holding copies of ``weights`` [(name, array)].
 
@@ -251,9 +176,10 @@ def build_torch(config, weights):
     (out_features, in_features) in both engines, and both flatten NCHW row-major.
     """
     import torch
-    from torch import nn
 
-    model = nn.Sequential(*[_torch_module(layer, nn) for layer in config["layers"]])
+    from cyconv.export import torch_from_configs
+
+    model = torch_from_configs(config["layers"], tuple(config["input_shape"])).train()
     params = list(model.parameters())
     _check_weight_count(weights, len(params), "build_torch")
     with torch.no_grad():
@@ -266,14 +192,6 @@ def build_torch(config, weights):
 
 
 # ----------------------------------------------------------------------------- NumPy reference
-
-def _reference_pads(layer, label):
-    padding = layer["padding"]
-    if padding == "valid":
-        return (0, 0, 0, 0)
-    pad_h, pad_w = _padding_pairs(padding, label)
-    return (pad_h // 2, pad_h // 2, pad_w // 2, pad_w // 2)
-
 
 class ReferenceNet:
     """The textbook NumPy training step, written with ``cyconv.reference`` functions only:
@@ -289,6 +207,7 @@ class ReferenceNet:
         self._ref = reference
         self.config = config
         self.layers = config["layers"]
+        self._rows = _rows(config)
         for index, layer in enumerate(self.layers):
             if layer["type"] not in SUPPORTED_TYPES:
                 raise ValueError(f"ReferenceNet: layer {index} has type {layer['type']!r}; "
@@ -312,12 +231,12 @@ class ReferenceNet:
         for index, layer in enumerate(self.layers):
             kind, params = layer["type"], self.params[index]
             if kind == "Conv2D":
-                pads = _reference_pads(layer, f"layer {index}")
+                pads = self._rows[index].padding_tblr
                 self._caches[index] = (x, pads)
                 x = ref.conv2d_forward(x, params["W"], params.get("b"), tuple(layer["stride"]),
                                        pads, layer["padding_mode"])
             elif kind == "MaxPool2D":
-                pads = _reference_pads(layer, f"layer {index}")
+                pads = self._rows[index].padding_tblr
                 out, arg = ref.pool2d_forward(x, "max", tuple(layer["kernel_size"]),
                                               tuple(layer["stride"]), pads)
                 self._caches[index] = (x.shape, pads, arg)

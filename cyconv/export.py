@@ -17,8 +17,8 @@ Mapping, cyconv → PyTorch | ONNX:
 - Dense → Linear (the same (out, in) weight layout) | Gemm(transB=1).
 - LRN → LocalResponseNorm(size, alpha, beta, k) | LRN for an odd size; for an even size a
   band of ones as a 1×1 Conv over x² (see below).
-- Flatten, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax → the same modules (Softmax(dim=1)) |
-  Flatten, Relu, LeakyRelu, Sigmoid, Tanh, Softmax (axis 1).
+- Flatten, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax → the module and the op their schema
+  entry (``cyconv.schema``) names, e.g. Softmax(dim=1) | Softmax(axis=1).
 - Dropout → Dropout (the identity in eval mode) | left out.
 
 ONNX's LRN sums channels c − ⌊(size−1)/2⌋ .. c + ⌈(size−1)/2⌉; PyTorch and cyconv sum
@@ -31,11 +31,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import shapes
-from .io import atomic_write
-from .model import Sequential
-
-__all__ = ["to_torch", "save_torch", "to_onnx", "onnx_model", "MIN_OPSET", "CIRCULAR_OPSET"]
+from . import schema, shapes
+__all__ = ["to_torch", "save_torch", "torch_from_configs", "to_onnx", "onnx_model",
+           "MIN_OPSET", "CIRCULAR_OPSET"]
 
 MIN_OPSET = 13
 CIRCULAR_OPSET = 19          # Pad mode "wrap" was added in opset 19
@@ -43,6 +41,8 @@ INPUT_NAME, OUTPUT_NAME = "input", "logits"
 
 
 def _check_model(model, where):
+    from .model import Sequential   # here, so that torch_from_configs loads no kernel
+
     if not isinstance(model, Sequential):
         raise TypeError(f"{where}: model must be a cyconv.Sequential, got {type(model).__name__}")
 
@@ -95,56 +95,62 @@ def _torch_pad(nn, mode, pads):
 
 def _copy_into(torch, target, array):
     with torch.no_grad():
-        target.copy_(torch.from_numpy(np.ascontiguousarray(array)))
+        target.copy_(torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)))
 
 
-def _torch_conv(torch, layer, row):
-    nn = torch.nn
+def _torch_conv(nn, name, values, row):
     pads = row.padding_tblr
     top, bottom, left, right = pads
-    symmetric_zeros = layer.padding_mode == "zeros" and top == bottom and left == right
-    conv = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size,
-                     stride=layer.stride, padding=(top, left) if symmetric_zeros else 0,
-                     bias=layer.use_bias)
-    _copy_into(torch, conv.weight, layer.params["W"].astype(np.float32))
-    if layer.use_bias:
-        _copy_into(torch, conv.bias, layer.params["b"].astype(np.float32))
+    mode = values["padding_mode"]
+    symmetric_zeros = mode == "zeros" and top == bottom and left == right
+    conv = nn.Conv2d(row.input_chw[0], values["out_channels"], values["kernel_size"],
+                     stride=values["stride"], padding=(top, left) if symmetric_zeros else 0,
+                     bias=values["bias"])
     if symmetric_zeros or not any(pads):
-        return [(layer.name, conv)]
-    return [(f"{layer.name}_pad", _torch_pad(nn, layer.padding_mode, pads)), (layer.name, conv)]
+        return [(name, conv)]
+    return [(f"{name}_pad", _torch_pad(nn, mode, pads)), (name, conv)]
 
 
-def _torch_dense(torch, layer):
-    linear = torch.nn.Linear(layer.in_features, layer.out_features, bias=layer.use_bias)
-    _copy_into(torch, linear.weight, layer.params["W"].astype(np.float32))
-    if layer.use_bias:
-        _copy_into(torch, linear.bias, layer.params["b"].astype(np.float32))
-    return [(layer.name, linear)]
-
-
-def _torch_modules(torch, layer, row):
+def _torch_pool(torch, kind, values):
     nn = torch.nn
-    kind = layer.type_name
-    if kind == "Conv2D":
-        return _torch_conv(torch, layer, row)
-    if kind == "Dense":
-        return _torch_dense(torch, layer)
-    if kind in ("MaxPool2D", "AvgPool2D", "MinPool2D"):
-        args = (layer.kernel_size, layer.stride, layer.padding)
-        module = {"MaxPool2D": lambda: nn.MaxPool2d(*args),
-                  "AvgPool2D": lambda: nn.AvgPool2d(*args, count_include_pad=True),
-                  "MinPool2D": lambda: _min_pool_class()(*args)}[kind]()
-        return [(layer.name, module)]
-    simple = {
-        "Flatten": lambda: nn.Flatten(1), "ReLU": nn.ReLU, "Sigmoid": nn.Sigmoid,
-        "Tanh": nn.Tanh, "Softmax": lambda: nn.Softmax(dim=1),
-        "LeakyReLU": lambda: nn.LeakyReLU(layer.negative_slope),
-        "Dropout": lambda: nn.Dropout(layer.p),
-        "LRN": lambda: nn.LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k),
-    }
-    if kind not in simple:
-        raise ValueError(f"to_torch: no PyTorch equivalent for layer {layer.name} ({kind})")
-    return [(layer.name, simple[kind]())]
+    args = (values["kernel_size"], values["stride"], values["padding"])
+    if kind == "AvgPool2D":
+        return nn.AvgPool2d(*args, count_include_pad=True)
+    if kind == "MinPool2D":
+        return _min_pool_class()(*args)
+    return nn.MaxPool2d(*args)
+
+
+def _torch_modules(torch, row, values):
+    """[(name, module)] of one layer (weights left as torch initialises them), from its
+    schema entry's torch op; ``row`` is its shape-table row, ``values`` its checked settings."""
+    nn = torch.nn
+    op = schema.spec(row.kind).torch
+    if op == "conv":
+        return _torch_conv(nn, row.name, values, row)
+    if op == "dense":
+        return [(row.name, nn.Linear(row.input_chw[0], values["out_features"],
+                                     bias=values["bias"]))]
+    if op == "pool":
+        return [(row.name, _torch_pool(torch, row.kind, values))]
+    if op == "lrn":
+        return [(row.name, nn.LocalResponseNorm(values["size"], values["alpha"],
+                                                values["beta"], values["k"]))]
+    if isinstance(op, schema.Op):
+        return [(row.name, getattr(nn, op.name)(**op.arguments(values)))]
+    raise ValueError(f"to_torch: no PyTorch equivalent for layer {row.name} ({row.kind})")
+
+
+def torch_from_configs(configs, input_shape):
+    """A ``torch.nn.Sequential`` (eval mode, torch's own initial weights) of the layer
+    ``configs`` on ``input_shape``: the modules :func:`to_torch` builds. Loads no cyconv
+    kernel, so a process that only runs torch can call it."""
+    torch = _import_torch()
+    rows = shapes.layer_rows(configs, input_shape, partial=False)
+    modules = OrderedDict()
+    for config, row in zip(configs, rows):
+        modules.update(_torch_modules(torch, row, schema.check_config(config, row.name)))
+    return torch.nn.Sequential(modules).eval()
 
 
 def to_torch(model):
@@ -152,13 +158,17 @@ def to_torch(model):
 
     Modules are named after the cyconv layers (``conv1``, ``dense1``, ...); a padding module
     that a convolution needs is called ``<conv>_pad``. Parameters are float32, as torch's.
+    Conv2d and Linear keep cyconv's weight layouts, so W and b are copied as they are.
     """
     _check_model(model, "to_torch")
     torch = _import_torch()
-    modules = OrderedDict()
-    for layer, row in zip(model.layers, _rows(model)):
-        modules.update(_torch_modules(torch, layer, row))
-    return torch.nn.Sequential(modules).eval()
+    module = torch_from_configs(model.configs(), model.input_shape)
+    targets = dict(module.named_children())
+    for layer in model.layers:
+        for key, attribute in (("W", "weight"), ("b", "bias")):
+            if key in layer.params:
+                _copy_into(torch, getattr(targets[layer.name], attribute), layer.params[key])
+    return module
 
 
 TORCH_NOTE = ("PyTorch state_dict exported by cyconv. Rebuild the modules with "
@@ -179,6 +189,8 @@ def save_torch(model, path):
     payload = {"format": "cyconv-torch-state-dict", "state_dict": module.state_dict(),
                "architecture": json.dumps(model.config()), "modules": repr(module),
                "note": TORCH_NOTE}
+    from .io import atomic_write
+
     atomic_write(path, lambda handle: torch.save(payload, handle))
     return module
 
@@ -282,25 +294,21 @@ def _onnx_lrn(graph, x, layer, channels):
 
 
 def _onnx_layer(graph, x, layer, row):
-    kind = layer.type_name
-    if kind == "Conv2D":
+    """The output name of one layer's nodes, from its schema entry's ONNX op."""
+    op = schema.spec(layer.type_name).onnx
+    if op == "conv":
         return _onnx_conv(graph, x, layer, row)
-    if kind in ("MaxPool2D", "AvgPool2D", "MinPool2D"):
+    if op == "pool":
         return _onnx_pool(graph, x, layer)
-    if kind == "Dense":
+    if op == "dense":
         return _onnx_dense(graph, x, layer)
-    if kind == "LRN":
+    if op == "lrn":
         return _onnx_lrn(graph, x, layer, row.input_chw[0])
-    if kind == "Dropout":
-        return x                                     # the identity at inference
-    if kind == "LeakyReLU":
-        return graph.node("LeakyRelu", [x], layer.name, alpha=layer.negative_slope)
-    if kind in ("Flatten", "Softmax"):
-        return graph.node(kind, [x], layer.name, axis=1)
-    simple = {"ReLU": "Relu", "Sigmoid": "Sigmoid", "Tanh": "Tanh"}
-    if kind not in simple:
-        raise ValueError(f"to_onnx: no ONNX equivalent for layer {layer.name} ({kind})")
-    return graph.node(simple[kind], [x], layer.name)
+    if op == "identity":
+        return x                                     # e.g. dropout at inference
+    if isinstance(op, schema.Op):
+        return graph.node(op.name, [x], layer.name, **op.arguments(layer.settings))
+    raise ValueError(f"to_onnx: no ONNX equivalent for layer {layer.name} ({layer.type_name})")
 
 
 def _choose_opset(onnx, model, opset):
@@ -355,6 +363,8 @@ def to_onnx(model, path, opset=None):
     (inference). Check it with onnxruntime:
     ``onnxruntime.InferenceSession(path).run(None, {"input": x})``.
     """
+    from .io import atomic_write
+
     proto = onnx_model(model, opset)
     atomic_write(path, lambda handle: handle.write(proto.SerializeToString()))
     return proto

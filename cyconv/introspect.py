@@ -4,7 +4,7 @@ Everything returned here is a *copy* marked read-only (``flags.writeable = False
 in another thread can keep it while training goes on and cannot change the model through it.
 No Qt here (cyconv never imports Qt).
 
-Kinds of layer output (what the seeds call them):
+Kinds of layer output (as the course material names them):
 
 - ``"feature_map"``: the output of a Conv2D, before any activation function;
 - ``"activation_map"``: the output of an activation function applied to a conv layer's feature
@@ -19,19 +19,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ConvLayerView", "activations", "conv_layers", "filters", "layer_kinds", "summary_rows"]
+from . import schema
+from ._arrays import read_only as _frozen
 
-_ACTIVATIONS = ("ReLU", "LeakyReLU", "Sigmoid", "Tanh")
-_POOLS = ("MaxPool2D", "AvgPool2D", "MinPool2D")
-# Layers that keep a conv layer's maps "spatial" for the activation-map naming.
-_PASS_THROUGH = _POOLS + ("LRN", "Dropout")
+__all__ = ["ConvLayerView", "activations", "conv_layers", "filters", "layer_kinds"]
 
-
-def _frozen(array) -> np.ndarray:
-    """A C-contiguous read-only copy."""
-    copy = np.array(array, copy=True, order="C")
-    copy.flags.writeable = False
-    return copy
+# The output kind of each schema role; "activation" and "dense" depend on the position.
+_ROLE_KINDS = {"conv": "feature_map", "pool": "pooled", "norm": "normalized",
+               "dropout": "dropout", "softmax": "probabilities", "flatten": "vector"}
+# Roles that keep a conv layer's maps "spatial" for the activation-map naming.
+_KEEPS_MAPS = ("conv", "activation", "pool", "norm", "dropout")
 
 
 @dataclass(frozen=True)
@@ -54,7 +51,7 @@ class ConvLayerView:
 def filters(model) -> list[tuple[str, np.ndarray]]:
     """``(layer_name, W copy (F, C, KH, KW))`` for every Conv2D layer, in order."""
     return [(name, _frozen(layer.params["W"])) for name, layer in model.named_layers()
-            if layer.type_name == "Conv2D"]
+            if schema.spec(layer.type_name).role == "conv"]
 
 
 def conv_layers(model) -> list[ConvLayerView]:
@@ -62,7 +59,7 @@ def conv_layers(model) -> list[ConvLayerView]:
     rows = {row.name: row for row in model.summary()}
     views = []
     for name, layer in model.named_layers():
-        if layer.type_name != "Conv2D":
+        if schema.spec(layer.type_name).role != "conv":
             continue
         row = rows[name]
         bias = layer.params.get("b")
@@ -75,32 +72,23 @@ def conv_layers(model) -> list[ConvLayerView]:
     return views
 
 
+def _kind(role, index, last_dense, count, after_conv):
+    if role == "activation":
+        return "activation_map" if after_conv else "activation"
+    if role == "dense":
+        return "logits" if index == last_dense and index >= count - 2 else "vector"
+    return _ROLE_KINDS[role]
+
+
 def layer_kinds(model) -> list[str]:
     """The kind (see the module docstring) of every layer's output, in order."""
-    types = [layer.type_name for layer in model.layers]
-    last_dense = max((i for i, t in enumerate(types) if t == "Dense"), default=None)
+    roles = [schema.spec(layer.type_name).role for layer in model.layers]
+    last_dense = max((i for i, role in enumerate(roles) if role == "dense"), default=None)
     kinds = []
     after_conv = False        # are we still on maps that came from a conv layer?
-    for index, layer_type in enumerate(types):
-        if layer_type == "Conv2D":
-            kind, after_conv = "feature_map", True
-        elif layer_type in _ACTIVATIONS:
-            kind = "activation_map" if after_conv else "activation"
-        elif layer_type in _POOLS:
-            kind = "pooled"
-        elif layer_type == "LRN":
-            kind = "normalized"
-        elif layer_type == "Dropout":
-            kind = "dropout"
-        elif layer_type == "Softmax":
-            kind = "probabilities"
-        elif layer_type == "Dense":
-            kind = "logits" if index == last_dense and index >= len(types) - 2 else "vector"
-        else:                 # Flatten
-            kind = "vector"
-        if layer_type not in _PASS_THROUGH + _ACTIVATIONS + ("Conv2D",):
-            after_conv = False
-        kinds.append(kind)
+    for index, role in enumerate(roles):
+        after_conv = role == "conv" or (after_conv and role in _KEEPS_MAPS)
+        kinds.append(_kind(role, index, last_dense, len(roles), after_conv))
     return kinds
 
 
@@ -116,8 +104,3 @@ def activations(model, x1) -> list[tuple[str, str, np.ndarray]]:
                          f"got {x1.shape} (pass one sample, without the batch axis)")
     trace = model.forward_trace(x1[np.newaxis])
     return [(name, kind, _frozen(output[0])) for (name, output), kind in zip(trace, layer_kinds(model))]
-
-
-def summary_rows(model):
-    """The shape table rows (``model.summary()``, a ``shapes.Summary`` of ``LayerRow``)."""
-    return model.summary()

@@ -3,12 +3,14 @@ import numpy as np
 
 from . import functional as F
 from . import layers as layer_module
-from . import shapes
+from . import schema, shapes
 
 __all__ = ["Sequential"]
 
-_SKIPS_INPUT_GRADIENT = (layer_module.Conv2D, layer_module.Dense)
-_INFERRED_KEYS = {"Conv2D": ("in_channels", 0), "Dense": ("in_features", 0)}
+
+def _skips_input_gradient(layer):
+    """Layers with parameters can skip dL/dx: training never needs the images' gradient."""
+    return schema.spec(layer.type_name).has_params
 
 
 class Sequential:
@@ -48,9 +50,9 @@ class Sequential:
         layer_configs = [dict(c) for c in config["layers"]]
         rows = shapes.layer_rows(layer_configs, input_shape, partial=False)
         for layer_config, row in zip(layer_configs, rows):
-            key_and_axis = _INFERRED_KEYS.get(layer_config.get("type"))
-            if key_and_axis and key_and_axis[0] not in layer_config:
-                layer_config[key_and_axis[0]] = row.input_chw[key_and_axis[1]]
+            for key in schema.spec(row.kind).inferred_keys:
+                if layer_config.get(key) is None:
+                    layer_config[key] = row.input_chw[0]
         rng = np.random.default_rng(seed)
         built = [layer_module.from_config(c, rng=rng, dtype=dtype) for c in layer_configs]
         return cls(built, input_shape, name=config.get("name"), dtype=dtype)
@@ -95,7 +97,7 @@ class Sequential:
         with F.trusted_inputs():
             for index in range(len(self.layers) - 1, -1, -1):
                 layer = self.layers[index]
-                if index == 0 and isinstance(layer, _SKIPS_INPUT_GRADIENT):
+                if index == 0 and _skips_input_gradient(layer):
                     return layer.backward(dout, need_dx=False)
                 dout = layer.backward(dout)
         return dout

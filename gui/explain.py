@@ -14,16 +14,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cyconv import schema
+from cyconv.shapes import conv_output_size, normalize_padding, pair
+from cyconv.shapes.geometry import check_padding_reach
+
 #: The engine's padding modes and the matching `numpy.pad` modes.
 PAD_MODES = {"zeros": "constant", "replicate": "edge", "reflect": "reflect", "circular": "wrap"}
 POOL_KINDS = ("max", "avg", "min")
 
-#: Seed 002's worked example (slides): 4x4 input and 2x2 filter.
+#: The worked example of a 4x4 input and a 2x2 filter.
 INPUT_4X4 = np.array([[5, 1, 7, 13], [15, 5, 1, 13], [10, 6, 4, 6], [15, 3, 12, 4]], dtype=np.float64)
 FILTER_2X2 = np.array([[11, 4], [5, 2]], dtype=np.float64)
-#: Seed 002's feature map for the pooling example.
+#: The 4x4 feature map of the pooling example.
 FEATURE_MAP_4X4 = np.array([[2, 3, 2, 0], [5, -2, 2, 8], [-1, -6, 7, 3], [-4, -5, 4, 2]], dtype=np.float64)
-#: Seed 003's 5x5 binary image and 3x3 filter.
+#: The 5x5 binary image and 3x3 filter example.
 BINARY_5X5_INPUT = np.array([[1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 0], [0, 1, 1, 0, 0]],
                          dtype=np.float64)
 BINARY_5X5_FILTER = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], dtype=np.float64)
@@ -88,49 +92,27 @@ def _num(value: float, decimals: int = 2) -> str:
     return f"{value:.{decimals}f}"
 
 
-def _pair(value, what: str, where: str) -> tuple[int, int]:
-    if isinstance(value, (int, np.integer)):
-        value = (int(value), int(value))
-    if len(value) != 2 or any(int(v) != v for v in value):
-        raise ValueError(f"{where}: {what} must be an int or a pair of ints, got {value!r}")
-    return int(value[0]), int(value[1])
-
-
 def padding_sides(padding, where: str = "explain") -> tuple[int, int, int, int]:
-    """int, (ph, pw) or (top, bottom, left, right) -> (top, bottom, left, right), all >= 0."""
-    if isinstance(padding, (int, np.integer)):
-        sides = (int(padding),) * 4
-    elif len(padding) == 2:
-        sides = (int(padding[0]), int(padding[0]), int(padding[1]), int(padding[1]))
-    elif len(padding) == 4:
-        sides = tuple(int(p) for p in padding)
-    else:
-        raise ValueError(f"{where}: padding must be an int, (ph, pw) or (top, bottom, left, right), got {padding!r}")
-    if min(sides) < 0:
-        raise ValueError(f"{where}: padding must be >= 0, got {sides}")
-    return sides
+    """int, (ph, pw) or (top, bottom, left, right) -> (top, bottom, left, right), all >= 0
+    (the engine's rules and messages, :func:`cyconv.shapes.normalize_padding`)."""
+    if isinstance(padding, str):
+        raise ValueError(f"{where}: padding must be numbers here, got {padding!r}")
+    return normalize_padding(padding, None, None, None, where)
 
 
 def pad(x: np.ndarray, sides: tuple[int, int, int, int], mode: str = "zeros") -> np.ndarray:
     """Pad the last two axes of (..., H, W) by (top, bottom, left, right) in the engine's mode."""
-    if mode not in PAD_MODES:
-        raise ValueError(f"pad: padding_mode must be one of {sorted(PAD_MODES)}, got {mode!r}")
+    schema.spec("Conv2D").key("padding_mode").check(mode, "padding_mode", "pad")
     top, bottom, left, right = sides
-    if mode == "reflect" and (max(top, bottom) >= x.shape[-2] or max(left, right) >= x.shape[-1]):
-        raise ValueError(f"pad: reflect padding {sides} needs each pad smaller than the input side {x.shape[-2:]}")
+    check_padding_reach(mode, sides, x.shape[-2:], "pad")
     widths = [(0, 0)] * (x.ndim - 2) + [(top, bottom), (left, right)]
     return np.pad(x, widths, mode=PAD_MODES[mode])
 
 
-def output_size(size: int, before: int, after: int, kernel: int, stride: int) -> tuple[int, bool]:
-    """(floor((size + before + after - kernel) / stride) + 1, whether the division was exact)."""
-    span = size + before + after - kernel
-    if span < 0:
-        raise ValueError(f"output_size: the window ({kernel}) is larger than the padded input "
-                         f"({size} + {before} + {after} = {size + before + after})")
-    if stride < 1:
-        raise ValueError(f"output_size: stride must be >= 1, got {stride}")
-    return span // stride + 1, span % stride == 0
+def _output_hw(size_hw, sides, kernel_hw, stride_hw, where: str) -> tuple[int, int]:
+    """(OH, OW) by the engine's rule, :func:`cyconv.shapes.conv_output_size`."""
+    return tuple(conv_output_size(int(size_hw[i]), sides[2 * i], sides[2 * i + 1], kernel_hw[i],
+                                  stride_hw[i], axis="HW"[i], layer=where) for i in (0, 1))
 
 
 def _as_chw(x: np.ndarray, where: str) -> np.ndarray:
@@ -153,10 +135,9 @@ def conv_step(x: np.ndarray, w: np.ndarray, row: int, col: int, *, bias: float =
     if w.shape[0] != x.shape[0]:
         raise ValueError(f"conv_step: the filter has {w.shape[0]} channels, the input {x.shape[0]} "
                          f"(input {x.shape}, filter {w.shape})")
-    sh, sw = _pair(stride, "stride", "conv_step")
+    sh, sw = pair(stride, "stride", "conv_step")
     sides = padding_sides(padding, "conv_step")
-    oh, _ = output_size(x.shape[1], sides[0], sides[1], w.shape[1], sh)
-    ow, _ = output_size(x.shape[2], sides[2], sides[3], w.shape[2], sw)
+    oh, ow = _output_hw(x.shape[1:], sides, w.shape[1:], (sh, sw), "conv_step")
     if not (0 <= row < oh and 0 <= col < ow):
         raise ValueError(f"conv_step: output position ({row}, {col}) outside the {oh}x{ow} output")
     padded = pad(x, sides, padding_mode)
@@ -172,10 +153,9 @@ def conv_steps(x: np.ndarray, w: np.ndarray, *, bias: float = 0.0, stride=1, pad
     """Every step of one filter over the input, row-major: (output (OH, OW), steps)."""
     x = _as_chw(x, "conv_steps")
     w = _as_chw(w, "conv_steps")
-    sh, sw = _pair(stride, "stride", "conv_steps")
+    sh, sw = pair(stride, "stride", "conv_steps")
     sides = padding_sides(padding, "conv_steps")
-    oh, _ = output_size(x.shape[1], sides[0], sides[1], w.shape[1], sh)
-    ow, _ = output_size(x.shape[2], sides[2], sides[3], w.shape[2], sw)
+    oh, ow = _output_hw(x.shape[1:], sides, w.shape[1:], (sh, sw), "conv_steps")
     steps = [conv_step(x, w, r, c, bias=bias, stride=(sh, sw), padding=sides, padding_mode=padding_mode)
              for r in range(oh) for c in range(ow)]
     output = np.array([s.value for s in steps]).reshape(oh, ow)
@@ -195,11 +175,10 @@ def pool_steps(x: np.ndarray, *, kernel=2, stride=None, padding=0,
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"pool_steps: expected one (H, W) map, got shape {x.shape}")
-    kh, kw = _pair(kernel, "kernel", "pool_steps")
-    sh, sw = _pair(kernel if stride is None else stride, "stride", "pool_steps")
+    kh, kw = pair(kernel, "kernel_size", "pool_steps")
+    sh, sw = pair(kernel if stride is None else stride, "stride", "pool_steps")
     sides = padding_sides(padding, "pool_steps")
-    oh, _ = output_size(x.shape[0], sides[0], sides[1], kh, sh)
-    ow, _ = output_size(x.shape[1], sides[2], sides[3], kw, sw)
+    oh, ow = _output_hw(x.shape, sides, (kh, kw), (sh, sw), "pool_steps")
     fill = {"max": -np.inf, "min": np.inf, "avg": 0.0}[kind]
     padded = np.pad(x, [(sides[0], sides[1]), (sides[2], sides[3])], constant_values=fill)
     steps = []

@@ -13,26 +13,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cyconv import shapes
+from cyconv import schema
 
-#: Layer types the editor offers, in teaching order.
-EDITOR_TYPES = ("Conv2D", "ReLU", "MaxPool2D", "AvgPool2D", "MinPool2D", "Flatten", "Dense",
-                "Sigmoid", "Tanh", "LeakyReLU", "Softmax", "Dropout", "LRN")
-POOL_TYPES = ("MaxPool2D", "AvgPool2D", "MinPool2D")
-ACTIVATION_TYPES = ("ReLU", "LeakyReLU", "Sigmoid", "Tanh")
+#: Layer types the editor offers: every type of the schema, in its order.
+EDITOR_TYPES = schema.LAYER_TYPES
+POOL_TYPES = tuple(entry.type_name for entry in schema.specs() if entry.role == "pool")
+ACTIVATION_TYPES = tuple(entry.type_name for entry in schema.specs()
+                         if entry.role == "activation")
 
-#: Which editor columns each type uses.
-_COLUMNS = {
-    "Conv2D": {"units", "kernel", "stride", "padding", "mode", "extra"},
-    "Dense": {"units", "extra"},
-    "LeakyReLU": {"extra"},
-    "Dropout": {"extra"},
-    "LRN": {"extra"},
-    **{pool: {"kernel", "stride", "padding"} for pool in POOL_TYPES},
-}
-#: Config keys the columns cover; the others go to "extra" as key=value.
-_COLUMN_KEYS = {"in_channels", "out_channels", "in_features", "out_features", "kernel_size", "stride",
-                "padding", "padding_mode"}
+
+#: How error messages call the "units" column's value, per config key.
+_UNIT_WORDS = {"out_channels": "filters", "out_features": "units"}
+
+
+def _columns(layer_type: str) -> set[str]:
+    return {key.column for key in schema.spec(layer_type).keys if key.column}
+
+
 _INT_PATTERN = re.compile(r"^\s*\d+\s*$")
 
 
@@ -53,7 +50,7 @@ def columns_for(layer_type: str) -> set[str]:
     """The editor columns that matter for `layer_type` (the others are greyed out)."""
     if layer_type not in EDITOR_TYPES:
         raise ValueError(f"columns_for: unknown layer type {layer_type!r}; choose one of {EDITOR_TYPES}")
-    return _COLUMNS.get(layer_type, set())
+    return _columns(layer_type)
 
 
 def _split_numbers(text: str) -> list[str]:
@@ -107,7 +104,7 @@ def _parse_value(text: str, key: str):
 
 def parse_extra(text: str, layer_type: str) -> dict:
     """'p=0.5' or 'size=5, alpha=1e-4' -> dict, keys checked against the layer's schema."""
-    allowed = [k for k in shapes.LAYER_KEYS[layer_type] if k not in _COLUMN_KEYS]
+    allowed = [key.name for key in schema.spec(layer_type).keys if key.column == "extra"]
     result = {}
     for item in [part for part in re.split(r"[,;\s]+", (text or "").strip()) if part]:
         key, sep, value = item.partition("=")
@@ -121,33 +118,44 @@ def parse_extra(text: str, layer_type: str) -> dict:
     return result
 
 
+def _column_keys(layer_type: str) -> dict:
+    """{column: config key} of the editor's dedicated columns (not "extra")."""
+    return {key.column: key for key in schema.spec(layer_type).keys
+            if key.column and key.column != "extra"}
+
+
+def _stride_value(spec: RowSpec, key, kernel) -> list[int]:
+    if spec.stride.strip():
+        return parse_pair(spec.stride, "stride")
+    # A blank stride means the schema's default; a pool's default is its window.
+    default = kernel if key.default is None else key.default
+    return [default, default] if isinstance(default, int) else list(default)
+
+
 def spec_to_config(spec: RowSpec) -> dict:
-    """An editor row -> a config dict (without in_channels/in_features). Raises ValueError."""
-    used = columns_for(spec.type)
+    """An editor row -> a config dict (without in_channels/in_features). Raises ValueError.
+
+    The texts are parsed here; the values are checked by the schema, with the same messages
+    as the shape table and the layer classes."""
+    columns_for(spec.type)
+    keys = _column_keys(spec.type)
     config = {"type": spec.type}
     if spec.name:
         config["name"] = spec.name
-    if spec.type == "Conv2D":
-        config["out_channels"] = parse_int(spec.units, "filters")
-    elif spec.type == "Dense":
-        config["out_features"] = parse_int(spec.units, "units")
-    if "kernel" in used:
+    if "units" in keys:
+        what = _UNIT_WORDS.get(keys["units"].name, "units")
+        config[keys["units"].name] = parse_int(spec.units, what)
+    if "kernel" in keys:
         config["kernel_size"] = parse_pair(spec.kernel, "kernel")
-    if "stride" in used:
-        if spec.stride.strip():
-            config["stride"] = parse_pair(spec.stride, "stride")
-        elif spec.type in POOL_TYPES:
-            config["stride"] = list(config["kernel_size"])    # pool size = stride
-        else:
-            config["stride"] = [1, 1]
-    if "padding" in used:
+    if "stride" in keys:
+        config["stride"] = _stride_value(spec, keys["stride"], config.get("kernel_size"))
+    if "padding" in keys:
         config["padding"] = parse_padding(spec.padding)
-    if spec.type == "Conv2D":
-        if spec.mode not in shapes.PADDING_MODES:
-            raise ValueError(f"padding mode: choose one of {shapes.PADDING_MODES}, got {spec.mode!r}")
-        config["padding_mode"] = spec.mode
-    if "extra" in used:
+    if "mode" in keys:
+        config[keys["mode"].name] = spec.mode
+    if "extra" in columns_for(spec.type):
         config.update(parse_extra(spec.extra, spec.type))
+    schema.check_config(config, schema.label(spec.name, spec.type))
     return config
 
 
@@ -163,10 +171,9 @@ def config_to_spec(config: dict) -> RowSpec:
     if layer_type not in EDITOR_TYPES:
         raise ValueError(f"config_to_spec: the editor cannot show layer type {layer_type!r}")
     spec = RowSpec(type=layer_type, name=config.get("name"))
-    if layer_type == "Conv2D":
-        spec.units = str(config["out_channels"])
-    elif layer_type == "Dense":
-        spec.units = str(config["out_features"])
+    keys = _column_keys(layer_type)
+    if "units" in keys:
+        spec.units = str(config[keys["units"].name])
     if "kernel_size" in config:
         spec.kernel = _pair_text(config["kernel_size"])
     if "stride" in config and config["stride"] is not None:
@@ -176,8 +183,9 @@ def config_to_spec(config: dict) -> RowSpec:
         spec.padding = padding if isinstance(padding, str) else (
             ",".join(str(p) for p in padding) if isinstance(padding, (list, tuple)) else str(padding))
     spec.mode = config.get("padding_mode", "zeros")
+    extra_keys = {key.name: key for key in schema.spec(layer_type).keys if key.column == "extra"}
     extras = {k: v for k, v in config.items()
-              if k not in _COLUMN_KEYS and k not in ("type", "name") and not (k == "bias" and v is True)}
+              if k in extra_keys and v != extra_keys[k].default}
     spec.extra = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in extras.items())
     return spec
 

@@ -78,12 +78,12 @@ def test_overlapping_pool_alexnet_style():
 
 @pytest.mark.parametrize("call, message", [
     (lambda: explain.conv_steps(np.zeros((2, 2)), np.zeros((3, 3))), "larger than the padded input"),
-    (lambda: explain.conv_steps(np.zeros((4, 4)), np.zeros((2, 2)), stride=0), "stride must be >= 1"),
+    (lambda: explain.conv_steps(np.zeros((4, 4)), np.zeros((2, 2)), stride=0), "stride must be at least 1"),
     (lambda: explain.conv_step(np.zeros((2, 4, 4)), np.zeros((3, 2, 2)), 0, 0), "filter has 3 channels"),
     (lambda: explain.conv_step(np.zeros((4, 4)), np.zeros((2, 2)), 3, 0), "outside the 3x3 output"),
     (lambda: explain.pool_steps(np.zeros((4, 4)), kind="median"), "kind must be one of"),
-    (lambda: explain.pad(np.zeros((2, 2)), (1, 1, 1, 1), "mirror"), "padding_mode must be one of"),
-    (lambda: explain.conv_steps(np.zeros((4, 4)), np.zeros((2, 2)), padding=-1), "padding must be >= 0"),
+    (lambda: explain.pad(np.zeros((2, 2)), (1, 1, 1, 1), "mirror"), "unknown padding_mode 'mirror'"),
+    (lambda: explain.conv_steps(np.zeros((4, 4)), np.zeros((2, 2)), padding=-1), "padding cannot be negative"),
 ], ids=["kernel-too-big", "stride-zero", "channel-mismatch", "position-outside", "pool-kind", "pad-mode", "negative-pad"])
 def test_bad_settings_raise_value_error(call, message):
     with pytest.raises(ValueError, match=message):

@@ -61,7 +61,3 @@ def test_layer_kinds_for_sigmoid_and_softmax():
 def test_activations_reject_a_batch(lenet):
     with pytest.raises(ValueError, match=r"input shape \(1, 28, 28\).*without the batch axis"):
         introspect.activations(lenet, np.zeros((2, 1, 28, 28), np.float32))
-
-
-def test_summary_rows_is_the_model_summary(lenet):
-    assert list(introspect.summary_rows(lenet)) == list(lenet.summary())

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from cyconv import presets, shapes
+from cyconv import presets, schema, shapes
 from cyconv.shapes import summarize
 
 
@@ -25,7 +25,7 @@ def rows_by_name(name):
 def test_every_config_is_complete_and_named(name):
     _, layers = presets.configs(name)
     for config in layers:
-        expected_keys = {"type", "name", *shapes.LAYER_KEYS[config["type"]]}
+        expected_keys = {"type", "name", *schema.spec(config["type"]).key_names}
         assert set(config) == expected_keys, config
     names = [config["name"] for config in layers]
     assert len(set(names)) == len(names)

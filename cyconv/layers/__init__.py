@@ -1,37 +1,34 @@
 """The layers: each has ``params``/``grads``, ``forward(x, training=True)``,
-``backward(dout) -> dx``, ``output_shape(input_shape)`` and ``config()``."""
+``backward(dout) -> dx``, ``output_shape(input_shape)`` and ``config()``.
+
+A layer class registers itself by its ``type_name`` (see :class:`Layer`); what its settings
+are, their checks and defaults, is its entry in :mod:`cyconv.schema`.
+"""
 import numpy as np
 
+from .. import schema
 from .activations import Flatten, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from .base import Layer
+from .base import LAYER_CLASSES, Layer
 from .conv import Conv2D
 from .dense import Dense
 from .pool import AvgPool2D, MaxPool2D, MinPool2D
 from .regularization import LRN, Dropout
 
-LAYER_CLASSES = {cls.type_name: cls for cls in (
-    Conv2D, MaxPool2D, AvgPool2D, MinPool2D, Dense, Flatten, ReLU, LeakyReLU, Sigmoid, Tanh,
-    Softmax, Dropout, LRN)}
-
-__all__ = ["Layer", "LAYER_CLASSES", "from_config"] + list(LAYER_CLASSES)
+__all__ = ["AvgPool2D", "Conv2D", "Dense", "Dropout", "Flatten", "LAYER_CLASSES", "LRN", "Layer",
+           "LeakyReLU", "MaxPool2D", "MinPool2D", "ReLU", "Sigmoid", "Softmax", "Tanh",
+           "from_config"]
 
 
 def from_config(config, *, rng=None, dtype=np.float32):
-    """Build a layer from its config dict; ``rng`` initialises weights (and seeds Dropout)."""
-    if not isinstance(config, dict) or "type" not in config:
-        raise ValueError(f"a layer config must be a dict with a 'type', got {config!r}")
-    kwargs = {k: v for k, v in config.items() if k != "type"}
-    type_name = config["type"]
-    try:
-        cls = LAYER_CLASSES[type_name]
-    except KeyError:
-        raise ValueError(f"unknown layer type {type_name!r}; use one of "
-                         f"{tuple(LAYER_CLASSES)}") from None
-    if cls in (Conv2D, Dense):
-        kwargs.update(rng=rng, dtype=dtype)
-    elif cls is Dropout:
-        kwargs.update(rng=rng)
-    try:
-        return cls(**kwargs)
-    except TypeError as err:
-        raise ValueError(f"bad config for {type_name}: {err}") from None
+    """Build a layer from its config dict; ``rng`` initialises weights (and seeds Dropout).
+
+    The config is checked by the schema first, so a bad one gets the shape table's message.
+    """
+    name = config.get("name") if isinstance(config, dict) else None
+    label = schema.label(name, config.get("type") if isinstance(config, dict) else None)
+    entry = schema.check_type(config, label or "layer")
+    values = {key: value for key, value in config.items() if key not in ("type", "name")}
+    schema.settings(entry.type_name, label, values, complete=True)
+    extras = {"rng": rng, "dtype": dtype}
+    cls = LAYER_CLASSES[entry.type_name]
+    return cls(**values, name=name, **{key: extras[key] for key in cls.builds_with})

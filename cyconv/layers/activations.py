@@ -1,6 +1,4 @@
 """Activation functions and Flatten."""
-import math
-
 import numpy as np
 
 from .. import functional as F
@@ -36,17 +34,10 @@ class LeakyReLU(_Elementwise):
 
     def __init__(self, negative_slope=0.01, *, name=None):
         super().__init__(name)
-        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float)) \
-                or not math.isfinite(negative_slope):
-            raise ValueError(f"{self.label}: negative_slope must be a finite number, "
-                             f"got {negative_slope!r}")
-        self.negative_slope = float(negative_slope)
+        self._configure(negative_slope=negative_slope)
 
     def _slope(self):
         return self.negative_slope
-
-    def _config_fields(self):
-        return {"negative_slope": self.negative_slope}
 
 
 class Sigmoid(_Elementwise):

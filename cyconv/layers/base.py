@@ -1,7 +1,14 @@
-"""What every layer shares: params/grads dicts, names, configs, dtype changes."""
+"""What every layer shares: params/grads dicts, settings checked by the schema, configs."""
 import numpy as np
 
-from .. import shapes
+from .. import schema, shapes
+
+# Every Layer subclass with a type_name, by type name (filled by Layer.__init_subclass__).
+LAYER_CLASSES = {}
+
+
+def _json_value(value):
+    return list(value) if isinstance(value, tuple) else value
 
 
 class Layer:
@@ -11,15 +18,34 @@ class Layer:
     optimizers hold references to these very arrays. ``backward`` copies each gradient into
     the same ``grads`` array every step (their identity never changes) and never writes into
     ``dout``.
+
+    A subclass names its schema entry with ``type_name``; the constructor passes the settings
+    to :meth:`_configure`, which checks them with the schema (the same checks and messages as
+    the shape table) and stores each as an attribute of the same name (``bias`` as
+    ``use_bias``). ``builds_with`` lists what :func:`cyconv.layers.from_config` passes
+    besides the config ("rng", "dtype").
     """
 
     type_name = "Layer"
+    builds_with = ()
+    _ATTRIBUTE_NAMES = {"bias": "use_bias"}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "type_name" in cls.__dict__:
+            LAYER_CLASSES[cls.type_name] = cls
 
     def __init__(self, name=None):
         self.name = name
         self.params = {}
         self.grads = {}
+        self.settings = {}
         self._cache = None
+
+    def _configure(self, **values):
+        self.settings = schema.settings(self.type_name, self.label, values, complete=True)
+        for key, value in self.settings.items():
+            setattr(self, self._ATTRIBUTE_NAMES.get(key, key), value)
 
     # -- what subclasses provide -------------------------------------------------------------
     def forward(self, x, training=True):
@@ -28,21 +54,18 @@ class Layer:
     def backward(self, dout):
         raise NotImplementedError
 
-    def _config_fields(self):
-        return {}
-
     # -- shared ------------------------------------------------------------------------------
     @property
     def label(self):
-        """How error messages name this layer, e.g. "conv1 (Conv2D)"."""
-        return f"{self.name} ({self.type_name})" if self.name else self.type_name
+        """How error messages name this layer: its name, or its type before it has one."""
+        return schema.label(self.name, self.type_name)
 
     def config(self):
         """The plain-dict description of docs/design.md (JSON-ready)."""
         cfg = {"type": self.type_name}
         if self.name:
             cfg["name"] = self.name
-        cfg.update(self._config_fields())
+        cfg.update({key: _json_value(value) for key, value in self.settings.items()})
         return cfg
 
     def output_shape(self, input_shape):
@@ -83,6 +106,6 @@ class Layer:
         return None
 
     def __repr__(self):
-        fields = ", ".join(f"{k}={v!r}" for k, v in self._config_fields().items())
+        fields = ", ".join(f"{k}={_json_value(v)!r}" for k, v in self.settings.items())
         name = f"name={self.name!r}, " if self.name else ""
         return f"{self.type_name}({name}{fields})"

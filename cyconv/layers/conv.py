@@ -3,14 +3,7 @@ import numpy as np
 
 from .. import functional as F
 from .. import init as initializers
-from .. import shapes
 from .base import Layer
-
-
-def _positive_int(value, what, layer):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{layer}: {what} must be a positive int, got {value!r}")
-    return int(value)
 
 
 class Conv2D(Layer):
@@ -22,25 +15,15 @@ class Conv2D(Layer):
     """
 
     type_name = "Conv2D"
+    builds_with = ("rng", "dtype")
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  padding_mode="zeros", bias=True, *, name=None, init=initializers.DEFAULT, rng=None,
                  dtype=np.float32):
         super().__init__(name)
-        label = self.label
-        self.in_channels = _positive_int(in_channels, "in_channels", label)
-        self.out_channels = _positive_int(out_channels, "out_channels", label)
-        self.kernel_size = shapes.pair(kernel_size, "kernel_size", label)
-        self.stride = shapes.pair(stride, "stride", label)
-        # Only the form of the padding is checked here (the input size is not known yet, so a
-        # nominal one is passed); "same" is resolved for the real input in every forward pass.
-        shapes.normalize_padding(padding, self.kernel_size, self.stride, (1024, 1024), label)
-        if padding_mode not in F.PADDING_MODES:
-            raise ValueError(f"{label}: unknown padding_mode {padding_mode!r}; "
-                             f"use one of {F.PADDING_MODES}")
-        self.padding = padding if isinstance(padding, (int, str)) else tuple(padding)
-        self.padding_mode = padding_mode
-        self.use_bias = bool(bias)
+        self._configure(in_channels=in_channels, out_channels=out_channels,
+                        kernel_size=kernel_size, stride=stride, padding=padding,
+                        padding_mode=padding_mode, bias=bias)
         # Buffers reused from step to step (the im2col columns kept for backward): a layer's
         # cache only ever refers to its last forward pass, so one set is enough.
         self._workspace = {}
@@ -63,9 +46,3 @@ class Conv2D(Layer):
                                        layer=self.label)
         self._store_weight_grads(dw, db)
         return dx
-
-    def _config_fields(self):
-        padding = list(self.padding) if isinstance(self.padding, tuple) else self.padding
-        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
-                "kernel_size": list(self.kernel_size), "stride": list(self.stride),
-                "padding": padding, "padding_mode": self.padding_mode, "bias": self.use_bias}

@@ -4,20 +4,18 @@ import numpy as np
 from .. import functional as F
 from .. import init as initializers
 from .base import Layer
-from .conv import _positive_int
 
 
 class Dense(Layer):
     """``W``: (out_features, in_features) — "(100, 160)" maps 160 inputs to 100 outputs."""
 
     type_name = "Dense"
+    builds_with = ("rng", "dtype")
 
     def __init__(self, in_features, out_features, bias=True, *, name=None, init=initializers.DEFAULT,
                  rng=None, dtype=np.float32):
         super().__init__(name)
-        self.in_features = _positive_int(in_features, "in_features", self.label)
-        self.out_features = _positive_int(out_features, "out_features", self.label)
-        self.use_bias = bool(bias)
+        self._configure(in_features=in_features, out_features=out_features, bias=bias)
         rng = rng if rng is not None else np.random.default_rng(0)
         shape = (self.out_features, self.in_features)
         self._new_param("W", initializers.initialize(init, shape, rng, dtype))
@@ -34,7 +32,3 @@ class Dense(Layer):
                                       layer=self.label)
         self._store_weight_grads(dw, db)
         return dx
-
-    def _config_fields(self):
-        return {"in_features": self.in_features, "out_features": self.out_features,
-                "bias": self.use_bias}

@@ -1,6 +1,5 @@
 """Max, average and min pooling: no parameters, channels unchanged."""
 from .. import functional as F
-from .. import shapes
 from .base import Layer
 
 
@@ -9,13 +8,7 @@ class _Pool2D(Layer):
 
     def __init__(self, kernel_size, stride=None, padding=0, *, name=None):
         super().__init__(name)
-        self.kernel_size = shapes.pair(kernel_size, "kernel_size", self.label)
-        self.stride = self.kernel_size if stride is None else shapes.pair(stride, "stride",
-                                                                          self.label)
-        self.padding = shapes.pair(padding, "padding", self.label)
-        if 2 * self.padding[0] > self.kernel_size[0] or 2 * self.padding[1] > self.kernel_size[1]:
-            raise ValueError(f"{self.label}: padding {self.padding} must be at most half the "
-                             f"window {self.kernel_size}, or a window could hold no pixel")
+        self._configure(kernel_size=kernel_size, stride=stride, padding=padding)
 
     def forward(self, x, training=True):
         out, cache = F.pool2d_forward(x, kind=self.kind, kernel_size=self.kernel_size,
@@ -25,10 +18,6 @@ class _Pool2D(Layer):
 
     def backward(self, dout):
         return F.pool2d_backward(dout, self._forward_cache(), layer=self.label)
-
-    def _config_fields(self):
-        return {"kernel_size": list(self.kernel_size), "stride": list(self.stride),
-                "padding": list(self.padding)}
 
 
 class MaxPool2D(_Pool2D):

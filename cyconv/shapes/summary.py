@@ -1,0 +1,133 @@
+"""The printable shape table: :class:`Summary`, a list of rows with totals."""
+from __future__ import annotations
+
+from .geometry import number_text as _num
+from .rows import check_input_shape, hwc, layer_rows
+
+__all__ = ["Summary", "summarize"]
+
+
+def _shape_text(shape):
+    if shape is None:
+        return "—"
+    # No thousands separators inside a tuple: "(9,216,)" would read as two numbers.
+    return "(" + ", ".join(str(n) for n in shape) + (",)" if len(shape) == 1 else ")")
+
+
+def _table(headers, rows, aligns):
+    """Plain-text table; each cell may hold several lines."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max([widths[i]] + [len(line) for line in cell.split("\n")])
+
+    def render(cells):
+        split = [cell.split("\n") for cell in cells]
+        height = max(len(lines) for lines in split)
+        out = []
+        for k in range(height):
+            parts = []
+            for i, lines in enumerate(split):
+                text = lines[k] if k < len(lines) else ""
+                parts.append(text.rjust(widths[i]) if aligns[i] == ">" else text.ljust(widths[i]))
+            out.append("  ".join(parts).rstrip())
+        return out
+
+    rule_width = sum(widths) + 2 * (len(widths) - 1)
+    lines = ["=" * rule_width] + render(headers) + ["-" * rule_width]
+    for row in rows:
+        lines.extend(render(row))
+    lines.append("=" * rule_width)
+    return lines
+
+
+class Summary(list):
+    """A list of :class:`LayerRow` with totals, printable as a Keras/torchinfo-like table.
+
+    ``str(summary)`` shows per layer: the output as (H, W, C) and (C, H, W), the formula, the
+    parameters written out, their share of the total and the MACs, then the totals and the
+    warnings and errors.
+    """
+
+    def __init__(self, rows=(), input_shape=None):
+        super().__init__(rows)
+        self.input_shape = None if input_shape is None else tuple(input_shape)
+
+    @property
+    def total_params(self):
+        return sum(row.params for row in self)
+
+    @property
+    def total_weights(self):
+        return sum(row.weights for row in self)
+
+    @property
+    def total_biases(self):
+        return sum(row.biases for row in self)
+
+    @property
+    def total_macs(self):
+        return sum(row.macs for row in self)
+
+    @property
+    def ok(self):
+        """True when no row is an error row."""
+        return all(row.error is None for row in self)
+
+    @property
+    def output_shape(self):
+        """The network's output (C, H, W) or (D,); None when a layer failed."""
+        if not self.ok:
+            return None
+        return self[-1].output_chw if self else self.input_shape
+
+    @property
+    def warnings(self):
+        """Every warning as 'layer: text'."""
+        return [f"{row.name}: {text}" for row in self for text in row.warnings]
+
+    @property
+    def errors(self):
+        return [row.error for row in self if row.error is not None]
+
+    def __repr__(self):
+        return (f"Summary({len(self)} layers, input {self.input_shape}, "
+                f"{_num(self.total_params)} params, ok={self.ok})")
+
+    def __str__(self):
+        headers = ["Layer (type)", "Output (H, W, C)", "Output (C, H, W)", "Formula", "Params",
+                   "Share", "MACs"]
+        cells = []
+        for row in self:
+            if row.error is not None:
+                cells.append([f"{row.name} ({row.kind})", "—", "—", "ERROR (see below)", "—",
+                              "", ""])
+                continue
+            share = "" if row.share is None else f"{100 * row.share:.1f}%"
+            cells.append([f"{row.name} ({row.kind})", _shape_text(row.output_hwc),
+                          _shape_text(row.output_chw), row.formula.replace("; ", "\n"),
+                          row.params_formula, share, _num(row.macs)])
+        lines = []
+        if self.input_shape is not None:
+            lines.append(f"Input (C, H, W) = {_shape_text(self.input_shape)}, "
+                         f"(H, W, C) = {_shape_text(hwc(self.input_shape))}")
+        lines += _table(headers, cells, ["<", "<", "<", "<", "<", ">", ">"])
+        lines.append(f"Total params: {_num(self.total_params)} (weights "
+                     f"{_num(self.total_weights)} + biases {_num(self.total_biases)})")
+        lines.append(f"Multiply-adds per sample: {_num(self.total_macs)}")
+        if self.ok:
+            lines.append(f"Output: {_shape_text(self.output_shape)}")
+        if self.warnings:
+            lines.append("Warnings:")
+            lines.extend(f"  {text}" for text in self.warnings)
+        if self.errors:
+            lines.append("Error (the table stops at the failing layer):")
+            lines.extend(f"  {text}" for text in self.errors)
+        return "\n".join(lines)
+
+
+def summarize(configs, input_shape):
+    """A :class:`Summary` of the layer configs on ``input_shape``; a failing layer ends it with
+    an error row (see :func:`layer_rows` with ``partial=True``)."""
+    return Summary(layer_rows(configs, input_shape, partial=True),
+                   check_input_shape(input_shape))
