@@ -162,11 +162,11 @@ class StepClock:
                 self.ended = now
         return self.done
 
-    @property
     def record_report(self, report):
         """record() of a StepReport, taken in the thread that sends it (the worker's)."""
         self.record(report.step, report.seconds, report.loss)
 
+    @property
     def done(self):
         return self.ended is not None
 

@@ -12,7 +12,8 @@ from cyconv.model import Sequential  # noqa: E402
 from cyconv.lab import i18n
 from gui import model_spec, render  # noqa: E402
 from cyconv.lab.i18n import tr  # noqa: E402
-from gui.snapshots import SampleView, frozen, softmax  # noqa: E402
+from cyconv._arrays import read_only as frozen, softmax  # noqa: E402
+from cyconv.lab.snapshots import SampleView  # noqa: E402
 from gui.widgets.activations import ActivationsView, layer_images  # noqa: E402
 from gui.widgets.draw import Canvas, qimage_to_array  # noqa: E402
 from gui.widgets.explainers import ConvExplainer, PoolExplainer  # noqa: E402

@@ -9,7 +9,7 @@ from PySide6 import QtCore, QtWidgets
 
 from .. import render
 from cyconv.lab.i18n import tr
-from ..snapshots import SampleView
+from cyconv.lab.snapshots import SampleView
 from .explainers import LiveConvPanel
 from .images import ImagePanel
 

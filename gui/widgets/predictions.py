@@ -10,7 +10,7 @@ from PySide6 import QtCore, QtWidgets
 
 from .. import render, stats
 from cyconv.lab.i18n import tr
-from ..snapshots import Evaluation, SessionInfo
+from cyconv.lab.snapshots import Evaluation, SessionInfo
 from .images import ImagePanel
 
 GALLERY_SIZE = 32
