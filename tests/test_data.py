@@ -3,6 +3,7 @@
 File formats, the search order and downloads are in test_data_files.py, CIFAR-10 in
 test_data_cifar.py, image folders in test_data_folder.py.
 """
+import sys
 import time
 
 import numpy as np
@@ -334,3 +335,14 @@ def test_digits_without_scikit_learn_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)  # makes the import fail
     with pytest.raises(data.MissingDependencyError, match="pip install scikit-learn"):
         data.load("digits")
+
+
+def test_a_synthetic_set_too_big_for_memory_is_refused_before_generating(monkeypatch):
+    generator = sys.modules["cyconv.data.synthetic"]  # the package's `synthetic` is the function
+    monkeypatch.setattr(generator, "_draw_parameters", lambda *args: pytest.fail("generated"))
+    with pytest.raises(data.DataError, match=r"synthetic: 1000000000 generated images of 1x28x28 "
+                                             r"would take [\d,]+ MiB of memory, more than the"):
+        data.load("synthetic", n=10**9)
+    monkeypatch.setenv("CYCONV_MAX_DATA_BYTES", str(100 * 3 * 32 * 32 * 12))
+    with pytest.raises(data.DataError, match=r"synthetic_rgb: 101 generated images of 3x32x32"):
+        data.load("synthetic_rgb", n=101)

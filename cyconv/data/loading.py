@@ -8,6 +8,7 @@ from . import cifar, digits, folder, sources
 from .catalog import FILE_DATASETS
 from .dataset import Dataset
 from .idx import read_idx_pair
+from .limits import check_memory
 from .synthetic import synthetic
 
 DATASETS = ("synthetic", "synthetic_rgb", "mnist", "fashion_mnist", "cifar10", "digits", "folder")
@@ -15,6 +16,8 @@ SPLITS = ("train", "test")
 # Sizes of the built-in set when load() is not told n: enough for a CNN to reach > 95 %.
 SYNTHETIC_DEFAULT_N = {"train": 10000, "test": 2000}
 _SYNTHETIC_SIZE = {"synthetic": (28, False), "synthetic_rgb": (32, True)}
+# Generating peaks at about 8.5 bytes per pixel (float32 images and noise, float64 coverage).
+_SYNTHETIC_BYTES_PER_PIXEL = 12
 
 
 def _check_name(name, where):
@@ -82,6 +85,9 @@ def load(name, *, path=None, split="train", download=None, n=None, seed=0, image
     if name in _SYNTHETIC_SIZE:
         size, rgb = _SYNTHETIC_SIZE[name]
         count = SYNTHETIC_DEFAULT_N[split] if n is None else n
+        channels = 3 if rgb else 1
+        check_memory(name, f"{count} generated images of {channels}x{size}x{size}",
+                     count * channels * size * size * _SYNTHETIC_BYTES_PER_PIXEL)
         return synthetic(count, size=size, rgb=rgb, seed=_split_seed(seed, split))
     if name == "digits":
         return digits.load_digits(split, n)

@@ -201,9 +201,9 @@ _METERED_STAND_INS = {
 class SafeUnpickler(pickle.Unpickler):
     """An Unpickler whose ``find_class`` returns only this module's inert stand-ins."""
 
-    def __init__(self, file, *, meter, **options):
+    def __init__(self, file, *, meter=None, **options):
         super().__init__(file, **options)
-        self._meter = meter
+        self._meter = _Meter(DEFAULT_BUDGET) if meter is None else meter
 
     def find_class(self, module, name):
         metered = _METERED_STAND_INS.get((module, name))
