@@ -3,15 +3,14 @@ optimizer, the Trainer and the data for the whole session (ARCHITECTURE.md secti
 
 The GUI thread never calls into the model. It talks to the worker in two ways:
 
-- the Trainer's own thread-safe controls: `pause()`, `resume()`, `stop()`, `set_lr()`;
-- a command queue for everything that reads the model (pick a sample, predict a drawing,
-  gradient check, save), drained by the worker between steps, while paused, or, when no run
-  is going on, from its event loop (a queued `wake` signal).
+- the worker's own run controls (`RunControl`: pause, resume, stop; thread-safe flags the
+  worker reads between two steps): the driver of the loop owns control, the Trainer only steps;
+- a command queue for everything that reads or changes the model (pick a sample, predict a
+  drawing, gradient check, save, the learning rate), drained by the worker between steps, while
+  paused, or, when no run is going on, from its event loop (a queued `wake` signal).
 
-Why the worker loops over `trainer.step()` instead of iterating `trainer.run()`: the loop is
-run()'s own (train while not finished and not stopped, wait while paused), but a paused
-`run()` blocks inside the generator, where the worker could not serve a "Step" or show another
-sample. Here, the pause wait *is* the command queue, so the paused worker stays useful.
+The worker loops over `trainer.step()`: while paused it waits on the command queue, so the
+paused worker still serves a "Step" or shows another sample.
 
 Everything sent out is immutable: frozen dataclasses holding read-only copies.
 """
@@ -27,10 +26,12 @@ import numpy as np
 from PySide6 import QtCore
 
 from cyconv import data, functional, gradcheck, introspect, io, reference
+from cyconv.data import Normalization, dataset_identity
 from cyconv.model import Sequential
 from cyconv.train import Trainer, TrainingDiverged
 
 from .i18n import tr
+from .run_control import RunControl
 from .settings import TrainingSettings
 from .snapshots import Evaluation, Pictures, SampleView, SessionInfo, frozen, softmax
 
@@ -87,6 +88,7 @@ class TrainingWorker(QtCore.QObject):
         super().__init__()
         self.commands: queue.SimpleQueue = queue.SimpleQueue()
         self.trainer = None
+        self.control = RunControl()
         self.model = None
         self.settings: TrainingSettings | None = None
         self.session: SessionInfo | None = None
@@ -113,9 +115,7 @@ class TrainingWorker(QtCore.QObject):
     def request_shutdown(self) -> None:
         """Thread-safe: end the run and refuse further commands (the window is closing)."""
         self._shutdown.set()
-        trainer = self.trainer
-        if trainer is not None:
-            trainer.stop()
+        self.control.stop()
         self.commands.put(("noop",))
 
     def _execute(self, name: str, *args) -> None:
@@ -130,7 +130,7 @@ class TrainingWorker(QtCore.QObject):
         except Exception:                          # noqa: BLE001 - every failure reaches the window
             self.failed.emit(traceback.format_exc())
             if self._looping and self.trainer is not None:
-                self._set_state("paused" if self.trainer.paused else "running")
+                self._set_state("paused" if self.control.paused else "running")
             else:
                 self._set_state("failed")
 
@@ -146,6 +146,7 @@ class TrainingWorker(QtCore.QObject):
         `problem` (a message), not a failure."""
         self._set_state("loading")
         self.trainer = self.model = self.session = None
+        self.control.reset()
         try:
             train, val, eval_set = load_data(settings, network["input_shape"])
             model = Sequential.from_config(network, seed=settings.seed)
@@ -171,10 +172,10 @@ class TrainingWorker(QtCore.QObject):
     def _make_trainer(self, model, train, val, settings):
         """A fresh Trainer, or one continuing the loaded checkpoint (same network and data)."""
         checkpoint, self._checkpoint = self._checkpoint, None
-        if checkpoint is not None and checkpoint["model"].config()["layers"] == model.config()["layers"]:
-            if checkpoint.get("trainer_state") and checkpoint.get("optimizer_state"):
+        if checkpoint is not None and checkpoint.model.config()["layers"] == model.config()["layers"]:
+            if checkpoint.trainer_state and checkpoint.optimizer_state and checkpoint.training:
                 return Trainer.from_checkpoint(checkpoint, train, val, epochs=settings.epochs)
-            model.load_state_dict(checkpoint["model"].state_dict())
+            model.load_state_dict(checkpoint.model.state_dict())
         return Trainer(model, train, val, optimizer=settings.optimizer, lr=settings.lr,
                              momentum=settings.momentum, batch_size=settings.batch_size,
                              epochs=settings.epochs, seed=settings.seed)
@@ -189,7 +190,7 @@ class TrainingWorker(QtCore.QObject):
 
     def _do_step(self, network: dict | None = None, settings: TrainingSettings | None = None) -> None:
         """One batch. Without a session, build one first and stay paused after the step."""
-        if self.trainer is None or self.trainer.stopped:
+        if self.trainer is None or self.control.stopped:
             if network is not None and not self._looping:
                 self._run_session(network, settings, paused=True)
         elif not self.trainer.finished:
@@ -202,7 +203,7 @@ class TrainingWorker(QtCore.QObject):
         try:
             if self._setup(network, settings):
                 if paused:
-                    self.trainer.pause()
+                    self.control.pause()
                     self._one_step()
                 self._train_loop()
         except Exception:                     # noqa: BLE001 - the window shows the traceback
@@ -219,7 +220,7 @@ class TrainingWorker(QtCore.QObject):
         try:
             reports = self.trainer.step()
         except TrainingDiverged as error:
-            self.trainer.pause()               # the weights from before the step were kept
+            self.control.pause()               # the weights from before the step were kept
             self.problem.emit(str(error))
             return
         for report in reports:
@@ -228,16 +229,16 @@ class TrainingWorker(QtCore.QObject):
             else:
                 self.epoch_report.emit(report)
                 self._publish_evaluation(force=True)
-        self._publish_pictures(force=self.trainer.paused)
-        if self.trainer.paused:
+        self._publish_pictures(force=self.control.paused)
+        if self.control.paused:
             self._publish_evaluation(force=True)
 
     def _train_loop(self) -> None:
         """Run()'s loop with a serving pause (see the module docstring)."""
-        trainer = self.trainer
+        trainer, control = self.trainer, self.control
         state = None
-        while not trainer.finished and not trainer.stopped and not self._shutdown.is_set():
-            if trainer.paused:
+        while not trainer.finished and not control.stopped and not self._shutdown.is_set():
+            if control.paused:
                 self._set_state("paused")
                 state = "paused"
                 self._serve_while_paused(trainer)
@@ -264,7 +265,8 @@ class TrainingWorker(QtCore.QObject):
 
     def _serve_while_paused(self, trainer) -> None:
         """Wait for commands until resumed or stopped; "step" runs one batch."""
-        while trainer.paused and not trainer.stopped and not self._shutdown.is_set():
+        control = self.control
+        while control.paused and not control.stopped and not self._shutdown.is_set():
             try:
                 command = self.commands.get(timeout=_PAUSED_POLL_SECONDS)
             except queue.Empty:
@@ -325,24 +327,15 @@ class TrainingWorker(QtCore.QObject):
         self.prediction.emit(frozen(softmax(logits)))
 
     def _do_gradcheck(self) -> None:
-        """Per layer: check_model's sampled errors for every parameter (and the input), and
-        check_layer for the layers without parameters, all in float64 copies."""
+        """cyconv.gradcheck.check_network on two test images: every layer alone at its real
+        input, in float64 copies, under an upstream gradient that does not vanish."""
         if self.model is None or self._eval_set is None:
             self.problem.emit(tr("gc.no_model"))
             return
-        x = self._eval_set.images[:_GRADCHECK_BATCH]
-        y = self._eval_set.labels[:_GRADCHECK_BATCH]
-        errors = gradcheck.check_model(self.model, x, y, max_elements=_GRADCHECK_ELEMENTS,
-                                       rng=np.random.default_rng(0))
-        rows = [("input", "x", errors.pop("x"))]
-        rows += [(name.split(".")[0], name.split(".")[1], error) for name, error in errors.items()]
-        for row, layer in zip(self.model.summary(), self.model.layers):
-            if not layer.params:
-                shape = _small_input(row)
-                rows.append((row.name, "x", gradcheck.check_layer(layer, shape, rng=np.random.default_rng(0))["x"]))
-        order = {name: index for index, (name, _) in enumerate(self.model.named_layers())}
-        rows.sort(key=lambda r: order.get(r[0], -1))
-        self.gradcheck_done.emit(tuple(rows))
+        rows = gradcheck.check_network(self.model, self._eval_set.images[:_GRADCHECK_BATCH],
+                                       self._eval_set.labels[:_GRADCHECK_BATCH],
+                                       max_elements=_GRADCHECK_ELEMENTS, rng=np.random.default_rng(0))
+        self.gradcheck_done.emit(tuple((row.layer, row.what, row.relative_error) for row in rows))
 
     def _do_speed(self) -> None:
         """Time reference.conv2d_forward (NumPy loops) against functional.conv2d_forward
@@ -369,13 +362,32 @@ class TrainingWorker(QtCore.QObject):
         self.speed_done.emit(tuple(rows))
 
     # -- files --------------------------------------------------------------------------------
-    def _do_save(self, path: str, extra: dict) -> None:
+    def _do_lr(self, lr: float) -> None:
+        """The learning rate from the next step on (the controls checked it already)."""
         if self.trainer is not None:
-            self.trainer.save(path, extra=extra)
-        else:
+            self.trainer.base_lr = lr
+
+    def _do_save(self, path: str, extra: dict) -> None:
+        """Write the one checkpoint contract: the normalisation and the dataset identity as
+        their own blocks, the window's own state (settings, language) in extra."""
+        if self.trainer is None:
             self.problem.emit(tr("io.no_model"))
             return
+        extra = {key: value for key, value in extra.items() if key != "normalization"}
+        normalization = self.session.normalization if self.session else None
+        self.trainer.save(path, normalization=None if normalization is None else Normalization(*normalization),
+                          dataset=self._dataset_identity(), extra=extra)
         self.saved.emit(path)
+
+    def _dataset_identity(self) -> dict | None:
+        trainer, settings = self.trainer, self.settings
+        if settings is None or self._eval_set is None:
+            return None
+        val_size = len(trainer.val) if trainer.val is not None else 0
+        return dataset_identity(settings.dataset, path=settings.folder,
+                                n_train=len(trainer.train) + val_size, n_test=len(self._eval_set),
+                                val_fraction=_VAL_FRACTION, seed=settings.seed,
+                                classes=trainer.train.classes, image_shape=trainer.train.image_shape)
 
     def _do_load(self, path: str) -> None:
         try:
@@ -385,7 +397,7 @@ class TrainingWorker(QtCore.QObject):
             return
         self._checkpoint = checkpoint
         self.trainer = self.model = self.session = None
-        self.loaded.emit({"model_config": checkpoint["model"].config(), "extra": checkpoint.get("extra") or {}})
+        self.loaded.emit({"model_config": checkpoint.model.config(), "extra": checkpoint.extra or {}})
         self._set_state("idle")
 
 
@@ -397,20 +409,6 @@ def _best_time(call, repeats: int):
         result = call()
         best = min(best, time.perf_counter() - started)
     return best, result
-
-
-def _small_input(row) -> tuple:
-    """A cheap input shape with which a parameterless layer's check stays under a second:
-    at most 2 channels and the layer's own window (pools) plus a little margin."""
-    shape = tuple(row.input_chw)
-    if len(shape) == 1:
-        return (min(shape[0], 64),)
-    channels, height, width = shape
-    if row.kernel_hw is None:
-        return (min(channels, 2), min(height, 6), min(width, 6))
-    kh, kw = row.kernel_hw
-    sh, sw = row.stride_hw
-    return (min(channels, 2), min(height, kh + 2 * sh), min(width, kw + 2 * sw))
 
 
 class TrainingController(QtCore.QObject):
@@ -449,20 +447,17 @@ class TrainingController(QtCore.QObject):
         self._send("step", network, settings)
 
     def pause(self) -> None:
-        trainer = self.worker.trainer
-        if trainer is not None:
-            trainer.pause()
+        if self.worker.trainer is not None:
+            self.worker.control.pause()
 
     def resume(self) -> None:
-        trainer = self.worker.trainer
-        if trainer is not None:
-            trainer.resume()
+        if self.worker.trainer is not None:
+            self.worker.control.resume()
             self._send("noop")
 
     def stop(self) -> None:
-        trainer = self.worker.trainer
-        if trainer is not None:
-            trainer.stop()
+        if self.worker.trainer is not None:
+            self.worker.control.stop()
             self._send("noop")
 
     def reset(self) -> None:
@@ -470,10 +465,8 @@ class TrainingController(QtCore.QObject):
         self._send("reset")
 
     def set_lr(self, lr: float) -> None:
-        """Thread-safe: the Trainer checks it now and applies it before the next step."""
-        trainer = self.worker.trainer
-        if trainer is not None:
-            trainer.set_lr(lr)
+        """The worker sets it between two steps (the controls checked it already)."""
+        self._send("lr", lr)
 
     def select_sample(self, index: int) -> None:
         self._send("sample", index)

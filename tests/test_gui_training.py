@@ -291,7 +291,7 @@ def test_a_failing_command_keeps_the_paused_run(qtbot, window, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("gradcheck exploded")
 
-    monkeypatch.setattr(gui.worker.gradcheck, "check_model", broken)
+    monkeypatch.setattr(gui.worker.gradcheck, "check_network", broken)
     window.run_command("step")
     _wait_state(qtbot, window, "paused")
     window.views["gradcheck"].run_button.click()
