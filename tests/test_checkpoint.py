@@ -197,7 +197,8 @@ def test_a_0_1_app_checkpoint_loads_converted(splits, tmp_path):
     assert saved.training == {"optimizer": "momentum", "lr": 0.01, "momentum": 0.8,
                               "batch_size": 32, "epochs": 3, "seed": 1,
                               "schedule": "constant", "label_smoothing": 0.0}
-    assert saved.extra == {"language": "ko"}       # the app's own state stays
+    # The app's own state stays, its form's settings included.
+    assert saved.extra == {"language": "ko", "settings": _app_extra(splits[1])["settings"]}
 
 
 def test_a_0_1_model_only_checkpoint_loads(tmp_path):

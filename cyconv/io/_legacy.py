@@ -102,11 +102,12 @@ def _evaluation(extra, dataset):
 
 def convert_v1(path, meta):
     """The version-2 blocks (normalization, dataset, training, trainer_state, evaluation,
-    extra) of a version-1 metadata dict; the app's remaining UI state stays in extra."""
+    extra) of a version-1 metadata dict. The app's own state stays in extra, its settings
+    included: the app of this version still keeps its form's settings there."""
     extra = meta.get("extra") if isinstance(meta.get("extra"), dict) else {}
     dataset = _dataset(extra, meta["model"]["input_shape"])
     leftover = {key: value for key, value in extra.items()
-                if key not in ("run", "settings", "normalization", "classes", "test_accuracy")}
+                if key not in ("run", "normalization", "classes", "test_accuracy")}
     return {"normalization": _normalization(path, extra.get("normalization")),
             "dataset": dataset,
             "training": _training(extra, meta.get("trainer_state"), meta.get("optimizer")),
