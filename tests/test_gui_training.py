@@ -1,5 +1,6 @@
 """The lab window with a real training run in its worker thread (offscreen, tiny model/data)."""
 import os
+import re
 import time
 
 import numpy as np
@@ -336,3 +337,27 @@ def test_screenshot_mode_with_an_untrainable_preset_writes_views_and_fails(qtbot
     assert app.main(["--screenshot", str(folder), "--steps", "2", "--preset", "deepid"]) == 1
     assert "the network expects (1, 39, 31)" in capsys.readouterr().err
     assert len(os.listdir(folder)) == len(TABS)
+
+
+def test_an_app_session_evaluates_with_the_command_alone(qtbot, window, tmp_path, capsys, monkeypatch):
+    """The app writes the command's checkpoint: `cyconv eval` alone finds the app's numbers."""
+    from cyconv import cli, io
+
+    monkeypatch.setenv("CYCONV_OFFLINE", "1")
+    with qtbot.waitSignal(window.run_finished, timeout=WAIT_MS):
+        window.run_command("start")
+    qtbot.waitUntil(lambda: window.latest_evaluation is not None, timeout=WAIT_MS)
+    path = str(tmp_path / "app.npz")
+    window.save_session(path)
+    qtbot.waitUntil(lambda: os.path.exists(path), timeout=WAIT_MS)
+    saved = io.load(path)
+    assert saved.version == 2 and saved.normalization is not None
+    assert saved.dataset["name"] == "synthetic" and saved.dataset["n_test"] == 40
+    assert saved.training["batch_size"] == 20 and saved.extra["language"] == "en"
+    assert "normalization" not in saved.extra            # a block of its own now
+    expected = window.controller.worker.trainer.evaluate(window.controller.worker._eval_set)
+    assert cli.main(["eval", path]) == 0
+    out = capsys.readouterr().out
+    assert "(test, 40 images)" in out
+    assert float(re.search(r"accuracy ([0-9.]+)%", out).group(1)) == \
+        pytest.approx(100 * expected.accuracy, abs=0.005)
