@@ -205,7 +205,6 @@ def run_headless(args):
     for report in trainer.run():
         if isinstance(report, StepReport) and clock.record(report.step, report.seconds, report.loss):
             break
-    trainer.stop()
     return clock.result()
 
 

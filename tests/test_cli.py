@@ -1,6 +1,8 @@
 """The cyconv command line: every command, and every error path in one line without traceback."""
+import json
 import os
 import re
+import signal
 import shutil
 import subprocess
 import sys
@@ -77,7 +79,7 @@ def test_summary_of_a_checkpoint(capsys, tmp_path):
 @pytest.mark.parametrize("argv, code, fragments", [
     (["train", "--bogus"], 2, ["unrecognized arguments: --bogus"]),
     (["train", "--preset", "nope"], 2, ["invalid choice: 'nope'"]),
-    (["train", "--epochs", "0"], 2, ["expected a positive integer"]),
+    (["train", "--epochs", "0"], 2, ["epochs must be a positive int"]),
     (["train", "--lr", "nan"], 2, ["finite number > 0"]),
     (["frobnicate"], 2, ["invalid choice"]),
     ([], 2, ["required: COMMAND"]),
@@ -141,17 +143,31 @@ def test_help_exits_cleanly_for_every_command(capsys):
 # ---------------------------------------------------------------------------------------------
 # train, eval, resume
 # ---------------------------------------------------------------------------------------------
-def test_train_then_eval_reuses_the_normalisation(capsys, checkpoint):
+def test_train_then_eval_needs_nothing_but_the_checkpoint(capsys, checkpoint):
     path, train_out = checkpoint
-    assert "epoch 1/1: train loss" in train_out and "val loss" in train_out
+    assert "epoch 1/1: train loss (label-smoothed)" in train_out
+    assert "val cross-entropy" in train_out
     saved = io.load(path)
-    assert saved["extra"]["run"]["data"] == "synthetic"
-    assert len(saved["extra"]["normalization"]["mean"]) == 1
-    code, out, err = run(capsys, "eval", path, "--n", "60", "--threads", "1")
+    assert saved.dataset["name"] == "synthetic" and saved.dataset["n_test"] == 60
+    assert saved.normalization.channels == 1
+    assert saved.training["label_smoothing"] == 0.1
+    assert saved.evaluation["split"] == "test" and saved.evaluation["n"] == 60
+    code, out, err = run(capsys, "eval", path, "--threads", "1")
     assert code == 0, err
-    # The same test images with the stored mean/std give exactly the accuracy train printed.
+    # The same test images with the stored mean/std: exactly the accuracy and the plain
+    # cross-entropy that train printed and saved.
     assert _accuracy(out, "accuracy") == _accuracy(train_out, "test accuracy:")
+    test_loss = float(re.search(r"cross-entropy loss ([0-9.]+)", train_out).group(1))
+    assert float(re.search(r"cross-entropy loss ([0-9.]+)", out).group(1)) == test_loss
+    assert saved.evaluation["loss"] == pytest.approx(test_loss, abs=5e-5)
+    assert "(test, 60 images)" in out
     assert "confusion matrix" in out and "per-class accuracy" in out and "circle" in out
+
+
+def test_eval_data_flag_still_overrides(capsys, checkpoint):
+    code, out, err = run(capsys, "eval", checkpoint[0], "--data", "synthetic", "--n", "20")
+    assert code == 0, err
+    assert "(test, 20 images)" in out
 
 
 def test_eval_without_stored_normalisation_says_so(capsys, tmp_path):
@@ -174,11 +190,11 @@ def _interrupt_after_first_epoch(monkeypatch):
 
 def _assert_same_run(a_path, b_path):
     a, b = io.load(a_path), io.load(b_path)
-    assert b["trainer_state"]["epoch"] == 2
-    for name, value in a["model"].state_dict().items():
-        np.testing.assert_array_equal(b["model"].state_dict()[name], value, err_msg=name)
-    assert a["history"]["step_loss"] == b["history"]["step_loss"]
-    assert a["history"]["step_lr"] == b["history"]["step_lr"]
+    assert b.trainer_state["epoch"] == 2
+    for name, value in a.model.state_dict().items():
+        np.testing.assert_array_equal(b.model.state_dict()[name], value, err_msg=name)
+    assert a.history["step_loss"] == b.history["step_loss"]
+    assert a.history["step_lr"] == b.history["step_lr"]
 
 
 def test_interrupted_run_resumes_exactly(capsys, tmp_path, monkeypatch):
@@ -193,6 +209,7 @@ def test_interrupted_run_resumes_exactly(capsys, tmp_path, monkeypatch):
                          "--out", half)
     assert code == 0, err
     assert "epoch 2/2" in out and "epoch 1/2" not in out
+    assert "resuming at epoch 2, step 6 of 12" in out
     assert "lr 0.001, falling linearly to 0, label smoothing 0.1" in out
     _assert_same_run(straight, half)
 
@@ -209,24 +226,69 @@ def test_a_constant_rate_run_extended_by_resume_matches_a_straight_run(capsys, t
     _assert_same_run(straight, half)
 
 
-def test_a_checkpoint_from_before_the_recipe_flags_resumes_as_it_was_trained(capsys, tmp_path):
-    # Runs saved before --schedule and --label-smoothing existed trained at a constant rate
-    # on one-hot targets; resuming must not switch them to the new defaults.
-    path = tmp_path / "old.npz"
+def _as_0_1_command_file(path):
+    """Rewrite a checkpoint the way cyconv 0.1's command wrote it (format version 1)."""
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    meta = json.loads(str(arrays["meta"]))
+    identity, training, state = meta["dataset"], meta["training"], meta["trainer_state"]
+    norm = meta["normalization"]
+    state.pop("batches_per_epoch")
+    state.update(version=1, epochs=training["epochs"], batch_size=training["batch_size"],
+                 seed=training["seed"], schedule=training["schedule"], base_lr=training["lr"])
+    run_flags = {"preset": "mnist_cnn", "data": identity["name"], "n_train": 200,
+                 "n_test": 60, "val_fraction": identity["val_fraction"],
+                 "seed": identity["seed"], "batch": training["batch_size"],
+                 "optimizer": training["optimizer"], "schedule": training["schedule"],
+                 "label_smoothing": training["label_smoothing"], "data_path": None}
+    old = {"format": "cyconv-checkpoint", "version": 1, "model": meta["model"],
+           "dtype": meta["dtype"], "param_names": meta["param_names"],
+           "optimizer": meta["optimizer"], "history": meta["history"], "trainer_state": state,
+           "extra": {"run": run_flags, "normalization": norm,
+                     "classes": identity["classes"]}}
+    arrays["meta"] = np.array(json.dumps(old))
+    np.savez(path, **arrays)
+
+
+def test_a_0_1_command_checkpoint_evaluates_and_resumes(capsys, tmp_path):
+    # A constant rate, so that extending the 1-epoch run to 2 retraces the 2-epoch run.
     plain = ["--schedule", "constant", "--label-smoothing", "0"]
-    assert run(capsys, "train", *QUICK, *plain, "--epochs", "1", "--out", path)[0] == 0
-    saved = io.load(path)
-    for key in ("schedule", "label_smoothing"):
-        del saved["extra"]["run"][key]
-    del saved["trainer_state"]["schedule"], saved["trainer_state"]["base_lr"]
-    io.save(path, saved["model"], optimizer=io.restore_optimizer(saved["model"],
-                                                                 saved["optimizer_state"]),
-            history=saved["history"], trainer_state=saved["trainer_state"],
-            extra=saved["extra"])
-    code, out, err = run(capsys, "train", "--resume", path, "--epochs", "2", "--threads", "1",
-                         "--no-progress")
+    straight, old = tmp_path / "straight.npz", tmp_path / "old.npz"
+    assert run(capsys, "train", *QUICK, *plain, "--epochs", "2", "--out", straight)[0] == 0
+    assert run(capsys, "train", *QUICK, *plain, "--epochs", "1", "--out", old)[0] == 0
+    _, first_eval, _ = run(capsys, "eval", old, "--threads", "1")
+    _as_0_1_command_file(old)
+    assert io.load(old).version == 1
+    code, out, err = run(capsys, "eval", old, "--threads", "1")
     assert code == 0, err
-    assert "lr 0.001, label smoothing 0," in out
+    assert out == first_eval
+    for command in (["summary", old], ["export", old, "--onnx", tmp_path / "m.onnx"]):
+        if command[0] == "export":
+            pytest.importorskip("onnx")
+        code, _, err = run(capsys, *command)
+        assert code == 0, err
+    code, out, err = run(capsys, "train", "--resume", old, "--epochs", "2", "--threads", "1",
+                         "--no-progress", "--out", old)
+    assert code == 0, err
+    assert "resuming at epoch 2, step 6 of 12" in out
+    _assert_same_run(straight, old)
+
+
+def test_an_app_checkpoint_evaluates_without_data_flags(capsys, tmp_path):
+    from cyconv.data import Normalization
+
+    train, val, test = cyconv.data.load_train_test("synthetic", n_train=200, n_test=60)
+    trainer = Trainer(presets.build("mnist_cnn"), train, val, batch_size=32)
+    trainer.step()
+    identity = cyconv.data.dataset_identity(
+        "synthetic", path=None, n_train=200, n_test=60, val_fraction=0.1, seed=0,
+        classes=train.classes, image_shape=train.image_shape)
+    trainer.save(tmp_path / "app.npz", normalization=Normalization.of(train),
+                 dataset=identity, extra={"language": "ko"})
+    code, out, err = run(capsys, "eval", tmp_path / "app.npz")
+    assert code == 0, err
+    expected = trainer.evaluate(test)
+    assert f"accuracy {expected.accuracy:.2%}" in out and "(test, 60 images)" in out
 
 
 @pytest.mark.parametrize("flags, fragment", [
@@ -240,6 +302,68 @@ def test_resume_refusals(capsys, checkpoint, flags, fragment):
     code, _, err = run(capsys, "train", "--resume", checkpoint[0], *flags)
     assert code == 1
     assert_one_line_error(err, fragment)
+
+
+def _ctrl_c_after_step(monkeypatch, step):
+    """Press Ctrl-C (a real SIGINT) right after global step ``step``, as a user would."""
+    original_step = Trainer.step
+
+    def step_then_ctrl_c(self):
+        reports = original_step(self)
+        if self.global_step == step:
+            signal.raise_signal(signal.SIGINT)
+        return reports
+
+    monkeypatch.setattr(Trainer, "step", step_then_ctrl_c)
+    return original_step
+
+
+def test_ctrl_c_saves_the_exact_position_and_resumes_it(capsys, tmp_path, monkeypatch):
+    straight, half = tmp_path / "straight.npz", tmp_path / "half.npz"
+    assert run(capsys, "train", *QUICK, "--epochs", "2", "--out", straight)[0] == 0
+    original_step = _ctrl_c_after_step(monkeypatch, 10)      # mid-way through epoch 2
+    code, out, err = run(capsys, "train", *QUICK, "--epochs", "2", "--out", half)
+    assert code == 130
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "interrupted at epoch 2, step 10 of 12" in lines[0], err
+    assert f"saved {half}" in lines[0] and "test accuracy" not in out
+    assert io.load(half).trainer_state["global_step"] == 10
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # handler put back
+    monkeypatch.setattr(Trainer, "step", original_step)
+    code, out, err = run(capsys, "train", "--resume", half, "--threads", "1", "--no-progress",
+                         "--out", half)
+    assert code == 0, err
+    assert "resuming at epoch 2, step 10 of 12" in out
+    _assert_same_run(straight, half)
+
+
+def test_ctrl_c_without_out_says_nothing_was_saved(capsys, tmp_path, monkeypatch):
+    _ctrl_c_after_step(monkeypatch, 3)
+    code, _, err = run(capsys, "train", *QUICK, "--epochs", "2")
+    assert code == 130 and "nothing was saved" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("out, fragment", [
+    ("missing/m.npz", "does not exist"),
+    (".", "is a folder"),
+], ids=["missing-folder", "a-folder"])
+def test_out_is_checked_before_training(capsys, tmp_path, monkeypatch, out, fragment):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(Trainer, "step", lambda self: pytest.fail("trained before the check"))
+    code, stdout, err = run(capsys, "train", *QUICK, "--out", out)
+    assert code == 1 and stdout == ""
+    assert_one_line_error(err, f"--out {out}", fragment)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into any folder")
+def test_out_in_a_read_only_folder_is_refused_before_training(capsys, tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    code, stdout, err = run(capsys, "train", *QUICK, "--out", folder / "m.npz")
+    folder.chmod(0o700)
+    assert code == 1 and stdout == ""
+    assert_one_line_error(err, "is not writable")
 
 
 def test_ctrl_c_keeps_the_last_checkpoint(capsys, tmp_path, monkeypatch):
@@ -256,7 +380,7 @@ def test_ctrl_c_keeps_the_last_checkpoint(capsys, tmp_path, monkeypatch):
     assert code == 130
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "interrupted" in lines[0] and f"{path} from epoch 1" in lines[0]
-    assert io.load(path)["trainer_state"]["epoch"] == 1
+    assert io.load(path).trainer_state["epoch"] == 1
 
 
 def test_ctrl_c_before_any_checkpoint(capsys, tmp_path, monkeypatch):

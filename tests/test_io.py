@@ -58,31 +58,31 @@ def test_round_trip_keeps_everything(trained, tmp_path, shapes_data):
     extra = {"normalization": {"mean": [0.5], "std": [0.25]}, "note": np.float32(2.5)}
     trained.save(path, extra=extra)
     saved = io.load(path)
-    model = saved["model"]
+    model = saved.model
     assert model.config() == trained.model.config()
     for name, value in trained.model.state_dict().items():
         np.testing.assert_array_equal(model.state_dict()[name], value, err_msg=name)
     x = shapes_data[1].images[:8]
     np.testing.assert_array_equal(model.predict(x), trained.model.predict(x))
-    state = saved["optimizer_state"]
+    state = saved.optimizer_state
     original = trained.optimizer.state_dict()
     assert (state["name"], state["t"], state["hyperparameters"]) == \
         (original["name"], original["t"], original["hyperparameters"])
     for key, by_name in original["state"].items():
         for name, array in by_name.items():
             np.testing.assert_array_equal(state["state"][key][name], array)
-    assert saved["history"] == json.loads(json.dumps(trained.history))
-    assert saved["trainer_state"]["global_step"] == 5
-    assert saved["extra"] == {"normalization": {"mean": [0.5], "std": [0.25]}, "note": 2.5}
+    assert saved.history == json.loads(json.dumps(trained.history))
+    assert saved.trainer_state["global_step"] == 5
+    assert saved.extra == {"normalization": {"mean": [0.5], "std": [0.25]}, "note": 2.5}
 
 
 def test_model_only_checkpoint(tmp_path):
     model = tiny_model(dtype=np.float64)
     io.save(tmp_path / "m.npz", model)
     saved = io.load(tmp_path / "m.npz")
-    assert saved["model"].dtype == np.float64
-    assert saved["optimizer_state"] is None and saved["trainer_state"] is None
-    assert saved["history"] is None and saved["extra"] is None
+    assert saved.model.dtype == np.float64
+    assert saved.optimizer_state is None and saved.trainer_state is None
+    assert saved.history is None and saved.extra is None
 
 
 @pytest.mark.parametrize("name, kwargs, attributes", [
@@ -95,7 +95,7 @@ def test_restore_optimizer_rebuilds_its_settings(tmp_path, name, kwargs, attribu
     optimizer = optim.make(name, model.parameters(), **kwargs)
     io.save(tmp_path / "m.npz", model, optimizer=optimizer)
     saved = io.load(tmp_path / "m.npz")
-    rebuilt = io.restore_optimizer(saved["model"], saved["optimizer_state"])
+    rebuilt = io.restore_optimizer(saved.model, saved.optimizer_state)
     assert type(rebuilt) is type(optimizer) and rebuilt.lr == kwargs["lr"]
     for attribute, value in attributes.items():
         assert getattr(rebuilt, attribute) == value, attribute

@@ -1,7 +1,4 @@
-"""cyconv.train: the stepping API, thread-safe control, determinism and divergence handling."""
-import threading
-import time
-
+"""cyconv.train: the stepping API, settings checked once, determinism and divergence handling."""
 import numpy as np
 import pytest
 
@@ -63,7 +60,7 @@ def test_loss_falls_and_reports_cover_every_step(shapes_data):
     first, last = np.mean(losses[:5]), np.mean(losses[-5:])
     assert last < 0.7 * first
     assert epochs[-1].val_loss < epochs[0].val_loss
-    assert trainer.finished and not trainer.stopped and trainer.epoch == 4
+    assert trainer.finished and trainer.epoch == 4
 
 
 def test_epoch_report_holds_validation_metrics(shapes_data):
@@ -122,97 +119,29 @@ def test_evaluate_report(shapes_data):
 
 
 # ---------------------------------------------------------------------------------------------
-# Control from another thread
+# The driver owns control: run() is plain steps, settings change between two steps
 # ---------------------------------------------------------------------------------------------
-def _start_run_thread(trainer):
-    reports, started = [], threading.Event()
-
-    def consume():
-        for report in trainer.run():
-            reports.append(report)
-            if len(reports) >= 3:
-                started.set()
-        started.set()
-
-    thread = threading.Thread(target=consume, daemon=True)
-    thread.start()
-    assert started.wait(10), "run() produced no reports"
-    return thread, reports
-
-
-def _wait_until(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
-class _CountingTrainer(Trainer):
-    """Counts how often the run() thread looks at ``paused``: once per loop iteration."""
-
-    checks_from_run = 0
-
-    @property
-    def paused(self):
-        if threading.current_thread() is not threading.main_thread():
-            self.checks_from_run += 1
-        return super().paused
-
-
-def test_pause_resume_stop_from_another_thread(shapes_data):
-    train, val = shapes_data
-    trainer = _CountingTrainer(tiny_model(), train, None, batch_size=10, epochs=1000)
-    thread, reports = _start_run_thread(trainer)
-    trainer.pause()
-    assert trainer.paused
-    time.sleep(0.1)                       # the step in progress, if any, finishes
-    steps_when_paused = trainer.global_step
-    checks_before, cpu_before = trainer.checks_from_run, time.process_time()
-    time.sleep(0.4)
-    assert trainer.global_step == steps_when_paused, "run() stepped while paused"
-    # Blocked on an Event: at most a wake-up per 0.5 s timeout, not a spinning loop.
-    assert trainer.checks_from_run - checks_before <= 2, "run() busy-waits while paused"
-    assert time.process_time() - cpu_before < 0.2, "run() burns CPU while paused"
-    assert thread.is_alive()
-    trainer.resume()
-    assert _wait_until(lambda: trainer.global_step > steps_when_paused + 2)
-    trainer.stop()
-    thread.join(5)
-    assert not thread.is_alive() and trainer.stopped and not trainer.finished
-    assert len([r for r in reports if isinstance(r, StepReport)]) == trainer.global_step
-
-
-def test_stop_wakes_a_paused_run(shapes_data):
+def test_run_is_a_plain_generator_the_driver_stops_by_not_iterating(shapes_data):
     train, _ = shapes_data
     trainer = Trainer(tiny_model(), train, None, batch_size=10, epochs=1000)
-    thread, _ = _start_run_thread(trainer)
-    trainer.pause()
-    time.sleep(0.05)
-    started = time.monotonic()
-    trainer.stop()
-    thread.join(5)
-    assert not thread.is_alive()
-    assert time.monotonic() - started < 0.3    # woken by the event, not the wait's timeout
+    for report in trainer.run():
+        if report.step == 5:
+            break
+    assert trainer.global_step == 5 and not trainer.finished
+    assert not any(hasattr(trainer, name) for name in ("pause", "resume", "stop", "paused"))
+    # A new run() goes on from the same position: the trainer keeps no "stopped" state.
+    report = next(trainer.run())
+    assert report.step == 6
 
 
-def test_step_works_while_paused_and_ends_epochs(shapes_data):
+def test_step_ends_epochs(shapes_data):
     train, _ = shapes_data
     trainer = Trainer(tiny_model(), train, None, batch_size=200, epochs=2)
-    trainer.pause()
     first = trainer.step()
     assert [type(r) for r in first] == [StepReport] and trainer.global_step == 1
     second = trainer.step()
     assert [type(r) for r in second] == [StepReport, EpochReport] and trainer.epoch == 1
-    assert trainer.paused and trainer.global_step == 2
-
-
-def test_run_after_stop_returns_at_once(shapes_data):
-    train, _ = shapes_data
-    trainer = Trainer(tiny_model(), train, None, batch_size=100, epochs=3)
-    trainer.stop()
-    assert list(trainer.run()) == [] and trainer.global_step == 0
+    assert trainer.global_step == 2
 
 
 def test_step_after_the_last_epoch_raises_until_epochs_grow(shapes_data):
@@ -225,16 +154,16 @@ def test_step_after_the_last_epoch_raises_until_epochs_grow(shapes_data):
     assert [type(r) for r in trainer.step()] == [StepReport, EpochReport]
 
 
-def test_set_lr_applies_to_the_next_step(shapes_data):
+def test_base_lr_set_between_steps_applies_to_the_next_step(shapes_data):
     train, _ = shapes_data
     model = tiny_model()
     trainer = Trainer(model, train, None, optimizer="sgd", lr=0.01, batch_size=30)
     trainer.step()
-    trainer.set_lr(0.5)
-    assert trainer.lr == 0.01                 # queued, not applied mid-step
+    trainer.base_lr = 0.5
+    assert trainer.lr == 0.01                 # the optimizer holds the last step's rate
     before = model.state_dict()
     (report,) = trainer.step()
-    assert report.lr == 0.5 and trainer.lr == 0.5
+    assert report.lr == 0.5 and trainer.lr == 0.5 and trainer.optimizer.lr == 0.5
     for name, param, grad in model.parameters():
         np.testing.assert_allclose(param - before[name], -0.5 * grad, rtol=1e-5, atol=1e-7)
 
@@ -262,64 +191,82 @@ def test_linear_schedule_falls_to_the_end_of_the_run(shapes_data):
     assert trainer.history["step_lr"][-1] > 0
 
 
-def test_set_lr_rescales_the_linear_schedule(shapes_data):
+def test_base_lr_rescales_the_linear_schedule(shapes_data):
     train, _ = shapes_data
     trainer = Trainer(tiny_model(), train, None, optimizer="adam", lr=0.1, batch_size=100,
                       epochs=2, schedule="linear")
     trainer.step()
-    trainer.set_lr(0.6)
+    trainer.base_lr = 0.6
     (report,) = trainer.step()
     assert report.lr == pytest.approx(0.6 * 5 / 6) and trainer.base_lr == 0.6
 
 
-def test_set_momentum_applies_to_the_next_step(shapes_data):
+def test_momentum_lives_in_the_optimizer(shapes_data):
     train, _ = shapes_data
     trainer = Trainer(tiny_model(), train, None, optimizer="momentum", momentum=0.9)
-    trainer.set_momentum(0.5)
-    assert trainer.momentum == 0.9
-    trainer.step()
-    assert trainer.momentum == 0.5
+    trainer.momentum = 0.5
+    assert trainer.optimizer.momentum == 0.5 and trainer.momentum == 0.5
+    assert trainer.settings["momentum"] == 0.5
 
 
-@pytest.mark.parametrize("call, value, match", [
-    ("set_lr", -1.0, "finite number > 0"), ("set_lr", float("nan"), "finite number > 0"),
-    ("set_momentum", 1.0, r"\[0, 1\)"),
-], ids=["negative-lr", "nan-lr", "momentum-one"])
-def test_bad_control_values_raise_at_once(shapes_data, call, value, match):
+@pytest.mark.parametrize("attribute, value, match", [
+    ("base_lr", -1.0, "Trainer: the learning rate must be a finite number > 0"),
+    ("base_lr", float("nan"), "Trainer: the learning rate must be a finite number > 0"),
+    ("momentum", 1.0, r"Trainer: momentum must be a number in \[0, 1\)"),
+    ("epochs", 0, "Trainer: epochs must be a positive int"),
+    ("schedule", "cosine", "Trainer: schedule must be one of"),
+], ids=["negative-lr", "nan-lr", "momentum-one", "epochs-0", "schedule"])
+def test_bad_setting_values_raise_at_once_and_change_nothing(shapes_data, attribute, value,
+                                                             match):
     trainer = Trainer(tiny_model(), shapes_data[0], None, optimizer="adam")
+    before = trainer.settings
     with pytest.raises(ValueError, match=match):
-        getattr(trainer, call)(value)
+        setattr(trainer, attribute, value)
+    assert trainer.settings == before
 
 
-def test_set_momentum_without_momentum_says_so(shapes_data):
+def test_momentum_without_momentum_says_so(shapes_data):
     trainer = Trainer(tiny_model(), shapes_data[0], None, optimizer="sgd")
     with pytest.raises(ValueError, match="sgd optimizer has no momentum"):
-        trainer.set_momentum(0.9)
+        trainer.momentum = 0.9
 
 
-def test_control_calls_from_many_threads_are_safe(shapes_data):
-    train, _ = shapes_data
-    trainer = Trainer(tiny_model(), train, None, optimizer="adam", batch_size=10, epochs=1000)
-    thread, _ = _start_run_thread(trainer)
+def test_settings_hold_every_setting_once(shapes_data):
+    trainer = Trainer(tiny_model(), shapes_data[0], None, optimizer="nesterov", lr=0.02,
+                      momentum=0.8, batch_size=16, epochs=3, seed=4, schedule="linear",
+                      label_smoothing=0.1)
+    assert trainer.settings == {"optimizer": "nesterov", "lr": 0.02, "momentum": 0.8,
+                                "batch_size": 16, "epochs": 3, "seed": 4,
+                                "schedule": "linear", "label_smoothing": 0.1}
+    trainer.step()
+    # The optimizer holds the scheduled rate, the trainer the base it is scaled from.
+    assert trainer.settings["lr"] == 0.02 and trainer.optimizer.lr == 0.02
+    trainer.step()
+    assert trainer.settings["lr"] == 0.02 and trainer.optimizer.lr < 0.02
+    assert not any(k.startswith("_lr") or k == "_momentum" for k in vars(trainer))
 
-    def hammer(offset):
-        for i in range(50):
-            trainer.set_lr(1e-3 * (1 + (i + offset) % 3))
-            trainer.pause()
-            trainer.resume()
 
-    workers = [threading.Thread(target=hammer, args=(k,)) for k in range(3)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    trainer.resume()
-    steps = trainer.global_step
-    assert _wait_until(lambda: trainer.global_step > steps + 2)
-    trainer.stop()
-    thread.join(5)
-    assert not thread.is_alive()
-    assert trainer.lr in (1e-3, 2e-3, 3e-3)
+def test_label_smoothing_trains_but_validation_reports_plain_cross_entropy(shapes_data):
+    train, val = shapes_data
+    smoothed = Trainer(tiny_model(), train, val, optimizer="adam", lr=1e-2, batch_size=30,
+                       label_smoothing=0.2)
+    report = run_all(smoothed)[-1]
+    plain = evaluate(smoothed.model, val)
+    assert report.val_loss == pytest.approx(plain.loss, rel=1e-6)
+    assert smoothed.evaluate(val).loss == pytest.approx(plain.loss, rel=1e-6)
+    smoothed_loss = evaluate(smoothed.model, val, loss=smoothed.loss).loss
+    assert smoothed_loss == pytest.approx(plain.loss, rel=1e-6)     # evaluate drops it too
+    assert smoothed.loss.label_smoothing == 0.2
+
+
+def test_label_smoothing_and_a_loss_together_are_refused(shapes_data):
+    from cyconv import losses
+
+    with pytest.raises(ValueError, match="not both"):
+        Trainer(tiny_model(), shapes_data[0], loss=losses.SoftmaxCrossEntropy(),
+                label_smoothing=0.1)
+    with pytest.raises(ValueError, match=r"Trainer: label_smoothing must be a number in \[0, 1\)"):
+        Trainer(tiny_model(), shapes_data[0], label_smoothing=1.5)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -386,7 +333,7 @@ def test_overflowing_update_is_undone_with_the_optimizer_state(shapes_data):
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, weights[name], err_msg=name)
     assert optimizer.t == 0 and all(not m.any() for m in optimizer.state["m"].values())
-    trainer.set_lr(1e-3)          # the run goes on from the kept weights
+    trainer.base_lr = 1e-3        # the run goes on from the kept weights
     (report,) = trainer.step()
     assert report.step == 1 and np.isfinite(report.loss)
 
@@ -429,7 +376,7 @@ def test_class_count_must_match_the_outputs(shapes_data):
     (dict(batch_size=0), ValueError, "batch_size"),
     (dict(epochs=0), ValueError, "epochs"),
     (dict(seed=-1), ValueError, "seed"),
-    (dict(optimizer="bogus"), ValueError, "unknown optimizer"),
+    (dict(optimizer="bogus"), ValueError, "Trainer: optimizer must be one of"),
     (dict(optimizer=3), TypeError, "optimizer must be"),
     (dict(lr=0.0), ValueError, "learning rate"),
     (dict(schedule="cosine"), ValueError, "schedule must be one of"),

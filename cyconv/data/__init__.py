@@ -11,7 +11,8 @@ Names (``DATASETS``): "synthetic" and "synthetic_rgb" (built in, no files), "mni
 
 Modules: ``dataset`` (the Dataset class), ``synthetic``, ``idx``, ``cifar`` and
 ``safe_pickle``, ``folder``, ``digits``, ``sources`` (search order, cache, download),
-``importing`` (import_files, verify), ``batching``, ``loading`` (load, load_train_test, locate, available), ``catalog``
+``importing`` (import_files, verify), ``batching``, ``identity`` (a run's dataset identity and
+normalisation, reloaded exactly), ``loading`` (load, load_train_test, locate, available), ``catalog``
 (file names, checksums, mirrors, class names), ``limits`` (the memory budget every loader
 checks declared sizes against before allocating).
 """
@@ -19,6 +20,7 @@ from .batching import batch_count, batches
 from .catalog import CIFAR10_CLASSES, DIGIT_CLASSES, FASHION_CLASSES
 from .dataset import Dataset
 from .errors import DataError, MissingDependencyError
+from .identity import Normalization, dataset_identity, load_identity
 from .loading import DATASETS, Availability, available, load, load_train_test, locate
 from .importing import Check, import_files, verify
 from .sources import cache_dir, cache_root, download_dataset
@@ -29,5 +31,6 @@ __all__ = [
     "load", "load_train_test", "batches", "batch_count",
     "available", "Availability", "locate", "import_files", "verify", "Check",
     "download_dataset", "cache_dir", "cache_root", "synthetic",
+    "Normalization", "dataset_identity", "load_identity",
     "SHAPE_CLASSES", "DIGIT_CLASSES", "FASHION_CLASSES", "CIFAR10_CLASSES",
 ]

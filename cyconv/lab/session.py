@@ -128,7 +128,7 @@ class LabSession:
                           momentum=settings.momentum, batch_size=settings.batch_size, epochs=settings.epochs,
                           seed=settings.seed)
         self._clear()
-        info = self._adopt(trainer, settings, network, test, identity, _normalization_of(train))
+        info = self._adopt(trainer, settings, network, test, identity, data.Normalization.of(train))
         self.state = "paused"
         return info
 
@@ -185,7 +185,7 @@ class LabSession:
         """The learning rate from the next step on (the trainer checks the value)."""
         if self.trainer is None:
             raise LabError("train.no_run")
-        self.trainer.set_lr(lr)
+        self.trainer.base_lr = lr
         self.settings = dataclasses.replace(self.settings, lr=float(lr))
 
     @property
@@ -260,7 +260,7 @@ class LabSession:
         if image.shape != tuple(self.model.input_shape):
             raise LabError("draw.bad_shape", got=image.shape, expected=tuple(self.model.input_shape))
         if self._normalization is not None:
-            image = self._normalization.apply(image[np.newaxis])[0]
+            image = self._normalization.apply(image)
         self._sample = ("drawn", read_only(image))
         pictures = self.pictures_if_due(force=True)
         return pictures, read_only(softmax(pictures.sample.outputs[-1][2]))
@@ -325,12 +325,6 @@ def _class_names(identity, model) -> tuple:
     if identity and identity.get("classes"):
         return tuple(identity["classes"])
     return tuple(str(k) for k in range(int(model.output_shape[0])))
-
-
-def _normalization_of(dataset):
-    if dataset.normalization is None:
-        return None
-    return io.Normalization(*dataset.normalization)
 
 
 def _settings_of(checkpoint) -> TrainingSettings:
