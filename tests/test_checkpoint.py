@@ -268,6 +268,22 @@ def test_a_fifo_is_refused_without_opening_it(tmp_path):
     _assert_refused(fifo, "not a regular file")     # opening it would block forever
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_fifo_swapped_in_after_the_stat_is_refused_without_hanging(tmp_path, monkeypatch):
+    from cyconv.io import _archive
+
+    regular = tmp_path / "regular.npz"
+    io.save(regular, tiny_model())
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    real_stat = os.stat
+    # The first look sees a regular file; by the time it is opened, it is a pipe.
+    monkeypatch.setattr(_archive.os, "stat",
+                        lambda path, *a, **k: real_stat(regular if str(path) == str(fifo)
+                                                        else path, *a, **k))
+    _assert_refused(fifo, "not a regular file")
+
+
 def test_an_absurd_declared_member_size_is_refused_before_inflating(tmp_path, monkeypatch):
     from cyconv.io import _archive
 
