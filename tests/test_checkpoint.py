@@ -268,6 +268,22 @@ def test_a_fifo_is_refused_without_opening_it(tmp_path):
     _assert_refused(fifo, "not a regular file")     # opening it would block forever
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_fifo_swapped_in_after_the_stat_is_refused_without_hanging(tmp_path, monkeypatch):
+    from cyconv.io import _archive
+
+    regular = tmp_path / "regular.npz"
+    io.save(regular, tiny_model())
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    real_stat = os.stat
+    # The first look sees a regular file; by the time it is opened, it is a pipe.
+    monkeypatch.setattr(_archive.os, "stat",
+                        lambda path, *a, **k: real_stat(regular if str(path) == str(fifo)
+                                                        else path, *a, **k))
+    _assert_refused(fifo, "not a regular file")
+
+
 def test_an_absurd_declared_member_size_is_refused_before_inflating(tmp_path, monkeypatch):
     from cyconv.io import _archive
 
@@ -320,10 +336,11 @@ def test_nesting_a_little_too_deep_is_refused_too(tmp_path):
     ({"param_shapes": [[1]]}, "'param_shapes'"),
     ({"dtype": "object"}, "dtype"),
     ({"training": "fast"}, "'training' entry"),
+    ({"dataset": ["mnist"]}, "'dataset' entry"),
     ({"optimizer": {"name": 3}}, "optimizer entry"),
     ({"normalization": {"mean": "x"}}, "normalisation is malformed"),
 ], ids=["model-list", "input-shape", "layers-int", "layer-not-dict", "names-str",
-        "shapes-count", "dtype", "training-str", "optimizer-name", "normalization"])
+        "shapes-count", "dtype", "training-str", "dataset-list", "optimizer-name", "normalization"])
 def test_wrong_json_types_are_one_line(tmp_path, change, fragment):
     model = tiny_model()
     _write_raw(tmp_path / "bad.npz", json.dumps(_meta_of(model, **change)), _arrays(model))
@@ -380,3 +397,39 @@ def test_an_array_header_larger_than_its_member_is_refused(tmp_path):
         with archive.open("param/liar.npy", "w") as member:
             np.lib.format.write_array_header_1_0(member, header)
     _assert_refused(path, "param/liar", "larger than the entry")
+
+
+@pytest.mark.parametrize("spoil", ["no-shuffler", "bad-shuffler", "bad-totals", "bad-history"])
+def test_a_malformed_position_is_one_value_error_and_changes_nothing(splits, tmp_path, spoil):
+    (train, val, _), _ = splits
+    trainer = _trainer(splits)
+    trainer.step()
+    trainer.save(tmp_path / "m.npz")
+    saved = io.load(tmp_path / "m.npz")
+    state, history = dict(saved.trainer_state), saved.history
+    if spoil == "no-shuffler":
+        del state["shuffler_state"]
+    elif spoil == "bad-shuffler":
+        state["shuffler_state"] = {"bit_generator": "nonsense"}
+    elif spoil == "bad-totals":
+        state["epoch_totals"] = [1, 2]
+    else:
+        history = [1, 2]
+    fresh = _trainer(splits)
+    with pytest.raises(ValueError, match="the saved position is malformed") as caught:
+        fresh.load_state(state, history)
+    assert "\n" not in str(caught.value)
+    assert fresh.global_step == 0 and fresh.history["step_loss"] == []
+    assert [type(r).__name__ for r in fresh.step()] == ["StepReport"]
+
+
+def test_training_settings_missing_a_key_are_named(splits, tmp_path):
+    (train, val, _), _ = splits
+    trainer = _trainer(splits)
+    trainer.step()
+    training = dict(trainer.settings)
+    del training["batch_size"]
+    io.save(tmp_path / "m.npz", trainer.model, training=training, optimizer=trainer.optimizer,
+            trainer_state=trainer.state(), history=trainer.history)
+    with pytest.raises(ValueError, match=r"training settings lack \['batch_size'\]"):
+        Trainer.from_checkpoint(tmp_path / "m.npz", train, val)

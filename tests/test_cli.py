@@ -296,8 +296,10 @@ def test_an_app_checkpoint_evaluates_without_data_flags(capsys, tmp_path):
     (["--data", "mnist"], "--data mnist differs"),
     (["--schedule", "constant"], "--schedule constant differs"),
     (["--label-smoothing", "0.2"], "--label-smoothing 0.2 differs"),
+    (["--preset", "lenet5"], "--preset lenet5 differs from the resumed run's network"),
     ([], "already finished its 1 epochs"),
-], ids=["other-batch", "other-data", "other-schedule", "other-smoothing", "finished"])
+], ids=["other-batch", "other-data", "other-schedule", "other-smoothing", "other-preset",
+        "finished"])
 def test_resume_refusals(capsys, checkpoint, flags, fragment):
     code, _, err = run(capsys, "train", "--resume", checkpoint[0], *flags)
     assert code == 1
@@ -364,6 +366,16 @@ def test_out_in_a_read_only_folder_is_refused_before_training(capsys, tmp_path):
     folder.chmod(0o700)
     assert code == 1 and stdout == ""
     assert_one_line_error(err, "is not writable")
+
+
+def test_resuming_a_checkpoint_without_its_data_identity_says_so(capsys, tmp_path):
+    train, val, _ = cyconv.data.load_train_test("synthetic", n_train=100, n_test=20)
+    trainer = Trainer(presets.build("mnist_cnn"), train, val, batch_size=50, epochs=2)
+    trainer.step()
+    trainer.save(tmp_path / "bare.npz")
+    code, _, err = run(capsys, "train", "--resume", tmp_path / "bare.npz")
+    assert code == 1
+    assert_one_line_error(err, "records no dataset")
 
 
 def test_ctrl_c_keeps_the_last_checkpoint(capsys, tmp_path, monkeypatch):

@@ -1,6 +1,7 @@
 """Reading the zip of .npy members without trusting it: the file's kind first (os.stat, so a
 FIFO cannot hang the reader), then every member's declared size against the budgets, then the
 .npy headers (shape and dtype) of the arrays, and only then the data."""
+import contextlib
 import os
 import stat
 import zipfile
@@ -27,13 +28,7 @@ _READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, Val
                 NotImplementedError, RuntimeError)
 
 
-def _check_file_kind(path):
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such checkpoint file") from None
-    except OSError as error:
-        raise CheckpointError(f"{path}: cannot be read ({error.strerror})") from None
+def _check_file_kind(path, info):
     if stat.S_ISDIR(info.st_mode):
         raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
     if not stat.S_ISREG(info.st_mode):
@@ -41,25 +36,51 @@ def _check_file_kind(path):
                               f"checkpoint is an .npz file")
 
 
-def open_archive(path):
-    """The checkpoint's zip archive, after checking that it is a regular zip file."""
-    _check_file_kind(path)
+def _open_regular(path):
+    """A binary file object on ``path``, which must be a regular file. os.stat decides before
+    anything is opened, and the file is opened without blocking and checked again by fstat,
+    so a pipe swapped in between cannot hang the reader either."""
     try:
-        with open(path, "rb") as handle:
-            magic = handle.read(len(_NPY_MAGIC))
+        _check_file_kind(path, os.stat(path))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such checkpoint file") from None
     except OSError as error:
         raise CheckpointError(f"{path}: cannot be read ({error.strerror})") from None
-    if magic.startswith(_NPY_MAGIC):
-        raise CheckpointError(f"{path}: holds a single array (.npy), not a cyconv checkpoint "
-                              f"(.npz with a '{META_KEY}' entry)")
-    if not magic.startswith(_ZIP_MAGIC):
-        raise CheckpointError(f"{path}: not a readable checkpoint: it is not an .npz (zip) "
-                              f"archive")
     try:
-        return zipfile.ZipFile(path)
-    except _READ_ERRORS as error:
-        raise CheckpointError(f"{path}: not a readable checkpoint: the file is truncated or "
-                              f"is not an .npz archive ({type(error).__name__})") from None
+        _check_file_kind(path, os.fstat(fd))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+@contextlib.contextmanager
+def open_archive(path):
+    """The checkpoint's zip archive (a context manager), after checking that it is a regular
+    file holding a zip archive."""
+    handle = _open_regular(path)
+    with handle:
+        try:
+            magic = handle.read(len(_NPY_MAGIC))
+            handle.seek(0)
+        except OSError as error:
+            raise CheckpointError(f"{path}: cannot be read ({error.strerror})") from None
+        if magic.startswith(_NPY_MAGIC):
+            raise CheckpointError(f"{path}: holds a single array (.npy), not a cyconv "
+                                  f"checkpoint (.npz with a '{META_KEY}' entry)")
+        if not magic.startswith(_ZIP_MAGIC):
+            raise CheckpointError(f"{path}: not a readable checkpoint: it is not an .npz (zip) "
+                                  f"archive")
+        try:
+            archive = zipfile.ZipFile(handle)
+        except _READ_ERRORS as error:
+            raise CheckpointError(f"{path}: not a readable checkpoint: the file is truncated "
+                                  f"or is not an .npz archive ({type(error).__name__})") from None
+        with archive:
+            yield archive
 
 
 def _check_member_size(path, info, key):

@@ -102,7 +102,7 @@ def check_meta(path, meta):
                  and all(isinstance(s, list) and all(_is_count(v) for v in s) for s in declared),
                  "'param_shapes' does not list one shape per parameter")
     for block in _BLOCKS:
-        _require(path, meta.get(block) is None or isinstance(meta[block], (dict, list)),
+        _require(path, meta.get(block) is None or isinstance(meta[block], dict),
                  f"'{block}' entry is neither an object nor empty")
     _check_optimizer(path, meta.get("optimizer"))
 

@@ -366,10 +366,22 @@ class Trainer:
 
     def load_state(self, state, history=None):
         """Continue from a position made by state() (and its history), e.g. from a checkpoint.
-        The trainer must have the run's settings (see from_checkpoint)."""
+        The trainer must have the run's settings (see from_checkpoint). A malformed state is
+        one ValueError, and the trainer is left as it was."""
         if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
             raise ValueError(f"Trainer.load_state: not a trainer state of version "
                              f"{STATE_VERSION}")
+        before = self.state(), self.history
+        try:
+            self._load_position(state, history)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            if isinstance(error, ValueError) and str(error).startswith("Trainer.load_state"):
+                raise
+            self._load_position(*before)
+            raise ValueError(f"Trainer.load_state: the saved position is malformed "
+                             f"({type(error).__name__}: {error})") from None
+
+    def _load_position(self, state, history):
         if state["train_size"] != len(self.train.labels):
             raise ValueError(f"Trainer.load_state: the run was saved training on "
                              f"{state['train_size']} examples but this train set has "
@@ -424,6 +436,10 @@ class Trainer:
                              f"optimizer state, so training cannot resume from it (start a "
                              f"new run with its weights instead)")
         settings = saved.training
+        missing = [key for key in ("batch_size", "epochs", "seed", "schedule", "lr",
+                                   "label_smoothing") if key not in settings]
+        if missing:
+            raise ValueError(f"{saved.path}: the saved training settings lack {missing}")
         optimizer = io.restore_optimizer(saved.model, saved.optimizer_state)
         trainer = cls(saved.model, train, val, loss=loss, optimizer=optimizer,
                       batch_size=settings["batch_size"], epochs=epochs or settings["epochs"],
