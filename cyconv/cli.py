@@ -13,6 +13,7 @@ import numpy as np
 
 from . import data, io, losses, presets, set_num_threads
 from . import train as training
+from .importers import command as import_command
 from .shapes import ShapeError
 
 __all__ = ["main", "build_parser"]
@@ -521,6 +522,8 @@ def build_parser():
     p.add_argument("--torch", metavar="OUT.pt",
                    help="write the PyTorch state_dict file here (needs torch)")
     p.set_defaults(handler=cmd_export)
+
+    import_command.add_parser(commands)
     return parser
 
 

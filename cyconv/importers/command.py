@@ -1,0 +1,68 @@
+"""``cyconv import MODEL --out MODEL.npz [--input-shape C,H,W]``: a foreign model as a cyconv
+checkpoint. The command line registers it with :func:`add_parser` and runs :func:`run`."""
+import argparse
+import os
+
+__all__ = ["add_parser", "run"]
+
+DESCRIPTION = (
+    "Import a model trained elsewhere and write it as a cyconv checkpoint (the lab and "
+    "'cyconv summary' / 'cyconv eval' read it). MODEL is an ONNX file (.onnx; the operators "
+    "cyconv's own export writes, from PyTorch or elsewhere) or a PyTorch file (.pt/.pth): one "
+    "written by 'cyconv export --torch', or TorchScript of an nn.Sequential. Files are read "
+    "without running any code from them. An operator or module cyconv has no layer for is "
+    "named in one line.")
+
+
+def _input_shape(text):
+    from .common import ModelImportError, parse_input_shape
+
+    try:
+        return parse_input_shape(text)
+    except ModelImportError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("--input-shape ")) from None
+
+
+def add_parser(subparsers):
+    """Add the ``import`` command to an argparse subparsers object; returns its parser."""
+    parser = subparsers.add_parser("import", help="import an ONNX or PyTorch model as a "
+                                                  "checkpoint", description=DESCRIPTION)
+    parser.add_argument("model", metavar="MODEL", help="the .onnx or .pt/.pth file to import")
+    parser.add_argument("--out", required=True, metavar="OUT.npz",
+                        help="write the cyconv checkpoint here")
+    parser.add_argument("--input-shape", type=_input_shape, metavar="C,H,W",
+                        help="input size without the batch axis, e.g. 1,28,28 (needed when the "
+                             "file does not say it: TorchScript, or a symbolic ONNX size)")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def run(args, session=None):
+    """Import ``args.model``, write ``args.out`` with cyconv.io.save; returns the exit code 0.
+
+    Errors are raised (ModelImportError and the like, all ValueError/OSError/ImportError), for
+    the command line to print as one line.
+    """
+    from .. import io
+    from . import load_model
+    from .common import ModelImportError
+
+    if _same_file(args.model, args.out):
+        raise ModelImportError(f"--out {args.out} is the model being imported; choose another "
+                               f"file so that it is not overwritten")
+    if session is not None:
+        session.out = args.out          # what a Ctrl-C reports as left unchanged
+    model = load_model(args.model, args.input_shape)
+    io.save(args.out, model, extra={"imported_from": os.path.basename(args.model)})
+    shape = ", ".join(map(str, model.input_shape))
+    print(f"imported {args.model}: {len(model)} layers, {model.count_params():,} parameters, "
+          f"input (N, {shape}) -> output (N, {', '.join(map(str, model.output_shape))})")
+    print(f"wrote {args.out}")
+    return 0
