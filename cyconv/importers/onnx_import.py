@@ -45,14 +45,6 @@ def _check_operators(graph, where):
                                    f"{', '.join(SUPPORTED_OPERATORS)}")
 
 
-def _check_structure(onnx, proto, where):
-    try:
-        onnx.checker.check_model(proto)
-    except onnx.checker.ValidationError as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else "invalid model"
-        raise ModelImportError(f"{where}: not a valid ONNX model: {first}") from None
-
-
 def _graph_output(graph, current, where):
     outputs = [value.name for value in graph.output]
     if len(outputs) != 1:
@@ -150,7 +142,6 @@ def from_onnx(path_or_model, input_shape=None):
     proto, opset, where = read_model(path_or_model)
     onnx = import_onnx()
     _check_operators(proto.graph, where)
-    _check_structure(onnx, proto, where)
     layers, shape = _walk(onnx, proto, opset, where, input_shape)
     name = proto.graph.name if proto.graph.name and proto.graph.name != "cyconv_model" else None
     return build_sequential(layers, shape, where=where, name=name)

@@ -20,6 +20,7 @@ no Python objects; its code is never run: only the modules' settings and weights
 """
 import json
 import os
+import warnings
 import zipfile
 
 from ._torch_modules import convert_modules
@@ -89,7 +90,11 @@ def _load_payload(torch, path):
     import pickle
 
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # torch warns about pickle protocols its safe unpickler may not know; the
+            # refusal below says what matters
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise ModelImportError(f"{path}: holds pickled Python objects (e.g. a whole nn.Module "
                                f"saved with torch.save(model)); cyconv loads only tensors, "
@@ -129,7 +134,10 @@ def _from_torchscript(torch, path, input_shape):
         raise ModelImportError(f"{path}: a TorchScript file does not record its input size: "
                                f"give input_shape (C, H, W), e.g. --input-shape 1,28,28")
     try:
-        module = torch.jit.load(path, map_location="cpu")
+        with warnings.catch_warnings():
+            # TorchScript is deprecated in recent torch, but files of it are still around
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(path, map_location="cpu")
     except (RuntimeError, ValueError, OSError) as error:
         raise ModelImportError(f"{path}: not a readable TorchScript file: "
                                f"{' '.join(str(error).split())[:160]}") from None
