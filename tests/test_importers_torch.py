@@ -102,6 +102,22 @@ def test_padding_and_pooling_modules_match_torch(modules, input_shape):
     _assert_matches_torch(module, from_torch(module, input_shape))
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+def test_a_model_exported_by_torch_onnx_imports(tmp_path):
+    pytest.importorskip("onnx")
+    from cyconv.importers import from_onnx
+
+    torch.manual_seed(4)
+    module = nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5),
+        nn.Tanh(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.LeakyReLU(0.1),
+        nn.Dropout(), nn.Linear(120, 10), nn.Softmax(dim=1)).eval()
+    torch.onnx.export(module, (torch.zeros(1, 1, 28, 28),), str(tmp_path / "lenet.onnx"),
+                      dynamo=False, input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "N"}, "y": {0: "N"}})
+    _assert_matches_torch(module, from_onnx(tmp_path / "lenet.onnx"), n=3)
+
+
 # ----------------------------------------------------------------------------------------------
 # Refusals
 # ----------------------------------------------------------------------------------------------

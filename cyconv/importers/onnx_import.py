@@ -17,7 +17,9 @@ patterns cyconv's own export writes) becomes one cyconv layer:
   a band of ones, ·alpha/size, +k, ^beta, x / that) → LRN of that size;
 - Dropout and Identity → nothing (inference).
 
-Anything else is refused with one line naming the operator and the node.
+Anything else is refused with one line naming the operator and the node. onnx's checker is
+not run: the walk itself checks every node, attribute and tensor it reads (a model the checker
+would flag for unrelated metadata still imports, and nothing unchecked is ever used).
 """
 from .. import shapes
 from ._onnx_file import attributes_of, constants_of, graph_input, import_onnx, read_model
