@@ -80,6 +80,29 @@ def test_mistakes_are_one_line_and_leave_the_old_checkpoint(capsys, tmp_path, se
     assert out_path.read_bytes() == b"the user's old file"
 
 
+def test_mean_and_std_are_stored_for_eval(capsys, tmp_path):
+    export.to_onnx(presets.build("cifar_small"), tmp_path / "c.onnx")
+    code, _, err = run(capsys, "import", tmp_path / "c.onnx", "--out", tmp_path / "c.npz",
+                       "--mean", "0.5", "--std", "0.2,0.25,0.3")
+    assert (code, err) == (0, "")
+    assert io.load(tmp_path / "c.npz")["extra"]["normalization"] == {
+        "mean": [0.5, 0.5, 0.5], "std": [0.2, 0.25, 0.3]}
+
+
+@pytest.mark.parametrize("flags, fragment", [
+    (("--mean", "0.5"), "--mean and --std go together"),
+    (("--mean", "0.5", "--std", "0.2,0.3"), "--std needs 1 or 3 values"),
+    (("--mean", "0.5", "--std", "0"), "--std must be > 0"),
+    (("--mean", "a", "--std", "1"), "argument --mean: expected numbers"),
+])
+def test_bad_normalisation_flags_are_one_line(capsys, tmp_path, flags, fragment):
+    export.to_onnx(presets.build("cifar_small"), tmp_path / "c.onnx")
+    code, _, err = run(capsys, "import", tmp_path / "c.onnx", "--out", tmp_path / "c.npz",
+                       *flags)
+    assert code in (1, 2) and fragment in err and err.count("\n") == 1
+    assert not (tmp_path / "c.npz").exists()
+
+
 def test_the_model_is_never_overwritten_by_its_own_import(capsys, tmp_path):
     export.to_onnx(presets.build("lenet5"), tmp_path / "m.onnx")
     before = (tmp_path / "m.onnx").read_bytes()

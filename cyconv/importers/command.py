@@ -1,6 +1,7 @@
 """``cyconv import MODEL --out MODEL.npz [--input-shape C,H,W]``: a foreign model as a cyconv
 checkpoint. The command line registers it with :func:`add_parser` and runs :func:`run`."""
 import argparse
+import math
 import os
 
 __all__ = ["add_parser", "run"]
@@ -23,6 +24,39 @@ def _input_shape(text):
         raise argparse.ArgumentTypeError(str(error).removeprefix("--input-shape ")) from None
 
 
+def _values(text):
+    try:
+        values = [float(part) for part in str(text).split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got "
+                                         f"{text!r}") from None
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected finite numbers, got {text!r}")
+    return values
+
+
+def _normalization(args, model):
+    """{"mean", "std"} per channel for the checkpoint, from --mean/--std, or None."""
+    if (args.mean is None) != (args.std is None):
+        raise ValueError("--mean and --std go together (the normalisation the model was "
+                         "trained with, e.g. --mean 0.1307 --std 0.3081 for MNIST)")
+    if args.mean is None:
+        return None
+    channels = model.input_shape[0] if len(model.input_shape) == 3 else 1
+    result = {}
+    for key in ("mean", "std"):
+        values = getattr(args, key)
+        if len(values) == 1:
+            values = values * channels
+        if len(values) != channels:
+            raise ValueError(f"--{key} needs 1 or {channels} values (one per input channel), "
+                             f"got {len(values)}")
+        result[key] = values
+    if min(result["std"]) <= 0:
+        raise ValueError(f"--std must be > 0, got {result['std']}")
+    return result
+
+
 def add_parser(subparsers):
     """Add the ``import`` command to an argparse subparsers object; returns its parser."""
     parser = subparsers.add_parser("import", help="import an ONNX or PyTorch model as a "
@@ -33,6 +67,11 @@ def add_parser(subparsers):
     parser.add_argument("--input-shape", type=_input_shape, metavar="C,H,W",
                         help="input size without the batch axis, e.g. 1,28,28 (needed when the "
                              "file does not say it: TorchScript, or a symbolic ONNX size)")
+    parser.add_argument("--mean", type=_values, metavar="M[,M,M]",
+                        help="the per-channel mean the model's inputs were normalised with "
+                             "(with --std; stored for 'cyconv eval' and the lab)")
+    parser.add_argument("--std", type=_values, metavar="S[,S,S]",
+                        help="the per-channel standard deviation, with --mean")
     parser.set_defaults(handler=run)
     return parser
 
@@ -60,7 +99,11 @@ def run(args, session=None):
     if session is not None:
         session.out = args.out          # what a Ctrl-C reports as left unchanged
     model = load_model(args.model, args.input_shape)
-    io.save(args.out, model, extra={"imported_from": os.path.basename(args.model)})
+    extra = {"imported_from": os.path.basename(args.model)}
+    normalization = _normalization(args, model)
+    if normalization is not None:
+        extra["normalization"] = normalization
+    io.save(args.out, model, extra=extra)
     shape = ", ".join(map(str, model.input_shape))
     print(f"imported {args.model}: {len(model)} layers, {model.count_params():,} parameters, "
           f"input (N, {shape}) -> output (N, {', '.join(map(str, model.output_shape))})")
