@@ -344,3 +344,34 @@ def test_an_opset_older_than_7_is_refused():
 def test_a_wrong_argument_type_is_a_type_error():
     with pytest.raises(TypeError, match=r"from_onnx: expected a file path"):
         from_onnx(42)
+
+
+def test_damaged_files_end_in_one_line_or_a_model(rng):
+    """Random byte changes in a file with every pattern: either a model or ModelImportError
+    in one line, never another exception."""
+    model = _layers_model(
+        [Conv2D(2, 4, 3, padding=1, padding_mode="replicate", rng=np.random.default_rng(1)),
+         MinPool2D(2), LRN(4), AvgPool2D(2, 1, padding=1), LRN(3), LeakyReLU(0.1), Flatten(),
+         Dense(64, 5, rng=np.random.default_rng(2)), Softmax()], (2, 6, 6))
+    data = export.onnx_model(model).SerializeToString()
+    outcomes = {"model": 0, "refused": 0}
+    for _ in range(300):
+        damaged = bytearray(data)
+        for position in rng.integers(0, len(data), size=rng.integers(1, 4)):
+            damaged[position] = rng.integers(0, 256)
+        try:
+            from_onnx(bytes(damaged))
+            outcomes["model"] += 1
+        except ModelImportError as error:
+            assert "\n" not in str(error) and len(str(error)) <= ModelImportError.MAX_LENGTH
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 0 and outcomes["model"] > 0
+
+
+def test_control_characters_in_names_cannot_break_the_line():
+    nodes = [helper.make_node("Gelu", ["x"], ["y"], name="evil\nname\x1b[2J" + "n" * 5000)]
+    proto = _model_proto(nodes, {}, ["N", 1, 4, 4], ["N", 1, 4, 4], opset=20)
+    with pytest.raises(ModelImportError) as error:
+        from_onnx(proto)
+    assert "\n" not in str(error.value) and "\x1b" not in str(error.value)
+    assert len(str(error.value)) <= ModelImportError.MAX_LENGTH

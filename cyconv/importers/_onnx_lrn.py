@@ -24,9 +24,10 @@ def band_of_ones(channels, size):
 def _scalar(walk, node):
     """The one constant operand of a binary node, as a float, or None."""
     values = [walk.constants[name] for name in node.input[1:] if name in walk.constants]
-    if len(values) != 1 or np.size(values[0]) != 1:
+    if len(values) != 1 or np.size(values[0]) != 1 or values[0].dtype.kind != "f":
         return None
-    return float(np.asarray(values[0]).ravel()[0])
+    value = float(np.asarray(values[0]).ravel()[0])
+    return value if abs(value) < float(np.finfo(np.float32).max) else None   # NaN too
 
 
 def _size_of_band(band):

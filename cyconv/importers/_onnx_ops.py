@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-__all__ = ["OnnxLayers", "PATTERN_OPERATORS"]
+__all__ = ["OnnxLayers", "Attributes", "PATTERN_OPERATORS"]
 
 # Operators cyconv reads only inside a pattern (min pooling, biases, even-size LRN).
 PATTERN_OPERATORS = {
@@ -21,9 +21,58 @@ PATTERN_OPERATORS = {
 _PAD_MODES = {"constant": "zeros", "edge": "replicate", "reflect": "reflect", "wrap": "circular"}
 
 
+class Attributes:
+    """A node's attributes, each read as the type ONNX defines for it: a damaged or forged
+    file may give any attribute any type, and that must end in one clear line."""
+
+    def __init__(self, walk, node):
+        self.walk, self.node = walk, node
+        self.values = walk.attributes(node)
+
+    def __contains__(self, key):
+        return key in self.values
+
+    def __iter__(self):
+        return iter(self.values)
+
+    def _get(self, key, default, accept, what):
+        if key not in self.values:
+            return default
+        value = self.values[key]
+        if not accept(value):
+            self.walk.fail(self.node, f"attribute {key} must be {what}, got {value!r:.60}")
+        return value
+
+    def integer(self, key, default):
+        return self._get(key, default, lambda v: isinstance(v, int) and not isinstance(v, bool),
+                         "an int")
+
+    def integers(self, key, default):
+        value = self._get(key, default, lambda v: isinstance(v, (list, tuple)) and all(
+            isinstance(i, int) and abs(i) < 1 << 31 for i in v), "a list of ints")
+        return None if value is None else list(value)
+
+    def number(self, key, default):
+        return float(self._get(key, default, lambda v: isinstance(v, (int, float)) and
+                               not isinstance(v, bool) and math.isfinite(v), "a finite number"))
+
+    def text(self, key, default):
+        return self._get(key, default, lambda v: isinstance(v, str), "a string")
+
+
+def _broadcasts_to(shape, target):
+    """True when an array of ``shape`` broadcast against ``target`` gives exactly ``target``."""
+    try:
+        return np.broadcast_shapes(tuple(shape), target) == target
+    except ValueError:
+        return False
+
+
 def _float32_value(value):
     """An ONNX float attribute as the shortest decimal that is the same float32, so that
     1e-4 written by an exporter reads back as 1e-4 and not 9.99999974738e-05."""
+    if not abs(value) < float(np.finfo(np.float32).max):
+        return float(value)            # not a float32 at all: the layer's own check speaks
     return float(str(np.float32(value)))
 
 
@@ -91,6 +140,8 @@ class OnnxLayers:
             self.walk.fail(node, f"its {what} has dtype {value.dtype}; cyconv needs floats")
         if ndim is not None and value.ndim != ndim:
             self.walk.fail(node, f"its {what} has shape {value.shape}, expected {ndim} axes")
+        if not np.all(np.isfinite(value)):
+            self.walk.fail(node, f"its {what} holds NaN or infinite values")
         return value.astype(np.float32)
 
     def _unused_outputs(self, node):
@@ -101,7 +152,7 @@ class OnnxLayers:
 
     def _pads(self, node, attributes, kernel, strides):
         """(top, bottom, left, right) from pads or auto_pad, for the current input size."""
-        auto = attributes.get("auto_pad", "NOTSET")
+        auto = attributes.text("auto_pad", "NOTSET")
         if auto in ("SAME_UPPER", "SAME_LOWER"):
             (top, bottom), (left, right) = (
                 _same_pads(size, k, s, auto == "SAME_UPPER")
@@ -111,18 +162,18 @@ class OnnxLayers:
             return 0, 0, 0, 0
         if auto != "NOTSET":
             self.walk.fail(node, f"auto_pad={auto} is not an ONNX padding mode")
-        pads = list(attributes.get("pads", [0, 0, 0, 0]))
+        pads = attributes.integers("pads", [0, 0, 0, 0])
         if len(pads) != 4 or any(p < 0 for p in pads):
             self.walk.fail(node, f"pads {pads} must be 4 values ≥ 0 (2-D, no cropping)")
         top, left, bottom, right = pads                 # ONNX: the begins, then the ends
         return top, bottom, left, right
 
     def _geometry(self, node, attributes, kernel):
-        strides = tuple(attributes.get("strides", [1, 1]))
+        strides = tuple(attributes.integers("strides", [1, 1]))
         if len(kernel) != 2 or len(strides) != 2 or min(strides) < 1:
             self.walk.fail(node, f"kernel {list(kernel)} and strides {list(strides)} must be "
                                  f"2-D and positive: cyconv works on 2-D images")
-        dilations = list(attributes.get("dilations", [1, 1]))
+        dilations = attributes.integers("dilations", [1, 1])
         if any(d != 1 for d in dilations):
             self.walk.fail(node, f"dilations {dilations} are not supported: cyconv's windows "
                                  f"are not dilated (dilation 1)")
@@ -139,10 +190,7 @@ class OnnxLayers:
             return None
         value = walk.constants[other[0]]
         target = (1, channels, 1, 1) if image else (1, channels)
-        try:
-            if value.dtype.kind != "f" or np.broadcast_shapes(value.shape, target) != target:
-                return None
-        except ValueError:
+        if value.dtype.kind != "f" or not _broadcasts_to(value.shape, target):
             return None
         return np.broadcast_to(value, target).reshape(channels).astype(np.float32)
 
@@ -150,18 +198,18 @@ class OnnxLayers:
     def _pad(self, node):
         walk = self.walk
         walk.reads_current(node)
-        attributes = walk.attributes(node)
+        attributes = Attributes(walk, node)
         self._only(node, attributes, ("mode", "pads", "value"))
         self._needs_image(node)
-        mode = attributes.get("mode", "constant")
+        mode = attributes.text("mode", "constant")
         if mode not in _PAD_MODES:
             walk.fail(node, f"mode {mode!r} is not supported (cyconv: constant 0, edge, reflect, "
                             f"wrap)")
-        pads = attributes.get("pads")
+        pads = attributes.integers("pads", None)
         pads = walk.constant(node, 1, "pads") if pads is None else np.asarray(pads)
         axes = walk.constant(node, 3, "axes")
         value = walk.constant(node, 2, "constant value")
-        value = attributes.get("value", 0.0) if value is None else value
+        value = attributes.number("value", 0.0) if value is None else value
         if mode == "constant" and np.any(np.asarray(value) != 0):
             walk.fail(node, f"pads with the constant {np.asarray(value).ravel()[:1]}; cyconv "
                             f"pads with zeros")
@@ -191,19 +239,19 @@ class OnnxLayers:
     def _conv(self, node, pad=None):
         walk = self.walk
         walk.reads_current(node)
-        attributes = walk.attributes(node)
+        attributes = Attributes(walk, node)
         self._only(node, attributes, ("auto_pad", "dilations", "group", "kernel_shape", "pads",
                                       "strides"))
         self._needs_image(node)
         weight = self._weight(node, 1, "weight", ndim=4)
         if weight is None:
             walk.fail(node, "has no weight input")
-        if attributes.get("group", 1) != 1:
-            walk.fail(node, f"group={attributes['group']} is not supported: cyconv's filters "
+        if attributes.integer("group", 1) != 1:
+            walk.fail(node, f"group={attributes.integer('group', 1)} is not supported: cyconv's filters "
                             f"span every input channel (group 1)")
         kernel = tuple(weight.shape[2:])
-        if tuple(attributes.get("kernel_shape", kernel)) != kernel:
-            walk.fail(node, f"kernel_shape {attributes['kernel_shape']} differs from the weight's "
+        if tuple(attributes.integers("kernel_shape", list(kernel))) != kernel:
+            walk.fail(node, f"kernel_shape {attributes.integers('kernel_shape', None)} differs from the weight's "
                             f"{list(kernel)}")
         strides, tblr = self._geometry(node, attributes, kernel)
         mode = "zeros"
@@ -231,23 +279,25 @@ class OnnxLayers:
     def _pool(self, node, kind=None, name=None, consumed=1, output=None):
         walk = self.walk
         walk.reads_current(node)
-        attributes = walk.attributes(node)
+        attributes = Attributes(walk, node)
         self._only(node, attributes, ("auto_pad", "ceil_mode", "count_include_pad", "dilations",
                                       "kernel_shape", "pads", "storage_order", "strides"))
         self._needs_image(node)
         self._unused_outputs(node)
         if "kernel_shape" not in attributes:
             walk.fail(node, "has no kernel_shape")
-        if attributes.get("ceil_mode", 0):
+        if len(attributes.integers("kernel_shape", None)) != 2:
+            walk.fail(node, "kernel_shape must have 2 values: cyconv pools 2-D images")
+        if attributes.integer("ceil_mode", 0):
             walk.fail(node, "ceil_mode=1 is not supported: cyconv's pooling floors the output "
                             "size (ceil_mode 0)")
-        kernel = tuple(attributes["kernel_shape"])
+        kernel = tuple(attributes.integers("kernel_shape", None))
         strides, (top, bottom, left, right) = self._geometry(node, attributes, kernel)
         if top != bottom or left != right:
             walk.fail(node, f"pads (top {top}, bottom {bottom}, left {left}, right {right}) are "
                             f"not symmetric; cyconv's pooling pads both sides alike")
         if node.op_type == "AveragePool" and (top or left) and \
-                not attributes.get("count_include_pad", 0):
+                not attributes.integer("count_include_pad", 0):
             walk.fail(node, "count_include_pad=0 with padding is not supported: cyconv's average "
                             "divides by the whole window, padded zeros included "
                             "(count_include_pad=1, PyTorch's default)")
@@ -260,7 +310,7 @@ class OnnxLayers:
     def _global_pool(self, node):
         walk = self.walk
         walk.reads_current(node)
-        self._only(node, walk.attributes(node), ())
+        self._only(node, Attributes(walk, node), ())
         self._needs_image(node)
         window = list(walk.shape[1:])
         kind = "AvgPool2D" if node.op_type == "GlobalAveragePool" else "MaxPool2D"
@@ -299,29 +349,30 @@ class OnnxLayers:
     def _gemm(self, node):
         walk = self.walk
         walk.reads_current(node)
-        attributes = walk.attributes(node)
+        attributes = Attributes(walk, node)
         self._only(node, attributes, ("alpha", "beta", "transA", "transB"))
         self._needs_vector(node, "Gemm")
-        if attributes.get("transA", 0):
+        if attributes.integer("transA", 0):
             walk.fail(node, "transA=1 is not supported: the input must be (N, D)")
         matrix = self._weight(node, 1, "weight", ndim=2)
         if matrix is None:
             walk.fail(node, "has no weight input")
-        weight = matrix if attributes.get("transB", 0) else matrix.T
-        weight = np.ascontiguousarray(weight * np.float32(attributes.get("alpha", 1.0)))
+        weight = matrix if attributes.integer("transB", 0) else matrix.T
+        alpha = attributes.number("alpha", 1.0)
+        weight = np.ascontiguousarray(weight if alpha == 1.0 else weight * np.float32(alpha))
         bias = walk.constant(node, 2, "bias")
         if bias is not None:
             target = (1, weight.shape[0])
-            if bias.dtype.kind != "f" or np.broadcast_shapes(bias.shape, target) != target:
+            if bias.dtype.kind != "f" or not _broadcasts_to(bias.shape, target):
                 walk.fail(node, f"its bias has shape {bias.shape}; expected ({target[1]},)")
             bias = np.broadcast_to(bias, target).reshape(-1).astype(np.float32) * \
-                np.float32(attributes.get("beta", 1.0))
+                np.float32(attributes.number("beta", 1.0))
         self._dense(node, weight, bias)
 
     def _matmul(self, node):
         walk = self.walk
         walk.reads_current(node)
-        self._only(node, walk.attributes(node), ())
+        self._only(node, Attributes(walk, node), ())
         self._needs_vector(node, "MatMul")
         matrix = self._weight(node, 1, "weight", ndim=2)
         if matrix is None:
@@ -332,10 +383,10 @@ class OnnxLayers:
     def _flatten(self, node):
         walk = self.walk
         walk.reads_current(node)
-        attributes = walk.attributes(node)
+        attributes = Attributes(walk, node)
         self._only(node, attributes, ("axis",))
         rank = 1 + len(walk.shape)
-        axis = attributes.get("axis", 1)
+        axis = attributes.integer("axis", 1)
         if axis % rank != 1:
             walk.fail(node, f"axis={axis} is not supported: cyconv's Flatten keeps the batch "
                             f"axis only (axis 1)")
@@ -345,7 +396,7 @@ class OnnxLayers:
     def _reshape(self, node):
         walk = self.walk
         walk.reads_current(node)
-        attributes = walk.attributes(node)
+        attributes = Attributes(walk, node)
         self._only(node, attributes, ("allowzero",))
         target = walk.constant(node, 1, "shape")
         if target is None:
@@ -353,7 +404,7 @@ class OnnxLayers:
         target = [int(v) for v in np.asarray(target).ravel()]
         features = int(np.prod(walk.shape))
         keeps_batch = len(target) == 2 and (target[0] > 0 or (target[0] == 0 and
-                                            not attributes.get("allowzero", 0)))
+                                            not attributes.integer("allowzero", 0)))
         if not (len(target) == 2 and target[1] in (-1, features) and
                 (keeps_batch or (target[0] == -1 and target[1] == features))):
             walk.fail(node, f"reshapes to {target}; cyconv imports a Reshape only as a flatten "
@@ -368,11 +419,11 @@ class OnnxLayers:
     def _activation(self, node):
         walk = self.walk
         walk.reads_current(node)
-        attributes = walk.attributes(node)
+        attributes = Attributes(walk, node)
         if node.op_type == "LeakyRelu":
             self._only(node, attributes, ("alpha",))
             config = {"type": "LeakyReLU",
-                      "negative_slope": _float32_value(attributes.get("alpha", 0.01))}
+                      "negative_slope": _float32_value(attributes.number("alpha", 0.01))}
         else:
             self._only(node, attributes, ())
             config = {"type": {"Relu": "ReLU", "Sigmoid": "Sigmoid", "Tanh": "Tanh"}[node.op_type]}
@@ -382,10 +433,10 @@ class OnnxLayers:
     def _softmax(self, node):
         walk = self.walk
         walk.reads_current(node)
-        attributes = walk.attributes(node)
+        attributes = Attributes(walk, node)
         self._only(node, attributes, ("axis",))
         self._needs_vector(node, "cyconv's Softmax (over class scores)")
-        axis = attributes.get("axis", 1 if walk.opset < 13 else -1)
+        axis = attributes.integer("axis", 1 if walk.opset < 13 else -1)
         if axis % 2 != 1:
             walk.fail(node, f"axis={axis}: cyconv's Softmax runs over the class axis (1)")
         walk.add(node, {"type": "Softmax"})
@@ -409,17 +460,17 @@ class OnnxLayers:
     def _lrn(self, node):
         walk = self.walk
         walk.reads_current(node)
-        attributes = walk.attributes(node)
+        attributes = Attributes(walk, node)
         self._only(node, attributes, ("alpha", "beta", "bias", "size"))
         self._needs_image(node)
-        size = attributes.get("size")
-        if not isinstance(size, int) or size < 1 or size % 2 == 0:
+        size = attributes.integer("size", 0)
+        if size < 1 or size % 2 == 0:
             walk.fail(node, f"size={size}: only odd sizes are imported (ONNX and cyconv centre "
                             f"an even window differently)")
         walk.add(node, {"type": "LRN", "size": size,
-                        "alpha": _float32_value(attributes.get("alpha", 1e-4)),
-                        "beta": _float32_value(attributes.get("beta", 0.75)),
-                        "k": _float32_value(attributes.get("bias", 1.0))})
+                        "alpha": _float32_value(attributes.number("alpha", 1e-4)),
+                        "beta": _float32_value(attributes.number("beta", 0.75)),
+                        "k": _float32_value(attributes.number("bias", 1.0))})
         walk.advance(1, node.output[0])
 
     def _even_lrn(self, node):

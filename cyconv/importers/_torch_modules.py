@@ -84,12 +84,15 @@ class _Converter:
     def _array(self, name, kind, tensor):
         if not tensor.is_floating_point():
             self.fail(name, kind, f"its weights are {tensor.dtype}; cyconv needs floats")
-        return tensor.detach().to("cpu", self.torch.float32).numpy().copy()
+        array = tensor.detach().to("cpu", self.torch.float32).numpy().copy()
+        if not np.all(np.isfinite(array)):
+            self.fail(name, kind, "its weights hold NaN or infinite values")
+        return array
 
     def _add(self, name, kind, config, params=None):
         try:
             self.shape = shapes.output_shape(config, self.shape)
-        except ValueError as error:
+        except (ValueError, TypeError) as error:
             self.fail(name, kind, f"as a cyconv {config['type']} on input {self.shape}: {error}")
         self.layers.append(ImportedLayer(config=config, params=params or {}, source_name=name))
 

@@ -22,6 +22,16 @@ class ModelImportError(ValueError):
     """A model file or module that cyconv cannot import: the message is one line naming the
     operator or module, where it is, and what cyconv supports instead."""
 
+    MAX_LENGTH = 1000
+
+    def __init__(self, message):
+        # Names in the message come from the file: a damaged or hostile one may hold line
+        # breaks, control characters or megabytes in a node name.
+        text = "".join(ch if ch.isprintable() else "?" for ch in str(message))
+        if len(text) > self.MAX_LENGTH:
+            text = text[:self.MAX_LENGTH - 1] + "…"
+        super().__init__(text)
+
 
 @dataclass
 class ImportedLayer:

@@ -40,6 +40,9 @@ def _check_operators(graph, where):
             raise ModelImportError(f"{where}: unsupported ONNX operator {node.domain}.{node.op_type}"
                                    f" (node {node.name!r}): only the standard ONNX domain is "
                                    f"imported")
+        if not node.output or not node.output[0]:
+            raise ModelImportError(f"{where}: {layer_label(node.op_type, node.name)} has no "
+                                   f"output; the file is damaged")
         known = node.op_type in SUPPORTED_OPERATORS or node.op_type in PATTERN_OPERATORS
         if not known and node.op_type != "Constant":
             raise ModelImportError(f"{where}: unsupported ONNX operator {node.op_type} (node "
@@ -115,7 +118,7 @@ class _Walk:
         """Append a layer made from ``node`` and follow its shape."""
         try:
             self.shape = shapes.output_shape(config, self.shape)
-        except ValueError as error:
+        except (ValueError, TypeError) as error:
             self.fail(node, f"as a cyconv {config['type']} on input {self.shape}: {error}")
         self.layers.append(ImportedLayer(config=config, params=params or {},
                                          source_name=name if name is not None else node.name))
