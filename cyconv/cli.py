@@ -1,4 +1,4 @@
-"""The ``cyconv`` command: summary, train, eval, data and export.
+"""The ``cyconv`` command: summary, train, eval, data, export and import.
 
 Every expected problem (a wrong flag, an unknown preset, missing data, a damaged checkpoint)
 ends with one line on stderr, ``cyconv: error: ...``, and a non-zero exit code: 2 for a usage

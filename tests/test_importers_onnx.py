@@ -290,30 +290,29 @@ def test_not_an_onnx_file_and_a_missing_file(tmp_path):
         from_onnx(tmp_path / "missing.onnx")
 
 
+def _conv_on(weight):
+    """A one-Conv model whose weight is the given TensorProto."""
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="conv")]
+    graph = helper.make_graph(nodes, "one_conv", [helper.make_tensor_value_info(
+        "x", TensorProto.FLOAT, ["N", 1, 4, 4])], [helper.make_tensor_value_info(
+            "y", TensorProto.FLOAT, None)], [weight])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
 def test_a_huge_declared_initializer_is_refused_before_allocating():
     forged = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[1 << 20, 1 << 20, 3, 3],
                          raw_data=b"\0" * 16)
-    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="conv")]
-    graph = helper.make_graph(nodes, "forged", [helper.make_tensor_value_info(
-        "x", TensorProto.FLOAT, ["N", 1, 4, 4])], [helper.make_tensor_value_info(
-            "y", TensorProto.FLOAT, None)], [forged])
-    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     with pytest.raises(ModelImportError, match=r"tensor 'w' declares shape .* refused before "
                                                r"allocating"):
-        from_onnx(proto.SerializeToString())
+        from_onnx(_conv_on(forged).SerializeToString())
 
 
 def test_an_initializer_smaller_than_declared_is_refused():
     short = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[2, 1, 3, 3],
                         raw_data=np.zeros(5, np.float32).tobytes())
-    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="conv")]
-    graph = helper.make_graph(nodes, "short", [helper.make_tensor_value_info(
-        "x", TensorProto.FLOAT, ["N", 1, 4, 4])], [helper.make_tensor_value_info(
-            "y", TensorProto.FLOAT, None)], [short])
-    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     with pytest.raises(ModelImportError, match=r"declares shape \[2, 1, 3, 3\] \(18 values\) "
                                                r"but the file stores 5"):
-        from_onnx(proto)
+        from_onnx(_conv_on(short))
 
 
 def test_external_data_is_never_read(tmp_path):
@@ -323,12 +322,8 @@ def test_external_data_is_never_read(tmp_path):
                          data_location=TensorProto.EXTERNAL)
     entry = tensor.external_data.add()
     entry.key, entry.value = "location", "weights.bin"
-    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="conv")]
-    graph = helper.make_graph(nodes, "external", [helper.make_tensor_value_info(
-        "x", TensorProto.FLOAT, ["N", 1, 4, 4])], [helper.make_tensor_value_info(
-            "y", TensorProto.FLOAT, None)], [tensor])
     path = tmp_path / "external.onnx"
-    path.write_bytes(helper.make_model(graph).SerializeToString())
+    path.write_bytes(_conv_on(tensor).SerializeToString())
     with pytest.raises(ModelImportError, match=r"stored in an external file"):
         from_onnx(path)
 

@@ -390,8 +390,11 @@ class OnnxLayers:
         if axis % rank != 1:
             walk.fail(node, f"axis={axis} is not supported: cyconv's Flatten keeps the batch "
                             f"axis only (axis 1)")
-        walk.add(node, {"type": "Flatten"})
-        walk.advance(1, node.output[0])
+        self._add_flatten(node)
+
+    def _add_flatten(self, node):
+        self.walk.add(node, {"type": "Flatten"})
+        self.walk.advance(1, node.output[0])
 
     def _reshape(self, node):
         walk = self.walk
@@ -411,9 +414,8 @@ class OnnxLayers:
                             f"to (N, {features})")
         if len(walk.shape) == 1:
             walk.advance(1, node.output[0])            # already (N, D): nothing to do
-            return
-        walk.add(node, {"type": "Flatten"})
-        walk.advance(1, node.output[0])
+        else:
+            self._add_flatten(node)
 
     # -- element-wise ------------------------------------------------------------------------
     def _activation(self, node):
