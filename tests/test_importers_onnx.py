@@ -11,7 +11,7 @@ from cyconv.model import Sequential
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from cyconv.importers import ModelImportError, from_onnx  # noqa: E402
+from cyconv.importers import InputShapeRequired, ModelImportError, from_onnx  # noqa: E402
 
 TOLERANCE = dict(rtol=1e-5, atol=1e-5)
 
@@ -190,10 +190,34 @@ def test_pad_node_in_edge_mode_folds_into_the_next_conv(rng):
                                **TOLERANCE)
 
 
+def test_weights_listed_as_graph_inputs_as_in_ir_version_3(rng):
+    weight = _weights(rng, 2, 1, 3, 3)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"], name="conv_a")], "ir3",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 5, 5]),
+         helper.make_tensor_value_info("w", TensorProto.FLOAT, [2, 1, 3, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 3, 3])],
+        [numpy_helper.from_array(weight, "w")])
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 8)], ir_version=3)
+    model = from_onnx(proto)
+    assert model.input_shape == (1, 5, 5)
+    x = rng.standard_normal((1, 1, 5, 5)).astype(np.float32)
+    np.testing.assert_allclose(model.forward(x, training=False), _onnxruntime_output(proto, x),
+                               **TOLERANCE)
+
+
+def test_a_weight_for_other_channels_names_the_node(rng):
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="conv_a")]
+    proto = _model_proto(nodes, {"w": _weights(rng, 4, 3, 3, 3)}, ["N", 1, 8, 8], None)
+    with pytest.raises(ModelImportError, match=r"Conv node 'conv_a': as a cyconv Conv2D on input "
+                                               r"\(1, 8, 8\): .*in_channels = 3"):
+        from_onnx(proto)
+
+
 def test_symbolic_sizes_need_the_input_shape(rng):
     nodes = [helper.make_node("Relu", ["x"], ["y"], name="relu")]
     proto = _model_proto(nodes, {}, ["N", "C", "H", "W"], ["N", "C", "H", "W"])
-    with pytest.raises(ModelImportError, match=r"give the sizes as input_shape"):
+    with pytest.raises(InputShapeRequired, match=r"give the sizes as input_shape"):
         from_onnx(proto)
     assert from_onnx(proto, input_shape=(3, 4, 5)).input_shape == (3, 4, 5)
 

@@ -10,7 +10,8 @@ from cyconv import export, presets
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-from cyconv.importers import ModelImportError, from_torch, from_torch_file, load_model  # noqa: E402
+from cyconv.importers import (InputShapeRequired, ModelImportError, from_torch,  # noqa: E402
+                              from_torch_file, load_model)
 
 pytestmark = pytest.mark.torch
 TOLERANCE = dict(rtol=1e-5, atol=1e-5)
@@ -179,7 +180,7 @@ def test_torchscript_of_a_sequential_reads_back(tmp_path):
     torch.manual_seed(3)
     module = _LeNet().as_sequential().eval()
     torch.jit.save(torch.jit.script(module), tmp_path / "lenet.pt")
-    with pytest.raises(ModelImportError, match=r"does not record its input size"):
+    with pytest.raises(InputShapeRequired, match=r"does not record its input size"):
         from_torch_file(tmp_path / "lenet.pt")
     model = load_model(tmp_path / "lenet.pt", (1, 28, 28))
     _assert_matches_torch(module, model, n=2)

@@ -6,13 +6,14 @@
 - :func:`load_model` picks by file: what ``cyconv import`` and the lab's File → Open call.
 
 onnx and torch are optional: each is imported only when its importer runs. Every refusal is a
-:class:`ModelImportError` (a ValueError) with one line naming what cannot be imported.
+:class:`ModelImportError` (a ValueError) with one line naming what cannot be imported;
+:class:`InputShapeRequired`, its subclass, when the file does not say the input size.
 """
 import os
 
-from .common import ModelImportError
+from .common import InputShapeRequired, ModelImportError
 
-__all__ = ["ModelImportError", "from_onnx", "from_torch", "from_torch_file", "load_model",
+__all__ = ["ModelImportError", "InputShapeRequired", "from_onnx", "from_torch", "from_torch_file", "load_model",
            "TORCH_SUFFIXES", "ONNX_SUFFIXES"]
 
 ONNX_SUFFIXES = (".onnx",)
@@ -61,7 +62,8 @@ def load_model(path, input_shape=None):
     """The model in an ``.onnx`` or PyTorch (``.pt``/``.pth``/``.ts``) file as a Sequential.
 
     Other suffixes are told apart by content (torch files are zip archives). ``input_shape``
-    (C, H, W) is needed only when the file does not say it.
+    (C, H, W) is needed only when the file does not say it: without it such a file raises
+    InputShapeRequired (a ModelImportError), which an app can catch to ask for the size.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"load_model: path must be a file path, got {type(path).__name__}")

@@ -9,7 +9,7 @@ from .. import layers as layer_module
 from .. import shapes
 from ..model import Sequential
 
-__all__ = ["ModelImportError", "ImportedLayer", "build_sequential", "check_input_shape",
+__all__ = ["ModelImportError", "InputShapeRequired", "ImportedLayer", "build_sequential", "check_input_shape",
            "parse_input_shape", "layer_label"]
 
 # Names a layer may keep from the source model: short identifiers such as "conv1" or
@@ -31,6 +31,11 @@ class ModelImportError(ValueError):
         if len(text) > self.MAX_LENGTH:
             text = text[:self.MAX_LENGTH - 1] + "…"
         super().__init__(text)
+
+
+class InputShapeRequired(ModelImportError):
+    """The file does not say the input size (TorchScript, a symbolic ONNX size): call again
+    with ``input_shape`` (C, H, W). An app catches this one to ask the user for the size."""
 
 
 @dataclass

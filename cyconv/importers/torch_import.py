@@ -24,7 +24,7 @@ import warnings
 import zipfile
 
 from ._torch_modules import convert_modules
-from .common import ModelImportError, build_sequential, check_input_shape
+from .common import InputShapeRequired, ModelImportError, build_sequential, check_input_shape
 
 __all__ = ["from_torch", "from_torch_file"]
 
@@ -131,7 +131,7 @@ def _from_cyconv_payload(torch, payload, path, input_shape):
 
 def _from_torchscript(torch, path, input_shape):
     if input_shape is None:
-        raise ModelImportError(f"{path}: a TorchScript file does not record its input size: "
+        raise InputShapeRequired(f"{path}: a TorchScript file does not record its input size: "
                                f"give input_shape (C, H, W), e.g. --input-shape 1,28,28")
     try:
         with warnings.catch_warnings():
