@@ -114,3 +114,16 @@ def test_the_model_is_never_overwritten_by_its_own_import(capsys, tmp_path):
 def test_out_is_required(capsys, tmp_path):
     code, _, err = run(capsys, "import", tmp_path / "m.onnx")
     assert code == 2 and "--out" in err
+
+
+def test_load_model_tells_the_formats_apart_without_a_suffix(tmp_path):
+    from cyconv.importers import load_model
+
+    model = presets.build("mnist_cnn", seed=2)
+    export.to_onnx(model, tmp_path / "onnx_model.bin")
+    _same_outputs(load_model(tmp_path / "onnx_model.bin"), model)
+    pytest.importorskip("torch")
+    export.save_torch(model, tmp_path / "torch_model.bin")
+    _same_outputs(load_model(tmp_path / "torch_model.bin"), model)
+    with pytest.raises(TypeError, match=r"load_model: path must be a file path"):
+        load_model(model)
