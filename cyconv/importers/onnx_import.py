@@ -33,6 +33,11 @@ SUPPORTED_OPERATORS = ("Conv", "Pad", "MaxPool", "AveragePool", "GlobalAveragePo
                        "LeakyRelu", "Sigmoid", "Tanh", "Softmax", "LRN", "Dropout", "Identity")
 
 
+# Operators asked for often enough to deserve their own reason.
+_NOT_YET = {"BatchNormalization": "cyconv has no batch normalization layer yet; fold it into "
+                                  "the Conv before it (or train without it) and export again"}
+
+
 def _check_operators(graph, where):
     """Refuse the first node cyconv has no mapping for, before anything else is read."""
     for node in graph.node:
@@ -44,6 +49,9 @@ def _check_operators(graph, where):
             raise ModelImportError(f"{where}: {layer_label(node.op_type, node.name)} has no "
                                    f"output; the file is damaged")
         known = node.op_type in SUPPORTED_OPERATORS or node.op_type in PATTERN_OPERATORS
+        if node.op_type in _NOT_YET:
+            raise ModelImportError(f"{where}: unsupported ONNX operator {node.op_type} (node "
+                                   f"{node.name!r}): {_NOT_YET[node.op_type]}")
         if not known and node.op_type != "Constant":
             raise ModelImportError(f"{where}: unsupported ONNX operator {node.op_type} (node "
                                    f"{node.name!r}); cyconv imports "
