@@ -247,6 +247,16 @@ def test_unsupported_operator_is_named_with_its_node(op, inputs, attributes, rng
     assert "cyconv imports Conv, Pad, MaxPool" in message
 
 
+def test_batch_normalization_gets_its_own_reason(rng):
+    nodes = [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], name="bn1")]
+    initializers = {key: _weights(rng, 1) for key in "sbmv"}
+    proto = _model_proto(nodes, initializers, ["N", 1, 4, 4], ["N", 1, 4, 4])
+    with pytest.raises(ModelImportError, match=r"unsupported ONNX operator BatchNormalization "
+                                               r"\(node 'bn1'\): cyconv has no batch "
+                                               r"normalization layer yet"):
+        from_onnx(proto)
+
+
 @pytest.mark.parametrize("node, match", [
     (helper.make_node("Conv", ["x", "w"], ["y"], name="c", dilations=[2, 2]),
      r"Conv node 'c': dilations \[2, 2\] are not supported"),
@@ -269,16 +279,6 @@ def test_unsupported_operator_is_named_with_its_node(op, inputs, attributes, rng
      r"Add node 'a': cyconv imports Add only as part of an Add of a per-channel bias"),
 ], ids=["dilation", "group", "ceil_mode", "count_include_pad", "asymmetric pool", "even LRN",
         "flatten axis", "softmax on maps", "stray add"])
-def test_batch_normalization_gets_its_own_reason(rng):
-    nodes = [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], name="bn1")]
-    initializers = {key: _weights(rng, 1) for key in "sbmv"}
-    proto = _model_proto(nodes, initializers, ["N", 1, 4, 4], ["N", 1, 4, 4])
-    with pytest.raises(ModelImportError, match=r"unsupported ONNX operator BatchNormalization "
-                                               r"\(node 'bn1'\): cyconv has no batch "
-                                               r"normalization layer yet"):
-        from_onnx(proto)
-
-
 def test_unsupported_attributes_are_refused_in_one_line(node, match, rng):
     initializers = {"w": _weights(rng, 2, 2, 3, 3), "wg": _weights(rng, 2, 1, 3, 3)}
     used = {k: v for k, v in initializers.items() if k in node.input}
