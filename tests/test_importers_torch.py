@@ -95,8 +95,11 @@ def test_a_hand_written_lenet_matches_torch():
     ([nn.Conv2d(1, 2, 4, padding="same"), nn.MaxPool2d(3, 2, padding=1)], (1, 7, 7)),
     ([nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect"), nn.Identity()], (1, 5, 5)),
     ([nn.AvgPool2d(3, 1, padding=1), nn.LocalResponseNorm(3, 0.01, 0.5, 1.5)], (4, 5, 5)),
+    ([nn.Conv2d(1, 3, 3), nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten()], (1, 6, 8)),
+    ([nn.AdaptiveMaxPool2d((2, None)), nn.AdaptiveAvgPool2d(2)], (2, 6, 4)),
 ], ids=["reflect pad", "replicate pad", "circular pad", "zero pad + conv padding",
-        "same padding", "conv padding_mode", "avg pool padded + LRN"])
+        "same padding", "conv padding_mode", "avg pool padded + LRN", "adaptive avg to 1x1",
+        "adaptive max and avg"])
 def test_padding_and_pooling_modules_match_torch(modules, input_shape):
     torch.manual_seed(1)
     module = nn.Sequential(*modules).eval()
@@ -136,8 +139,10 @@ def test_a_model_exported_by_torch_onnx_imports(tmp_path):
     (nn.Sequential(nn.Flatten(), nn.Linear(50, 3)),
      r"module '1' \(Linear\): as a cyconv Dense on input \(32,\)"),
     (nn.Sequential(nn.Softmax(dim=1)), r"Softmax\(dim=1\) on \(N, 2, 4, 4\)"),
+    (nn.Sequential(nn.AdaptiveAvgPool2d(3)), r"output size \(3, 3\) does not divide the input"),
+    (nn.Sequential(nn.Flatten(), nn.LogSoftmax(dim=1)), r"cyconv has no LogSoftmax layer"),
 ], ids=["batchnorm", "dilation", "groups", "ceil_mode", "count_include_pad", "pad before relu",
-        "gelu", "wrong width", "softmax on maps"])
+        "gelu", "wrong width", "softmax on maps", "adaptive pool not dividing", "log softmax"])
 def test_unsupported_modules_are_refused_in_one_line(module, match):
     with pytest.raises(ModelImportError, match=match) as error:
         from_torch(module, (2, 4, 4))

@@ -12,12 +12,14 @@ __all__ = ["convert_modules", "module_kind", "SUPPORTED_MODULES"]
 
 _PADS = {"ZeroPad2d": "zeros", "ConstantPad2d": "zeros", "ReflectionPad2d": "reflect",
          "ReplicationPad2d": "replicate", "CircularPad2d": "circular"}
-SUPPORTED_MODULES = ("Conv2d", *_PADS, "MaxPool2d", "AvgPool2d", "Linear", "Flatten", "ReLU",
-                     "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "Dropout", "LocalResponseNorm",
-                     "Identity", "Sequential")
+SUPPORTED_MODULES = ("Conv2d", *_PADS, "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
+                     "AdaptiveMaxPool2d", "Linear", "Flatten", "ReLU", "LeakyReLU", "Sigmoid",
+                     "Tanh", "Softmax", "Dropout", "LocalResponseNorm", "Identity", "Sequential")
 _NOT_YET = {name: "cyconv has no batch normalization layer yet; fold it into the convolution "
                   "before it, or train without it"
             for name in ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm")}
+_NOT_YET["LogSoftmax"] = ("cyconv has no LogSoftmax layer: leave it out (cyconv's loss applies "
+                          "the softmax itself, and the predicted class is the same)")
 _SCRIPT_PREFIX = "__torch__.torch.nn.modules."
 _CYCONV_MIN_POOL = ("cyconv.export", "_min_pool_class.<locals>.MinPool2d")
 
@@ -52,6 +54,7 @@ class _Converter:
         self._handlers = {
             "Conv2d": self._conv, **{kind: self._pad for kind in _PADS},
             "MaxPool2d": self._pool, "AvgPool2d": self._pool, "MinPool2d": self._pool,
+            "AdaptiveAvgPool2d": self._adaptive_pool, "AdaptiveMaxPool2d": self._adaptive_pool,
             "Linear": self._linear, "Flatten": self._flatten, "Softmax": self._softmax,
             "ReLU": self._simple, "Sigmoid": self._simple, "Tanh": self._simple,
             "LeakyReLU": self._leaky_relu, "Dropout": self._dropout,
@@ -167,6 +170,25 @@ class _Converter:
                        "MinPool2d": "MinPool2D"}[kind]
         self._add(name, kind, {"type": cyconv_kind, "kernel_size": list(kernel),
                                "stride": list(stride), "padding": list(padding)})
+
+    def _adaptive_pool(self, name, module, kind):
+        """An adaptive pool whose output size divides the input is a plain pool with window
+        and stride input/output; any other size has windows of varying size."""
+        if len(self.shape) != 3:
+            self.fail(name, kind, f"needs a (C, H, W) input, got {self.shape}")
+        if getattr(module, "return_indices", False):
+            self.fail(name, kind, "return_indices is not supported")
+        wanted = module.output_size if isinstance(module.output_size, (tuple, list)) else \
+            (module.output_size, module.output_size)
+        sizes = self.shape[1:]
+        outputs = [size if out is None else int(out) for size, out in zip(sizes, wanted)]
+        if any(out < 1 or size % out for size, out in zip(sizes, outputs)):
+            self.fail(name, kind, f"output size {tuple(outputs)} does not divide the input "
+                                  f"{sizes}: cyconv's pools have one window size")
+        window = [size // out for size, out in zip(sizes, outputs)]
+        cyconv_kind = "AvgPool2D" if kind == "AdaptiveAvgPool2d" else "MaxPool2D"
+        self._add(name, kind, {"type": cyconv_kind, "kernel_size": window, "stride": window,
+                               "padding": [0, 0]})
 
     # -- the rest ----------------------------------------------------------------------------
     def _linear(self, name, module, kind):

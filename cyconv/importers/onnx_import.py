@@ -35,7 +35,9 @@ SUPPORTED_OPERATORS = ("Conv", "Pad", "MaxPool", "AveragePool", "GlobalAveragePo
 
 # Operators asked for often enough to deserve their own reason.
 _NOT_YET = {"BatchNormalization": "cyconv has no batch normalization layer yet; fold it into "
-                                  "the Conv before it (or train without it) and export again"}
+                                  "the Conv before it (or train without it) and export again",
+            "LogSoftmax": "cyconv has no LogSoftmax layer: leave it out (cyconv's loss applies "
+                          "the softmax itself, and the predicted class is the same)"}
 
 
 def _check_operators(graph, where):

@@ -6,7 +6,9 @@ module, and copies the weights:
 - Conv2d (groups 1, dilation 1, any padding_mode) → Conv2D; a ZeroPad2d / ConstantPad2d(0) /
   ReflectionPad2d / ReplicationPad2d / CircularPad2d right before it becomes its padding;
 - MaxPool2d / AvgPool2d (ceil_mode False; count_include_pad True when padded) → MaxPool2D /
-  AvgPool2D; cyconv's own MinPool2d (from cyconv.export) → MinPool2D;
+  AvgPool2D; AdaptiveMaxPool2d / AdaptiveAvgPool2d whose output size divides the input →
+  the same pools with window = stride = input/output; cyconv's own MinPool2d (from
+  cyconv.export) → MinPool2D;
 - Linear → Dense; Flatten(1, -1) → Flatten; ReLU, LeakyReLU, Sigmoid, Tanh, Softmax (over
   the class axis), Dropout, LocalResponseNorm → the same layers; Identity → nothing.
 
