@@ -247,7 +247,7 @@ def test_unsupported_operator_is_named_with_its_node(op, inputs, attributes, rng
     assert "cyconv imports Conv, Pad, MaxPool" in message
 
 
-def test_batch_normalization_gets_its_own_reason(rng):
+def test_batch_normalization_and_log_softmax_get_their_own_reason(rng):
     nodes = [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], name="bn1")]
     initializers = {key: _weights(rng, 1) for key in "sbmv"}
     proto = _model_proto(nodes, initializers, ["N", 1, 4, 4], ["N", 1, 4, 4])
@@ -255,6 +255,10 @@ def test_batch_normalization_gets_its_own_reason(rng):
                                                r"\(node 'bn1'\): cyconv has no batch "
                                                r"normalization layer yet"):
         from_onnx(proto)
+    nodes = [helper.make_node("LogSoftmax", ["x"], ["y"], name="out", axis=1)]
+    with pytest.raises(ModelImportError, match=r"LogSoftmax \(node 'out'\): cyconv has no "
+                                               r"LogSoftmax layer: leave it out"):
+        from_onnx(_model_proto(nodes, {}, ["N", 10], ["N", 10]))
 
 
 @pytest.mark.parametrize("node, match", [

@@ -122,6 +122,19 @@ def test_a_model_exported_by_torch_onnx_imports(tmp_path):
     _assert_matches_torch(module, from_onnx(tmp_path / "lenet.onnx"), n=3)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning",
+                            "ignore::FutureWarning")
+def test_the_dynamo_onnx_exporter_output_imports():
+    pytest.importorskip("onnxscript")          # torch's default exporter needs it
+    from cyconv.importers import from_onnx
+
+    torch.manual_seed(6)
+    module = _LeNet().as_sequential().eval()
+    program = torch.onnx.export(module, (torch.zeros(2, 1, 28, 28),), dynamo=True,
+                                dynamic_shapes=({0: torch.export.Dim("N")},))
+    _assert_matches_torch(module, from_onnx(program.model_proto), n=3)
+
+
 # ----------------------------------------------------------------------------------------------
 # Refusals
 # ----------------------------------------------------------------------------------------------
