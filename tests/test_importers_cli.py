@@ -127,3 +127,6 @@ def test_load_model_tells_the_formats_apart_without_a_suffix(tmp_path):
     _same_outputs(load_model(tmp_path / "torch_model.bin"), model)
     with pytest.raises(TypeError, match=r"load_model: path must be a file path"):
         load_model(model)
+    io.save(tmp_path / "checkpoint.npz", model)
+    with pytest.raises(ValueError, match=r"is a cyconv checkpoint already"):
+        load_model(tmp_path / "checkpoint.npz")

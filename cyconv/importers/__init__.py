@@ -67,6 +67,9 @@ def load_model(path, input_shape=None):
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"load_model: path must be a file path, got {type(path).__name__}")
+    if os.fspath(path).lower().endswith(".npz"):
+        raise ModelImportError(f"{os.fspath(path)}: is a cyconv checkpoint already; open it "
+                               f"directly (cyconv.io.load, 'cyconv summary', the lab)")
     if _is_torch_file(path):
         return from_torch_file(path, input_shape)
     return from_onnx(path, input_shape)
