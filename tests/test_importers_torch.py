@@ -124,6 +124,7 @@ def test_a_model_exported_by_torch_onnx_imports(tmp_path):
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning",
                             "ignore::FutureWarning")
+@pytest.mark.slow
 def test_the_dynamo_onnx_exporter_output_imports():
     pytest.importorskip("onnxscript")          # torch's default exporter needs it
     from cyconv.importers import from_onnx
