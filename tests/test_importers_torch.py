@@ -10,8 +10,8 @@ from cyconv import export, presets
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-from cyconv.importers import (InputShapeRequired, ModelImportError, from_torch,  # noqa: E402
-                              from_torch_file, load_model)
+from cyconv.importers import (ModelImportError, from_torch, from_torch_file,  # noqa: E402
+                              load_model)
 
 pytestmark = pytest.mark.torch
 TOLERANCE = dict(rtol=1e-5, atol=1e-5)
@@ -195,14 +195,16 @@ def test_a_cyconv_torch_export_reads_back(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_torchscript_of_a_sequential_reads_back(tmp_path):
+def test_a_torchscript_file_is_refused_but_a_loaded_script_module_imports(tmp_path):
     torch.manual_seed(3)
     module = _LeNet().as_sequential().eval()
     torch.jit.save(torch.jit.script(module), tmp_path / "lenet.pt")
-    with pytest.raises(InputShapeRequired, match=r"does not record its input size"):
-        from_torch_file(tmp_path / "lenet.pt")
-    model = load_model(tmp_path / "lenet.pt", (1, 28, 28))
-    _assert_matches_torch(module, model, n=2)
+    with pytest.raises(ModelImportError, match=r"is a TorchScript archive; cyconv does not open "
+                                               r"TorchScript files") as error:
+        load_model(tmp_path / "lenet.pt", (1, 28, 28))
+    assert "\n" not in str(error.value)
+    scripted = torch.jit.load(tmp_path / "lenet.pt")     # the caller trusts this file
+    _assert_matches_torch(module, from_torch(scripted, (1, 28, 28)), n=2)
 
 
 def test_a_bare_state_dict_is_explained(tmp_path):

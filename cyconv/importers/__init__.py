@@ -2,7 +2,7 @@
 
 - :func:`from_onnx` (path, bytes or ``onnx.ModelProto``) and :func:`from_torch`
   (an ``nn.Sequential`` and its input shape), :func:`from_torch_file` (a file written by
-  ``cyconv export --torch`` or TorchScript, read without unpickling code);
+  ``cyconv export --torch``, read without unpickling code);
 - :func:`load_model` picks by file: what ``cyconv import`` and the lab's File → Open call.
 
 onnx and torch are optional: each is imported only when its importer runs. Every refusal is a
@@ -38,8 +38,8 @@ def from_torch(module, input_shape):
 
 
 def from_torch_file(path, input_shape=None):
-    """A file written by ``cyconv export --torch`` (or TorchScript of an nn.Sequential) as a
-    Sequential, read without unpickling code. See :mod:`cyconv.importers.torch_import`."""
+    """A file written by ``cyconv export --torch`` as a Sequential, read without unpickling
+    code (TorchScript files are refused). See :mod:`cyconv.importers.torch_import`."""
     from .torch_import import from_torch_file as read
 
     return read(path, input_shape)

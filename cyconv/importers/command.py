@@ -9,10 +9,10 @@ __all__ = ["add_parser", "run"]
 DESCRIPTION = (
     "Import a model trained elsewhere and write it as a cyconv checkpoint (the lab and "
     "'cyconv summary' / 'cyconv eval' read it). MODEL is an ONNX file (.onnx; the operators "
-    "cyconv's own export writes, from PyTorch or elsewhere) or a PyTorch file (.pt/.pth): one "
-    "written by 'cyconv export --torch', or TorchScript of an nn.Sequential. Files are read "
-    "without running any code from them. An operator or module cyconv has no layer for is "
-    "named in one line.")
+    "cyconv's own export writes, from PyTorch or elsewhere) or a PyTorch file (.pt/.pth) "
+    "written by 'cyconv export --torch'. Files are read without running any code from them, "
+    "so TorchScript archives are refused (loading one can run code): export such a model to "
+    "ONNX. An operator or module cyconv has no layer for is named in one line.")
 
 
 def _input_shape(text):
@@ -66,7 +66,7 @@ def add_parser(subparsers):
                         help="write the cyconv checkpoint here")
     parser.add_argument("--input-shape", type=_input_shape, metavar="C,H,W",
                         help="input size without the batch axis, e.g. 1,28,28 (needed when the "
-                             "file does not say it: TorchScript, or a symbolic ONNX size)")
+                             "ONNX file leaves a size symbolic)")
     parser.add_argument("--mean", type=_values, metavar="M[,M,M]",
                         help="the per-channel mean the model's inputs were normalised with "
                              "(with --std; stored for 'cyconv eval' and the lab)")

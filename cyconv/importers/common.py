@@ -34,7 +34,7 @@ class ModelImportError(ValueError):
 
 
 class InputShapeRequired(ModelImportError):
-    """The file does not say the input size (TorchScript, a symbolic ONNX size): call again
+    """The file does not say the input size (a symbolic ONNX size): call again
     with ``input_shape`` (C, H, W). An app catches this one to ask the user for the size."""
 
 

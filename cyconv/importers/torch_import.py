@@ -15,10 +15,13 @@ module, and copies the weights:
 Anything else (BatchNorm2d, dilated or grouped convolutions, ceil_mode, ...) is refused with
 one line naming the module. The module is only read: its forward is never called.
 
-``from_torch_file`` reads files without unpickling code: the file ``cyconv export --torch``
-writes (``torch.load(weights_only=True)``: tensors and strings only), or a TorchScript
-archive of an nn.Sequential (``torch.jit.load``, whose archive holds tensors and TorchScript,
-no Python objects; its code is never run: only the modules' settings and weights are read).
+``from_torch`` also takes a TorchScript module of an nn.Sequential that the caller loaded
+(its scripted classes are recognised by their qualified names; its code is never called).
+
+``from_torch_file`` reads files without unpickling code, with
+``torch.load(weights_only=True)`` (tensors and strings only): the file
+``cyconv export --torch`` writes. TorchScript archives are refused: ``torch.jit.load`` is not
+safe on untrusted files, and PyTorch itself refuses them under ``weights_only=True``.
 """
 import json
 import os
@@ -26,7 +29,7 @@ import warnings
 import zipfile
 
 from ._torch_modules import convert_modules
-from .common import InputShapeRequired, ModelImportError, build_sequential, check_input_shape
+from .common import ModelImportError, build_sequential, check_input_shape
 
 __all__ = ["from_torch", "from_torch_file"]
 
@@ -101,7 +104,7 @@ def _load_payload(torch, path):
         raise ModelImportError(f"{path}: holds pickled Python objects (e.g. a whole nn.Module "
                                f"saved with torch.save(model)); cyconv loads only tensors, "
                                f"because unpickling can run code: save model.state_dict() "
-                               f"with 'cyconv export --torch', or use TorchScript or ONNX"
+                               f"with 'cyconv export --torch', or export the model to ONNX"
                                ) from None
     except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile) as error:
         raise ModelImportError(f"{path}: not a readable PyTorch file: the file is truncated or "
@@ -131,29 +134,20 @@ def _from_cyconv_payload(torch, payload, path, input_shape):
     return model
 
 
-def _from_torchscript(torch, path, input_shape):
-    if input_shape is None:
-        raise InputShapeRequired(f"{path}: a TorchScript file does not record its input size: "
-                               f"give input_shape (C, H, W), e.g. --input-shape 1,28,28")
-    try:
-        with warnings.catch_warnings():
-            # TorchScript is deprecated in recent torch, but files of it are still around
-            warnings.simplefilter("ignore", DeprecationWarning)
-            module = torch.jit.load(path, map_location="cpu")
-    except (RuntimeError, ValueError, OSError) as error:
-        raise ModelImportError(f"{path}: not a readable TorchScript file: "
-                               f"{' '.join(str(error).split())[:160]}") from None
-    try:
-        return from_torch(module, input_shape)
-    except ModelImportError as error:
-        raise ModelImportError(f"{path}: {str(error).removeprefix('from_torch: ')}") from None
+_TORCHSCRIPT_REFUSED = (
+    "is a TorchScript archive; cyconv does not open TorchScript files, because torch.jit.load "
+    "is not safe on a file from someone else (PyTorch itself refuses it under "
+    "weights_only=True: it can run code). If you trust the file, load it yourself and pass "
+    "the module: cyconv.importers.from_torch(torch.jit.load(path), input_shape); otherwise "
+    "export the model to ONNX and import that")
 
 
 def from_torch_file(path, input_shape=None):
-    """The model in a file written by ``cyconv export --torch`` (input shape from the file)
-    or in a TorchScript archive of an nn.Sequential (``input_shape`` (C, H, W) needed).
+    """The model in a file written by ``cyconv export --torch`` (input shape from the file;
+    ``input_shape``, if given, must agree).
 
-    A bare state_dict or a pickled nn.Module is refused with one line saying what to do.
+    A bare state_dict, a pickled nn.Module or a TorchScript archive is refused with one line
+    saying what to do instead.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"from_torch_file: path must be a file path, got {type(path).__name__}")
@@ -163,7 +157,7 @@ def from_torch_file(path, input_shape=None):
                                else f"{path}: is not a file")
     torch = _import_torch()
     if _is_torchscript(path):
-        return _from_torchscript(torch, path, input_shape)
+        raise ModelImportError(f"{path}: {_TORCHSCRIPT_REFUSED}")
     payload = _load_payload(torch, path)
     if isinstance(payload, dict) and payload.get("format") == _CYCONV_FORMAT:
         return _from_cyconv_payload(torch, payload, path, input_shape)
@@ -173,5 +167,5 @@ def from_torch_file(path, input_shape=None):
     if isinstance(payload, dict) and "state_dict" in payload:
         raise ModelImportError(f"{path}: {_STATE_DICT_ONLY}")
     raise ModelImportError(f"{path}: holds a {type(payload).__name__}, not a model cyconv can "
-                           f"import (an export of 'cyconv export --torch' or TorchScript)")
+                           f"import (a file of 'cyconv export --torch')")
 
