@@ -237,6 +237,14 @@ def test_a_pickle_with_code_is_refused_without_running_it(tmp_path):
     assert not marker.exists()
 
 
+def test_a_torch_with_a_known_loader_flaw_is_not_trusted_with_files(tmp_path, monkeypatch):
+    export.save_torch(presets.build("mnist_cnn"), tmp_path / "m.pt")
+    monkeypatch.setattr(torch, "__version__", torch.torch_version.TorchVersion("2.9.1"))
+    with pytest.raises(ModelImportError, match=r"torch 2\.9\.1 cannot read files from others "
+                                               r"safely"):
+        from_torch_file(tmp_path / "m.pt")
+
+
 def test_truncated_and_missing_torch_files(tmp_path):
     export.save_torch(presets.build("mnist_cnn"), tmp_path / "m.pt")
     data = (tmp_path / "m.pt").read_bytes()

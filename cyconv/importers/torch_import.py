@@ -83,6 +83,18 @@ _STATE_DICT_ONLY = ("holds only weights (a state_dict) without the layers they b
                     "cyconv.importers.from_torch(module, input_shape), or export it to ONNX")
 
 
+# torch.load(weights_only=True) could corrupt memory on a forged file before 2.10
+# (CVE-2026-24747) and could be steered into torch.jit.load before 2.6 (CVE-2025-32434).
+SAFE_TORCH = "2.10"
+
+
+def _check_safe_torch(torch, path):
+    if not torch.__version__ >= SAFE_TORCH:
+        raise ModelImportError(f"{path}: torch {torch.__version__} cannot read files from others "
+                               f"safely (its weights_only loader was fixed in {SAFE_TORCH}): "
+                               f"pip install -U torch, or import the model as ONNX")
+
+
 def _is_torchscript(path):
     try:
         with zipfile.ZipFile(path) as archive:
@@ -156,6 +168,7 @@ def from_torch_file(path, input_shape=None):
         raise ModelImportError(f"{path}: no such file" if not os.path.exists(path)
                                else f"{path}: is not a file")
     torch = _import_torch()
+    _check_safe_torch(torch, path)
     if _is_torchscript(path):
         raise ModelImportError(f"{path}: {_TORCHSCRIPT_REFUSED}")
     payload = _load_payload(torch, path)
