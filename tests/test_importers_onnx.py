@@ -366,6 +366,17 @@ def test_external_data_is_never_read(tmp_path):
         from_onnx(path)
 
 
+def test_forged_sizes_are_refused_before_any_forward_pass(rng):
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="relu")]
+    with pytest.raises(ModelImportError, match=r"the input: \(3, 100000, 100000\) is "
+                                               r"30,000,000,000 values per image"):
+        from_onnx(_model_proto(nodes, {}, ["N", 3, 100000, 100000], None))
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="conv", pads=[1 << 20] * 4)]
+    with pytest.raises(ModelImportError, match=r"Conv node 'conv': its output: .* values per "
+                                               r"image, more than cyconv takes"):
+        from_onnx(_model_proto(nodes, {"w": _weights(rng, 2, 1, 3, 3)}, ["N", 1, 8, 8], None))
+
+
 def test_an_opset_older_than_7_is_refused():
     nodes = [helper.make_node("Relu", ["x"], ["y"], name="relu")]
     proto = _model_proto(nodes, {}, ["N", 1, 4, 4], ["N", 1, 4, 4], opset=6)

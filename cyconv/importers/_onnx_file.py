@@ -9,7 +9,8 @@ import os
 
 import numpy as np
 
-from .common import InputShapeRequired, ModelImportError, check_input_shape, layer_label
+from .common import (InputShapeRequired, ModelImportError, check_input_shape, check_size,
+                     layer_label)
 
 __all__ = ["import_onnx", "read_model", "constants_of", "attributes_of", "graph_input", "MIN_OPSET",
            "MAX_FILE_BYTES", "MAX_TENSOR_ELEMENTS"]
@@ -218,4 +219,6 @@ def graph_input(graph, constants, input_shape, where):
         declared = "no shape" if dims is None else f"(N, {', '.join(str(d or '?') for d in dims[1:])})"
         raise InputShapeRequired(f"{where}: input {value.name!r} declares {declared}; give the "
                                f"sizes as input_shape (C, H, W), e.g. --input-shape 1,28,28")
-    return value.name, tuple(dims[1:])
+    shape = tuple(dims[1:])
+    check_size(shape, f"{where}: the input")
+    return value.name, shape

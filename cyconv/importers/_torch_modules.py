@@ -6,7 +6,7 @@ forward) or, for TorchScript, by the qualified name of the scripted class.
 import numpy as np
 
 from .. import shapes
-from .common import ImportedLayer, ModelImportError
+from .common import ImportedLayer, ModelImportError, check_size
 
 __all__ = ["convert_modules", "module_kind", "SUPPORTED_MODULES"]
 
@@ -97,6 +97,7 @@ class _Converter:
             self.shape = shapes.output_shape(config, self.shape)
         except (ValueError, TypeError) as error:
             self.fail(name, kind, f"as a cyconv {config['type']} on input {self.shape}: {error}")
+        check_size(self.shape, f"{self.where}: module {name!r} ({kind}): its output")
         self.layers.append(ImportedLayer(config=config, params=params or {}, source_name=name))
 
     def _weights(self, name, kind, module):

@@ -10,6 +10,7 @@ from .. import shapes
 from ..model import Sequential
 
 __all__ = ["ModelImportError", "InputShapeRequired", "ImportedLayer", "build_sequential", "check_input_shape",
+           "check_size", "MAX_VALUES_PER_IMAGE",
            "parse_input_shape", "layer_label"]
 
 # Names a layer may keep from the source model: short identifiers such as "conv1" or
@@ -52,6 +53,21 @@ def layer_label(kind, name):
     return f"{kind} node {name!r}" if name else f"{kind} node"
 
 
+# Values in one image's input or in any layer's output. A forged size or padding could
+# otherwise describe a model whose first forward pass asks for terabytes; 2**26 float32
+# values (256 MiB per image) is far beyond any network a teaching lab trains.
+MAX_VALUES_PER_IMAGE = 1 << 26
+
+
+def check_size(shape, what):
+    """ModelImportError when one image's ``shape`` holds more than MAX_VALUES_PER_IMAGE."""
+    count = int(np.prod(shape, dtype=np.int64)) if len(shape) else 1
+    if count > MAX_VALUES_PER_IMAGE:
+        raise ModelImportError(f"{what}: {tuple(shape)} is {count:,} values per image, more "
+                               f"than cyconv takes ({MAX_VALUES_PER_IMAGE:,}); the file may be "
+                               f"forged")
+
+
 def check_input_shape(input_shape, where):
     """(C, H, W) or (D,) as a tuple of positive ints, else ModelImportError."""
     try:
@@ -64,7 +80,9 @@ def check_input_shape(input_shape, where):
     if not good:
         raise ModelImportError(f"{where}: input_shape must be (C, H, W) or (D,) of positive "
                                f"ints (the batch axis left out), got {input_shape!r}")
-    return tuple(int(v) for v in shape)
+    shape = tuple(int(v) for v in shape)
+    check_size(shape, f"{where}: the input")
+    return shape
 
 
 _SHAPE_TEXT = re.compile(r"\s*\d+(\s*[,x×]\s*\d+)*\s*")

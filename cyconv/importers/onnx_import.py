@@ -24,7 +24,7 @@ would flag for unrelated metadata still imports, and nothing unchecked is ever u
 from .. import shapes
 from ._onnx_file import attributes_of, constants_of, graph_input, import_onnx, read_model
 from ._onnx_ops import PATTERN_OPERATORS, OnnxLayers
-from .common import ImportedLayer, ModelImportError, build_sequential, layer_label
+from .common import ImportedLayer, ModelImportError, build_sequential, check_size, layer_label
 
 __all__ = ["from_onnx", "SUPPORTED_OPERATORS"]
 
@@ -130,6 +130,7 @@ class _Walk:
             self.shape = shapes.output_shape(config, self.shape)
         except (ValueError, TypeError) as error:
             self.fail(node, f"as a cyconv {config['type']} on input {self.shape}: {error}")
+        check_size(self.shape, f"{self.where}: {layer_label(node.op_type, node.name)}: its output")
         self.layers.append(ImportedLayer(config=config, params=params or {},
                                          source_name=name if name is not None else node.name))
 
