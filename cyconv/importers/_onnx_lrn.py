@@ -6,7 +6,7 @@ convolution by a band of ones. This module recognises exactly that chain of six 
 """
 import numpy as np
 
-from ._onnx_ops import _float32_value
+from ._onnx_values import float32_value
 
 __all__ = ["match_even_lrn", "band_of_ones"]
 
@@ -73,6 +73,6 @@ def match_even_lrn(walk, node):
     if size is None or band.shape[0] != walk.shape[0] or None in values:
         return None
     alpha_over_size, k, beta = values
-    config = {"type": "LRN", "size": size, "alpha": _float32_value(alpha_over_size * size),
-              "beta": _float32_value(beta), "k": _float32_value(k)}
+    config = {"type": "LRN", "size": size, "alpha": float32_value(alpha_over_size * size),
+              "beta": float32_value(beta), "k": float32_value(k)}
     return config, divide, len(_STEPS) + 1

@@ -4,11 +4,12 @@ Each handler checks the node's attributes against what cyconv computes, appends 
 the walk and moves the walk past the nodes it consumed. Every refusal is one line naming the
 operator, the node and what cyconv supports instead.
 """
-import math
-
 import numpy as np
 
-__all__ = ["OnnxLayers", "Attributes", "PATTERN_OPERATORS"]
+from ._onnx_values import Attributes, broadcasts_to, float32_value, same_pads
+from .common import padding_value
+
+__all__ = ["OnnxLayers", "PATTERN_OPERATORS"]
 
 # Operators cyconv reads only inside a pattern (min pooling, biases, even-size LRN).
 PATTERN_OPERATORS = {
@@ -19,78 +20,6 @@ PATTERN_OPERATORS = {
     "Pow": "the even-size LRN encoding", "Div": "the even-size LRN encoding",
 }
 _PAD_MODES = {"constant": "zeros", "edge": "replicate", "reflect": "reflect", "wrap": "circular"}
-
-
-class Attributes:
-    """A node's attributes, each read as the type ONNX defines for it: a damaged or forged
-    file may give any attribute any type, and that must end in one clear line."""
-
-    def __init__(self, walk, node):
-        self.walk, self.node = walk, node
-        self.values = walk.attributes(node)
-
-    def __contains__(self, key):
-        return key in self.values
-
-    def __iter__(self):
-        return iter(self.values)
-
-    def _get(self, key, default, accept, what):
-        if key not in self.values:
-            return default
-        value = self.values[key]
-        if not accept(value):
-            self.walk.fail(self.node, f"attribute {key} must be {what}, got {value!r:.60}")
-        return value
-
-    def integer(self, key, default):
-        return self._get(key, default, lambda v: isinstance(v, int) and not isinstance(v, bool),
-                         "an int")
-
-    def integers(self, key, default):
-        value = self._get(key, default, lambda v: isinstance(v, (list, tuple)) and all(
-            isinstance(i, int) and abs(i) < 1 << 31 for i in v), "a list of ints")
-        return None if value is None else list(value)
-
-    def number(self, key, default):
-        return float(self._get(key, default, lambda v: isinstance(v, (int, float)) and
-                               not isinstance(v, bool) and math.isfinite(v), "a finite number"))
-
-    def text(self, key, default):
-        return self._get(key, default, lambda v: isinstance(v, str), "a string")
-
-
-def _broadcasts_to(shape, target):
-    """True when an array of ``shape`` broadcast against ``target`` gives exactly ``target``."""
-    try:
-        return np.broadcast_shapes(tuple(shape), target) == target
-    except ValueError:
-        return False
-
-
-def _float32_value(value):
-    """An ONNX float attribute as the shortest decimal that is the same float32, so that
-    1e-4 written by an exporter reads back as 1e-4 and not 9.99999974738e-05."""
-    if not abs(value) < float(np.finfo(np.float32).max):
-        return float(value)            # not a float32 at all: the layer's own check speaks
-    return float(str(np.float32(value)))
-
-
-def _padding_value(tblr):
-    """The shortest cyconv padding for (top, bottom, left, right): p, [ph, pw] or all four."""
-    top, bottom, left, right = (int(v) for v in tblr)
-    if top == bottom == left == right:
-        return top
-    if top == bottom and left == right:
-        return [top, left]
-    return [top, bottom, left, right]
-
-
-def _same_pads(size, kernel, stride, upper):
-    out = math.ceil(size / stride)
-    total = max((out - 1) * stride + kernel - size, 0)
-    small = total // 2
-    return (small, total - small) if upper else (total - small, small)
 
 
 class OnnxLayers:
@@ -155,7 +84,7 @@ class OnnxLayers:
         auto = attributes.text("auto_pad", "NOTSET")
         if auto in ("SAME_UPPER", "SAME_LOWER"):
             (top, bottom), (left, right) = (
-                _same_pads(size, k, s, auto == "SAME_UPPER")
+                same_pads(size, k, s, auto == "SAME_UPPER")
                 for size, k, s in zip(self.walk.shape[1:], kernel, strides))
             return top, bottom, left, right
         if auto == "VALID":
@@ -190,7 +119,7 @@ class OnnxLayers:
             return None
         value = walk.constants[other[0]]
         target = (1, channels, 1, 1) if image else (1, channels)
-        if value.dtype.kind != "f" or not _broadcasts_to(value.shape, target):
+        if value.dtype.kind != "f" or not broadcasts_to(value.shape, target):
             return None
         return np.broadcast_to(value, target).reshape(channels).astype(np.float32)
 
@@ -270,7 +199,7 @@ class OnnxLayers:
             output, consumed = walk.peek(1).output[0], 2
         config = {"type": "Conv2D", "in_channels": int(weight.shape[1]),
                   "out_channels": int(filters), "kernel_size": list(kernel),
-                  "stride": list(strides), "padding": _padding_value(tblr),
+                  "stride": list(strides), "padding": padding_value(tblr),
                   "padding_mode": mode, "bias": bias is not None}
         walk.add(node, config, {"W": weight} if bias is None else {"W": weight, "b": bias})
         walk.advance(consumed, output)
@@ -363,7 +292,7 @@ class OnnxLayers:
         bias = walk.constant(node, 2, "bias")
         if bias is not None:
             target = (1, weight.shape[0])
-            if bias.dtype.kind != "f" or not _broadcasts_to(bias.shape, target):
+            if bias.dtype.kind != "f" or not broadcasts_to(bias.shape, target):
                 walk.fail(node, f"its bias has shape {bias.shape}; expected ({target[1]},)")
             bias = np.broadcast_to(bias, target).reshape(-1).astype(np.float32) * \
                 np.float32(attributes.number("beta", 1.0))
@@ -425,7 +354,7 @@ class OnnxLayers:
         if node.op_type == "LeakyRelu":
             self._only(node, attributes, ("alpha",))
             config = {"type": "LeakyReLU",
-                      "negative_slope": _float32_value(attributes.number("alpha", 0.01))}
+                      "negative_slope": float32_value(attributes.number("alpha", 0.01))}
         else:
             self._only(node, attributes, ())
             config = {"type": {"Relu": "ReLU", "Sigmoid": "Sigmoid", "Tanh": "Tanh"}[node.op_type]}
@@ -470,9 +399,9 @@ class OnnxLayers:
             walk.fail(node, f"size={size}: only odd sizes are imported (ONNX and cyconv centre "
                             f"an even window differently)")
         walk.add(node, {"type": "LRN", "size": size,
-                        "alpha": _float32_value(attributes.number("alpha", 1e-4)),
-                        "beta": _float32_value(attributes.number("beta", 0.75)),
-                        "k": _float32_value(attributes.number("bias", 1.0))})
+                        "alpha": float32_value(attributes.number("alpha", 1e-4)),
+                        "beta": float32_value(attributes.number("beta", 0.75)),
+                        "k": float32_value(attributes.number("bias", 1.0))})
         walk.advance(1, node.output[0])
 
     def _even_lrn(self, node):

@@ -6,7 +6,7 @@ forward) or, for TorchScript, by the qualified name of the scripted class.
 import numpy as np
 
 from .. import shapes
-from .common import ImportedLayer, ModelImportError, check_size
+from .common import ImportedLayer, ModelImportError, check_size, padding_value
 
 __all__ = ["convert_modules", "module_kind", "SUPPORTED_MODULES"]
 
@@ -141,12 +141,9 @@ class _Converter:
                                       f"one padding per convolution")
             mode = pad_mode if not any(tblr) else mode
             tblr = tuple(a + b for a, b in zip(tblr, pad_tblr))
-        top, bottom, left, right = tblr
-        padding = top if top == bottom == left == right else \
-            [top, left] if (top == bottom and left == right) else [top, bottom, left, right]
         config = {"type": "Conv2D", "in_channels": module.in_channels,
                   "out_channels": module.out_channels, "kernel_size": list(_pair(module.kernel_size)),
-                  "stride": list(_pair(module.stride)), "padding": padding,
+                  "stride": list(_pair(module.stride)), "padding": padding_value(tblr),
                   "padding_mode": mode, "bias": module.bias is not None}
         self._add(name, kind, config, self._weights(name, kind, module))
 

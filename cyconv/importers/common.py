@@ -10,7 +10,7 @@ from .. import shapes
 from ..model import Sequential
 
 __all__ = ["ModelImportError", "InputShapeRequired", "ImportedLayer", "build_sequential", "check_input_shape",
-           "check_size", "MAX_VALUES_PER_IMAGE",
+           "check_size", "padding_value", "MAX_VALUES_PER_IMAGE",
            "parse_input_shape", "layer_label"]
 
 # Names a layer may keep from the source model: short identifiers such as "conv1" or
@@ -97,6 +97,16 @@ def parse_input_shape(text):
         raise ModelImportError(f"--input-shape must be C,H,W or D (positive integers, the batch "
                                f"axis left out), got {text!r}")
     return values
+
+
+def padding_value(tblr):
+    """The shortest cyconv padding for (top, bottom, left, right): p, [ph, pw] or all four."""
+    top, bottom, left, right = (int(v) for v in tblr)
+    if top == bottom == left == right:
+        return top
+    if top == bottom and left == right:
+        return [top, left]
+    return [top, bottom, left, right]
 
 
 def _keepable_names(imported):
