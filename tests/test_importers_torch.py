@@ -254,3 +254,29 @@ def test_truncated_and_missing_torch_files(tmp_path):
     assert "\n" not in str(error.value)
     with pytest.raises(ModelImportError, match=r"no such file"):
         from_torch_file(tmp_path / "missing.pt")
+
+
+def test_damaged_torch_files_end_in_one_line_or_a_model(tmp_path, rng):
+    """Random byte changes in the pickle and the zip directory of an export: either a model
+    or ModelImportError in one line (torch.load itself fails in many different ways)."""
+    import zipfile
+
+    export.save_torch(presets.build("lenet5"), tmp_path / "m.pt")
+    data = (tmp_path / "m.pt").read_bytes()
+    with zipfile.ZipFile(tmp_path / "m.pt") as archive:
+        pickle_entry = next(i for i in archive.infolist() if i.filename.endswith("data.pkl"))
+    start = pickle_entry.header_offset
+    regions = [(start, start + 100 + pickle_entry.compress_size), (len(data) - 2000, len(data))]
+    refused = 0
+    for _ in range(150):
+        damaged = bytearray(data)
+        for _ in range(rng.integers(1, 4)):
+            low, high = regions[rng.integers(0, 2)]
+            damaged[rng.integers(low, high)] = rng.integers(0, 256)
+        (tmp_path / "damaged.pt").write_bytes(damaged)
+        try:
+            from_torch_file(tmp_path / "damaged.pt")
+        except ModelImportError as error:
+            assert "\n" not in str(error)
+            refused += 1
+    assert refused > 0

@@ -99,7 +99,7 @@ def _is_torchscript(path):
     try:
         with zipfile.ZipFile(path) as archive:
             return any(name.endswith("constants.pkl") for name in archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except Exception:   # noqa: BLE001 - a damaged zip: torch.load refuses it next
         return False
 
 
@@ -118,7 +118,7 @@ def _load_payload(torch, path):
                                f"because unpickling can run code: save model.state_dict() "
                                f"with 'cyconv export --torch', or export the model to ONNX"
                                ) from None
-    except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile) as error:
+    except Exception as error:   # noqa: BLE001 - torch.load fails on damaged files in any way
         raise ModelImportError(f"{path}: not a readable PyTorch file: the file is truncated or "
                                f"is not one ({type(error).__name__}: "
                                f"{' '.join(str(error).split())[:160]})") from None
@@ -135,7 +135,7 @@ def _from_cyconv_payload(torch, payload, path, input_shape):
         skeleton = Sequential.from_config(architecture)
         module = to_torch(skeleton)
         module.load_state_dict(payload["state_dict"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+    except Exception as error:   # noqa: BLE001 - any part of a damaged payload can be wrong
         raise ModelImportError(f"{path}: a damaged cyconv PyTorch export: "
                                f"{' '.join(str(error).split())[:200]}") from None
     if input_shape is not None and check_input_shape(input_shape, path) != skeleton.input_shape:
