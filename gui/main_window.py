@@ -232,16 +232,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def run_command(self, name: str) -> None:
         """A training button: start, pause, resume, step, stop or reset."""
+        if self._status is not None and self._status[2]:
+            self._set_status(None)      # the user acted on the problem shown
         if name in ("start", "step"):
             request = self._checked_request()
             if request is None:
                 return
-            new_session = name == "start" or self.controls.state in ("idle", "finished", "stopped", "failed")
-            if new_session:
-                self._clear_views()
             getattr(self.controller, name)(*request)
-            if new_session:
-                self.controls.set_state("loading")
+            self.controls.set_state("loading")     # busy until the worker says what it did
         elif name == "reset":
             self.controller.reset()
             self.session = None
@@ -277,6 +275,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.editor.setEnabled(state in ("idle", "finished", "stopped", "failed"))
         if state == "finished" and self.final_evaluation is not None:
             return                      # the final accuracy stays on the status line
+        if self._status is not None and self._status[2]:
+            return                      # a problem stays on the status line until the next command
         self._set_status(("state", {"state": state}, False))
 
     def _worker_idle(self) -> None:
@@ -315,6 +315,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.statusBar().showMessage(tr("dialog.saved", path=path), 5000)
 
     def _session_ready(self, session) -> None:
+        """A run was built or opened: the views start over with it."""
+        self._clear_views()
+        self._clear_checks()
         self.session = session
         if session.resumed_from:
             self.editor.set_network(session.model_config["input_shape"], session.model_config["layers"])
@@ -449,10 +452,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self.open_checkpoint(path)
 
     def open_checkpoint(self, path: str) -> None:
-        """Show the checkpoint's run at once (curves, accuracy, predictions, Draw); Start resumes it."""
-        self._clear_views()
-        self._clear_checks()
+        """Show the checkpoint's run at once (curves, accuracy, predictions, Draw); Start resumes it.
+        A file that cannot be read leaves the run on screen as it was, with the reason."""
         self.controller.load(path)
+        self.controls.set_state("loading")
 
     def _export_dialog(self) -> None:
         folder = QtWidgets.QFileDialog.getExistingDirectory(self, tr("action.export_png"))

@@ -27,6 +27,8 @@ from cyconv._arrays import read_only
 from cyconv.lab import LabSession, TrainingSettings
 from cyconv.lab.i18n import tr
 
+#: Commands the window waits on (its buttons are disabled until the worker answers with a state).
+_CONTROL_COMMANDS = ("start", "step", "pause", "resume", "stop", "reset", "load")
 #: The session's states as the window's controls know them.
 _CONTROL_STATE = {"empty": "idle", "paused": "paused", "running": "running", "finished": "finished",
                   "stopped": "stopped"}
@@ -97,10 +99,11 @@ class SessionWorker(QtCore.QObject):
         except (ValueError, TypeError, OSError) as error:   # LabError, DataError, CheckpointError too
             self.problem.emit(str(error))
         except Exception:                                   # noqa: BLE001 - every failure reaches the window
+            self.session.pause()                            # a bug: the student reads it before anything goes on
             self.failed.emit(traceback.format_exc())
         state = _CONTROL_STATE[self.session.state]
-        if state != self._announced:
-            self._announce(state)
+        if state != self._announced or name in _CONTROL_COMMANDS:
+            self._announce(state)           # a control command always gets its answer
 
     # -- commands -------------------------------------------------------------------------------
     def _publish_run(self, info) -> None:

@@ -85,11 +85,11 @@ def _visible_top_levels():
 
 def test_step_save_stop_load_twenty_times(qtbot, window, tmp_path, qt_messages):
     path = tmp_path / "loop.npz"
+    window.controls.epochs.setValue(3)                 # 27 steps: the run is not over after 20
     windows_before = _visible_top_levels()
     for round_ in range(20):
-        steps_before = _steps(window)
-        window.run_command("step")
-        qtbot.waitUntil(lambda: _steps(window) == steps_before + 1, timeout=WAIT_MS)
+        window.run_command("step")                     # the loaded run goes on: step round_ + 1
+        qtbot.waitUntil(lambda: _steps(window) == round_ + 1, timeout=WAIT_MS)
         _wait_state(qtbot, window, "paused")
         _save(qtbot, window, path)
         window.run_command("stop")

@@ -114,10 +114,10 @@ def test_learning_rate_changes_while_training(qtbot, window):
 
 
 @pytest.mark.parametrize("change, expected", [
-    (lambda w: w.controls.batch.setValue(0), "Batch size must be at least 1"),
-    (lambda w: w.controls.lr.setText("-0.1"), "Learning rate must be a positive number"),
+    (lambda w: w.controls.batch.setValue(0), "batch_size must be a positive int, got 0"),
+    (lambda w: w.controls.lr.setText("-0.1"), "the learning rate must be a finite number > 0"),
     (lambda w: w.controls.lr.setText("fast"), "Learning rate must be a positive number"),
-    (lambda w: w.controls.epochs.setValue(0), "Epochs must be at least 1"),
+    (lambda w: w.controls.epochs.setValue(0), "epochs must be a positive int, got 0"),
     (lambda w: w.editor.set_network((1, 28, 28), [{"type": "Conv2D", "out_channels": 2, "kernel_size": 29}]),
      "larger than the padded input"),
     (lambda w: w.editor.set_input_shape((1, 30, 30)), "the network expects (1, 30, 30)"),
@@ -127,8 +127,10 @@ def test_learning_rate_changes_while_training(qtbot, window):
 def test_bad_settings_show_a_message_and_never_start(qtbot, window, change, expected):
     change(window)
     for command in ("start", "step"):
+        count = len(window.messages)
         window.run_command(command)
-        qtbot.wait(50)
+        qtbot.waitUntil(lambda: len(window.messages) > count, timeout=WAIT_MS)    # checked in the worker
+        _wait_state(qtbot, window, "idle")
         assert expected in window.messages[-1]
         assert expected in window.controls.status.text()
         assert window.message_box is not None and expected in window.message_box.text()
@@ -167,6 +169,7 @@ def test_a_crash_in_the_worker_is_reported_and_finished_is_emitted(qtbot, window
         window.run_command("start")
     trace = window.messages[-1]                      # failed(traceback) arrived before finished
     assert "RuntimeError: introspection exploded" in trace and "Traceback" in trace
+    _wait_state(qtbot, window, "paused")               # a bug pauses the run, so the message is read first
     assert "introspection exploded" in window.controls.status.text()
     assert window.controls.buttons["reset"].isEnabled()
 

@@ -238,3 +238,19 @@ def test_lab_errors_speak_the_current_language():
     assert str(error) != english and "학습" in str(error)
     with pytest.raises(KeyError):
         LabError("no.such.message")
+
+
+def test_the_editors_form_and_a_saved_models_form_are_the_same_network():
+    from cyconv.lab.session import same_network
+    from cyconv.model import Sequential
+
+    edited = {"input_shape": [1, 28, 28], "layers": [
+        {"type": "Conv2D", "out_channels": 4, "kernel_size": [5, 5], "padding": 0},
+        {"type": "ReLU"}, {"type": "MaxPool2D", "kernel_size": [2, 2]}, {"type": "Flatten"},
+        {"type": "Dense", "out_features": 10}]}
+    saved = Sequential.from_config(edited).config()
+    assert same_network(edited, saved)
+    wider = {**edited, "layers": [{**edited["layers"][0], "out_channels": 5}] + edited["layers"][1:]}
+    assert not same_network(wider, saved)
+    assert not same_network({**edited, "input_shape": [1, 30, 30]}, saved)
+    assert not same_network(edited, None)

@@ -13,6 +13,7 @@ import sys
 from .. import data
 from ..shapes import ShapeError
 from ..train import TrainingDiverged
+from ..importers import command as import_command
 from . import data_cmd, model_cmds, train_cmd
 from ._common import PROG, Parser, UsageError, format_confusion, format_per_class
 from .train_args import TRAIN_DEFAULTS
@@ -46,6 +47,7 @@ def build_parser():
     model_cmds.add_parsers(commands)
     train_cmd.add_parser(commands)
     data_cmd.add_parser(commands)
+    import_command.add_parser(commands)
     return parser
 
 

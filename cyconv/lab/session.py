@@ -23,7 +23,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .. import data, io
+from .. import data, io, schema
+from ..shapes.names import default_names
 from .._arrays import read_only, softmax
 from ..model import Sequential
 from ..train import Trainer, TrainingDiverged
@@ -87,7 +88,7 @@ class LabSession:
             settings.dataset, path=settings.folder, seed=settings.seed, n_train=settings.n_train,
             val_fraction=VAL_FRACTION, download=False, image_shape=image_shape)
         identity = data.dataset_identity(
-            settings.dataset, path=settings.folder, n_train=settings.n_train, n_test=None,
+            settings.dataset, path=settings.folder, n_train=len(train) + len(val), n_test=len(test),
             val_fraction=VAL_FRACTION, seed=settings.seed, classes=tuple(train.classes),
             image_shape=tuple(train.image_shape))
         return train, val, test, identity
@@ -134,7 +135,7 @@ class LabSession:
 
     def continues(self, network: dict, settings: TrainingSettings) -> bool:
         """Do ``network`` and ``settings`` ask for the run that is here (epochs may grow)?"""
-        if self.trainer is None or self.state == "stopped" or network != self.network:
+        if self.trainer is None or self.state == "stopped" or not same_network(network, self.network):
             return False
         same = dataclasses.replace(settings, epochs=self.settings.epochs, n_eval=self.settings.n_eval)
         return same == self.settings and settings.epochs >= self.trainer.epoch
@@ -306,8 +307,6 @@ class LabSession:
                 train, val, test = data.load_identity(checkpoint.dataset, normalization=checkpoint.normalization)
             except (data.DataError, ValueError, OSError) as error:
                 data_problem = str(error)
-            else:
-                settings = _with_loaded_sizes(settings, checkpoint.dataset, train, val)
         elif checkpoint.dataset is None:
             data_problem = str(LabError("io.no_data", path=str(path)))
         trainer = None if train is None else _trainer_of(checkpoint, train, val, settings)
@@ -319,6 +318,30 @@ class LabSession:
         self.state = "paused" if trainer is not None and not trainer.finished else "finished"
         self.data_problem = data_problem
         return info
+
+
+def _canonical(network: dict) -> tuple:
+    """A network config in one normal form: every layer's name and settings with the defaults
+    filled in and the sizes the shape engine infers (in_channels, in_features) left out, so the
+    editor's form and a saved model's form of the same network compare equal."""
+    layers = network["layers"]
+    rows = []
+    for name, config in zip(default_names(layers), layers):
+        entry = schema.check_type(config, name)
+        values = schema.check_config(config, name)
+        rows.append((entry.type_name, name, tuple(sorted(
+            (key, repr(value)) for key, value in values.items() if key not in entry.inferred_keys))))
+    return tuple(int(size) for size in network["input_shape"]), tuple(rows)
+
+
+def same_network(a: dict | None, b: dict | None) -> bool:
+    """Do two model configs describe the same network (see _canonical)?"""
+    if a is None or b is None:
+        return a is b
+    try:
+        return _canonical(a) == _canonical(b)
+    except (ValueError, TypeError, KeyError):
+        return False
 
 
 def _class_names(identity, model) -> tuple:
@@ -339,13 +362,6 @@ def _settings_of(checkpoint) -> TrainingSettings:
     return dataclasses.replace(defaults, dataset=dataset.get("name", defaults.dataset), folder=dataset.get("path"),
                                n_train=defaults.n_train if n_train is None else int(n_train),
                                n_eval=int(lab.get("n_eval", defaults.n_eval)), **fields)
-
-
-def _with_loaded_sizes(settings, identity, train, val) -> TrainingSettings:
-    """A checkpoint that trained on a whole dataset (no cap) shows the count it used."""
-    if identity.get("n_train") is None:
-        return dataclasses.replace(settings, n_train=len(train) + len(val))
-    return settings
 
 
 def _trainer_of(checkpoint, train, val, settings) -> Trainer:
