@@ -319,6 +319,26 @@ def test_huge_learning_rate_stops_with_the_step_named_and_weights_kept(shapes_da
         np.testing.assert_array_equal(value, weights[name], err_msg=name)
 
 
+def test_a_huge_but_finite_update_is_caught_at_the_first_step_and_a_lower_rate_goes_on(shapes_data):
+    train, _ = shapes_data
+    trainer = Trainer(tiny_model(), train, None, optimizer="sgd", lr=1e30, batch_size=30, epochs=5)
+    weights = trainer.model.state_dict()
+    with pytest.raises(TrainingDiverged, match="step 1 .*moved the weights .*their own size"):
+        trainer.step()
+    for name, value in trainer.model.state_dict().items():     # the weights of before the step,
+        np.testing.assert_array_equal(value, weights[name], err_msg=name)    # not ones near 1e30
+    trainer.base_lr = 0.05
+    losses = [trainer.step()[0].loss for _ in range(10)]
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0] + 0.5
+
+
+def test_an_ordinary_large_step_is_not_divergence(shapes_data):
+    train, _ = shapes_data
+    trainer = Trainer(tiny_model(), train, None, optimizer="sgd", lr=1.0, batch_size=30, epochs=1)
+    trainer.step()                                     # big, but within 100× the weights' size
+    assert trainer.global_step == 1
+
+
 def test_overflowing_update_is_undone_with_the_optimizer_state(shapes_data):
     train, _ = shapes_data
     model = tiny_model()

@@ -28,7 +28,7 @@ from . import settings as rules
 from .metrics import EVAL_BATCH_SIZE, check_dataset, evaluate, model_classes, plain_loss
 from .metrics import per_class_accuracy as per_class
 from .reports import EpochReport, StepReport, TrainingDiverged
-from .safety import UpdateSnapshot, is_finite, reports_non_finite
+from .safety import MAX_UPDATE_RATIO, UpdateSnapshot, is_finite, reports_non_finite
 from .state import EpochTotals, dropout_generators, json_floats, new_history
 
 __all__ = ["Trainer", "STATE_VERSION"]
@@ -304,6 +304,11 @@ class Trainer:
             self._snapshot.restore()
             raise self._diverged(f"the update made {', '.join(bad)} NaN/inf",
                                  self._too_high_cause("a weight overflowed float range"))
+        ratio = self._snapshot.update_ratio()
+        if not ratio <= MAX_UPDATE_RATIO:
+            self._snapshot.restore()
+            raise self._diverged(f"one update moved the weights {ratio:.3g}× their own size",
+                                 self._too_high_cause("the gradients exploded"))
         return loss, logits
 
     def _end_epoch(self):
