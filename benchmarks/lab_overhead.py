@@ -186,9 +186,12 @@ def load_data(args):
     show the first ``eval_samples`` of the test split)."""
     from cyconv import data
 
-    return data.load_train_test(dataset_for(args.preset), path=None, seed=args.seed, n_train=args.samples,
-                                n_test=args.eval_samples, val_fraction=VAL_FRACTION, download=False,
-                                image_shape=None)
+    import numpy as np
+
+    train, val, test = data.load_train_test(dataset_for(args.preset), path=None, seed=args.seed,
+                                            n_train=args.samples, val_fraction=VAL_FRACTION, download=False,
+                                            image_shape=None)
+    return train, val, test.subset(np.arange(min(args.eval_samples, len(test))))
 
 
 def run_headless(args):
