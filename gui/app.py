@@ -112,6 +112,10 @@ def _exercise_views(window) -> None:
             and bool(draw.result.text()))
     window.controller.select_sample(0)        # the activations view shows a test image again
     _settle(window, wait_for=lambda: window.latest_pictures.sample.source == "eval")
+    for view in window.views.values():        # the views that ask for their own answers
+        done = view.exercise() if hasattr(view, "exercise") else None
+        if done is not None:
+            _settle(window, wait_for=done)
 
 
 def _save_session(window, path: str, timeout: float) -> str:

@@ -13,22 +13,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from cyconv.lab import DATASET_SHAPES, TrainingSettings, dataset_availability, i18n
 from cyconv.lab.i18n import tr
 from .stats import RateMeter, eta_seconds, format_duration
-from .widgets.activations import ActivationsView
+from .tabs import TAB_SPECS, TABS
 from .widgets.controls import TrainingControls
-from .widgets.curves import CurvesView
-from .widgets.draw import DrawView
-from .widgets.explainers import ConvExplainer, PoolExplainer
-from .widgets.filters import FiltersView
-from .widgets.gradcheck import GradcheckView
 from .widgets.model_editor import ModelEditor
-from .widgets.predictions import PredictionsView
-from .widgets.shape_table import ShapeTable
-from .widgets.speed import SpeedView
 from .worker import SessionController
 
 REPAINT_INTERVAL_MS = 33
-TABS = ("shapes", "curves", "filters", "activations", "predictions", "conv_explainer", "pool_explainer",
-        "gradcheck", "speed", "draw")
 #: Font families that carry Hangul, tried in order (Debian's fonts-noto-cjk first).
 CJK_FAMILIES = ("Noto Sans CJK KR", "Noto Sans KR", "Noto Sans CJK JP", "NanumGothic", "UnDotum", "Baekmuk Gulim")
 
@@ -52,10 +42,8 @@ class MainWindow(QtWidgets.QMainWindow):
         i18n.set_language(language)
         self.controller = SessionController(self)
         self.editor, self.controls = ModelEditor(), TrainingControls()
-        self.views = {"shapes": ShapeTable(), "curves": CurvesView(), "filters": FiltersView(),
-                      "activations": ActivationsView(), "predictions": PredictionsView(),
-                      "conv_explainer": ConvExplainer(), "pool_explainer": PoolExplainer(),
-                      "gradcheck": GradcheckView(), "speed": SpeedView(), "draw": DrawView()}
+        self.views = {spec.key: spec.view() for spec in TAB_SPECS}
+        self._answers: dict = {}                 # tag -> (on_answer, on_error) of the views' questions
         self.tabs = QtWidgets.QTabWidget()
         for key in TABS:
             self.tabs.addTab(self.views[key], "")
@@ -147,6 +135,29 @@ class MainWindow(QtWidgets.QMainWindow):
         worker.notice.connect(self._notice)
         worker.saved.connect(self._saved)
         worker.idle.connect(self._worker_idle)
+        worker.answered.connect(self._answered)
+        worker.ask_failed.connect(self._ask_failed)
+        for view in self.views.values():
+            if hasattr(view, "attach"):
+                view.attach(self)
+
+    # -- the views' own questions (cyconv.lab.operations) ---------------------------------------
+    def listen(self, tag: str, on_answer, on_error=None) -> None:
+        """Deliver the answers asked under ``tag`` to ``on_answer`` (and failures to ``on_error``),
+        in the GUI thread: the worker's signals arrive here, at a method of the window."""
+        self._answers[tag] = (on_answer, on_error)
+
+    def _answered(self, tag: str, answer) -> None:
+        on_answer, _ = self._answers.get(tag, (None, None))
+        if on_answer is not None:
+            on_answer(answer)
+
+    def _ask_failed(self, tag: str, message: str) -> None:
+        _, on_error = self._answers.get(tag, (None, None))
+        if on_error is not None:
+            on_error(message)
+        else:
+            self.show_problem(message)
 
     # -- language -------------------------------------------------------------------------------
     def set_language(self, code: str) -> None:
@@ -171,10 +182,8 @@ class MainWindow(QtWidgets.QMainWindow):
             action.setText(tr(f"action.{key}"))
         for index, key in enumerate(TABS):
             self.tabs.setTabText(index, tr(f"tab.{key}"))
-        tips = {"filters": "term.filter", "activations": "term.activation_map", "pool_explainer": "tip.pool_explainer",
-                "conv_explainer": "tip.conv_explainer", "draw": "draw.hint", "speed": "speed.explain"}
-        for index, key in enumerate(TABS):
-            self.tabs.setTabToolTip(index, tr(tips[key]) if key in tips else "")
+        for index, spec in enumerate(TAB_SPECS):
+            self.tabs.setTabToolTip(index, tr(spec.tip) if spec.tip else "")
         self.editor.retranslate()
         self.controls.retranslate()
         for view in self.views.values():
@@ -477,6 +486,8 @@ class MainWindow(QtWidgets.QMainWindow):
             if not self.grab().save(path, "PNG"):
                 raise OSError(f"export_views: could not write {path}")
             paths.append(path)
+            if hasattr(self.views[key], "screenshots"):
+                paths.extend(self.views[key].screenshots(folder))
         self.tabs.setCurrentIndex(current)
         return paths
 

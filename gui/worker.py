@@ -24,7 +24,7 @@ import traceback
 from PySide6 import QtCore
 
 from cyconv._arrays import read_only
-from cyconv.lab import LabSession, TrainingSettings
+from cyconv.lab import LabSession, TrainingSettings, operations
 from cyconv.lab.i18n import tr
 
 #: Commands the window waits on (its buttons are disabled until the worker answers with a state).
@@ -52,6 +52,8 @@ class SessionWorker(QtCore.QObject):
     failed = QtCore.Signal(str)                 # a traceback: a bug, not a setting
     idle = QtCore.Signal()                      # the queue is served and no run is going on
     saved = QtCore.Signal(str)
+    answered = QtCore.Signal(str, object)       # (tag, answer) of an operation a view asked for
+    ask_failed = QtCore.Signal(str, str)        # (tag, message): that operation could not answer
 
     def __init__(self, session: LabSession | None = None):
         super().__init__()
@@ -186,6 +188,18 @@ class SessionWorker(QtCore.QObject):
     def _do_speed(self) -> None:
         self.speed_done.emit(self.session.conv_timings())
 
+    def _do_ask(self, tag: str, name: str, *args) -> None:
+        """A view's question (cyconv.lab.operations): the answer goes back under its tag."""
+        try:
+            answer = operations.run(name, self.session, *args)
+        except (ValueError, TypeError, OSError) as error:
+            self.ask_failed.emit(tag, str(error))
+            return
+        except Exception as error:                      # noqa: BLE001 - the view says it failed, then _execute reports
+            self.ask_failed.emit(tag, f"{type(error).__name__}: {error}")
+            raise
+        self.answered.emit(tag, answer)
+
     def _do_save(self, path: str, extra: dict) -> None:
         self.saved.emit(self.session.save(path, extra=extra))
 
@@ -260,6 +274,11 @@ class SessionController(QtCore.QObject):
 
     def speed(self) -> None:
         self._send("speed")
+
+    def ask(self, tag: str, name: str, *args) -> None:
+        """Ask operation ``name`` (cyconv.lab.operations) with ``args``; the answer arrives as
+        ``worker.answered(tag, answer)`` (or ``ask_failed(tag, message)``)."""
+        self._send("ask", tag, name, *args)
 
     def save(self, path: str, extra: dict | None = None) -> None:
         self._send("save", str(path), dict(extra or {}))

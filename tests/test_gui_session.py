@@ -231,3 +231,21 @@ def test_snapshots_sent_to_the_window_are_read_only(qtbot, window):
         assert not array.flags.writeable
         with pytest.raises(ValueError):
             array.reshape(-1)[0] = np.float32(1)
+
+
+def test_a_view_question_is_answered_in_the_gui_thread(qtbot, window):
+    from cyconv.lab import operations
+
+    name = "test.gui.step_count"
+    if name not in operations.names():
+        operations.operation(name)(lambda session: (session.step_count, QtCore.QThread.currentThread()))
+    answers, errors = [], []
+    window.listen("probe", lambda answer: answers.append((answer, QtCore.QThread.currentThread())), errors.append)
+    window.controller.ask("probe", name)                    # no run yet: the view hears why
+    qtbot.waitUntil(lambda: bool(errors), timeout=WAIT_MS)
+    window.run_command("step")
+    _wait_state(qtbot, window, "paused")
+    window.controller.ask("probe", name)
+    qtbot.waitUntil(lambda: bool(answers), timeout=WAIT_MS)
+    (count, worker_thread), gui_thread = answers[0]
+    assert count == 1 and worker_thread is window.controller.thread and gui_thread is window.thread()

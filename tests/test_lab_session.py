@@ -254,3 +254,27 @@ def test_the_editors_form_and_a_saved_models_form_are_the_same_network():
     assert not same_network(wider, saved)
     assert not same_network({**edited, "input_shape": [1, 30, 30]}, saved)
     assert not same_network(edited, None)
+
+
+def test_operations_answer_with_the_sessions_model(session):
+    from cyconv.lab import operations
+
+    name = "test.output_shape"
+    if name not in operations.names():
+        operations.operation(name)(lambda s, extra: (tuple(s.model.output_shape), extra))
+    with pytest.raises(LabError):
+        operations.run(name, session, 1)                    # no model yet
+    session.build(TINY, SMALL)
+    assert operations.run(name, session, 7) == ((10,), 7)
+    with pytest.raises(RuntimeError, match="twice"):
+        operations.operation(name)(lambda s: None)
+    with pytest.raises(KeyError):
+        operations.run("no.such.operation", session)
+
+
+def test_every_text_has_both_languages_and_one_home():
+    from cyconv.lab import texts
+
+    for key, pair in texts.TEXTS.items():
+        assert len(pair) == 2 and all(isinstance(text, str) and text for text in pair), key
+    assert "app.title" in texts.TEXTS and texts.PARTS[0] == "app"
