@@ -198,3 +198,101 @@ def tile_hit(row: int, col: int, *, count: int, tile_hw: tuple[int, int], column
         return None
     index = grid_row * cols + grid_col
     return (index, in_row, in_col) if index < count else None
+
+
+# -- pictures on a value scale: one colour scale per picture, with a colour bar beside it --------
+#: Blue (negative), white (zero), red (positive): the end colours of ColorBrewer's RdBu.
+_NEGATIVE, _ZERO, _POSITIVE = (33, 102, 172), (255, 255, 255), (178, 24, 43)
+#: Colour of the gaps between tiles on a value scale: mid grey, not a colour of either map.
+SEPARATOR_RGB = (0.55, 0.55, 0.55)
+
+
+def diverging_lut(size: int = 256) -> np.ndarray:
+    """A (size, 3) uint8 table from blue through white (the middle entry) to red."""
+    if size < 3:
+        raise ValueError(f"diverging_lut: need at least 3 entries, got {size}")
+    t = np.linspace(-1.0, 1.0, size)[:, np.newaxis]
+    zero, negative, positive = (np.asarray(c, dtype=np.float64) for c in (_ZERO, _NEGATIVE, _POSITIVE))
+    colours = np.where(t < 0, zero + (negative - zero) * -t, zero + (positive - zero) * t)
+    return np.rint(colours).astype(np.uint8)
+
+
+def symmetric_levels(values: np.ndarray) -> tuple[float, float]:
+    """(-m, m) with m the largest absolute finite value: zero sits in the middle of the scale.
+
+    All zeros (or nothing finite) gives (-1, 1), so a scale always has a width.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    peak = float(np.max(np.abs(finite))) if finite.size else 0.0
+    return (-peak, peak) if peak > 0 else (-1.0, 1.0)
+
+
+def value_levels(values: np.ndarray) -> tuple[tuple[float, float], bool]:
+    """The scale for maps of any sign: ((low, high), diverging).
+
+    Values with a negative part get symmetric levels on the diverging map; non-negative values
+    (after ReLU, pooling of them, probabilities) run from 0 to their maximum on a sequential map.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    if finite.size and float(finite.min()) < 0:
+        return symmetric_levels(finite), True
+    high = float(finite.max()) if finite.size else 0.0
+    return (0.0, high if high > 0 else 1.0), False
+
+
+def colorize(values: np.ndarray, levels: tuple[float, float], lut: np.ndarray) -> np.ndarray:
+    """Map values through `lut` (K, 3) uint8 on `levels` (low, high): (...) -> (..., 3) float32 in [0, 1].
+
+    Values outside the levels clip to the end colours; NaN (the gaps `tile` leaves with
+    fill=NaN) becomes SEPARATOR_RGB.
+    """
+    low, high = float(levels[0]), float(levels[1])
+    if not high > low:
+        raise ValueError(f"colorize: levels must rise, got ({low}, {high})")
+    lut = np.asarray(lut)
+    if lut.ndim != 2 or lut.shape[1] != 3:
+        raise ValueError(f"colorize: expected a (K, 3) colour table, got shape {lut.shape}")
+    values = np.asarray(values, dtype=np.float64)
+    missing = ~np.isfinite(values)
+    scaled = (np.where(missing, low, values) - low) / (high - low)
+    index = np.clip(np.rint(scaled * (lut.shape[0] - 1)), 0, lut.shape[0] - 1).astype(np.intp)
+    rgb = lut[index].astype(np.float32) / 255.0
+    rgb[missing] = SEPARATOR_RGB
+    return rgb
+
+
+def filter_overview(weights: np.ndarray, *, max_filters: int = 64, max_channels: int = 16,
+                    gap: int = 1) -> np.ndarray:
+    """A conv layer's weights (F, C, KH, KW) as raw values, one row per filter and one column per
+    input channel (a single-channel layer: the filters in a near-square grid); gaps are NaN."""
+    weights = _conv_weights(weights, "filter_overview")
+    shown = weights[:max_filters, :max_channels]
+    if shown.shape[1] == 1:
+        return tile(shown[:, 0], gap=gap, fill=np.nan)
+    return tile_matrix(shown, gap=gap, fill=np.nan)
+
+
+def filter_channels(weights: np.ndarray, index: int, *, max_channels: int = 64, columns: int | None = None,
+                    gap: int = 1) -> np.ndarray:
+    """Filter `index`'s input channels (C, KH, KW) as raw values in a near-square grid; gaps are NaN."""
+    weights = _conv_weights(weights, "filter_channels")
+    if not 0 <= index < weights.shape[0]:
+        raise ValueError(f"filter_channels: filter {index} does not exist, the layer has {weights.shape[0]}")
+    return tile(weights[index, :max_channels], columns=columns, gap=gap, fill=np.nan)
+
+
+def _conv_weights(weights: np.ndarray, where: str) -> np.ndarray:
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.ndim != 4:
+        raise ValueError(f"{where}: expected conv weights (F, C, KH, KW), got shape {weights.shape}")
+    return weights
+
+
+def tile_origins(count: int, tile_hw: tuple[int, int], *, columns: int | None = None,
+                 gap: int = 1) -> list[tuple[int, int]]:
+    """(top, left) image position of each of `count` tiles laid out by `tile` (for index labels)."""
+    height, width = tile_hw
+    _, cols = grid_shape(count, columns)
+    return [((i // cols) * (height + gap), (i % cols) * (width + gap)) for i in range(count)]

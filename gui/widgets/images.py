@@ -3,26 +3,46 @@
 ARCHITECTURE.md section 4: many maps are tiled into one array in NumPy (gui.render) and shown
 with a single `ImageItem` with explicit levels, so pyqtgraph neither creates an item per map
 nor scans for min/max on every frame.
+
+A panel can carry a colour bar with the numbers of its scale (`colorbar=True`) and axes with
+index ticks (`axes=True`). The image never zooms under the mouse wheel: the panels sit in
+scroll areas, and a wheel that zoomed one map instead of scrolling the page also left that map
+zoomed into an empty corner after the next sample (the view is fitted only when the grid
+changes size). The wheel goes to the page; the views that zoom have their own control.
 """
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from .. import render
 
 #: Colour tables, built once.
 _LUTS: dict[str, np.ndarray] = {}
+_MARK_PEN = (255, 160, 0)
+_LABEL_COLOUR = (20, 20, 20)
+_LABEL_FILL = (255, 255, 255, 190)
 
 
 def lookup_table(name: str) -> np.ndarray:
-    """A (256, 3) uint8 colour table from pyqtgraph's bundled maps ('grey' is a plain ramp)."""
+    """A (256, 3) uint8 colour table: 'grey' (a ramp), 'diverging' (blue, white, red) or one of
+    pyqtgraph's bundled maps ('viridis')."""
     if name not in _LUTS:
         if name == "grey":
             ramp = np.arange(256, dtype=np.uint8)
             _LUTS[name] = np.stack([ramp] * 3, axis=1)
+        elif name == "diverging":
+            _LUTS[name] = render.diverging_lut(256)
         else:
-            _LUTS[name] = pg.colormap.get(name).getLookupTable(nPts=256)
+            _LUTS[name] = pg.colormap.get(name).getLookupTable(nPts=256)[:, :3]
     return _LUTS[name]
+
+
+def color_map(name: str) -> pg.ColorMap:
+    """The pyqtgraph ColorMap of `lookup_table(name)` (what a ColorBarItem draws)."""
+    lut = lookup_table(name)
+    return pg.ColorMap(np.linspace(0.0, 1.0, lut.shape[0]), lut)
 
 
 class ClickableImageItem(pg.ImageItem):
@@ -43,29 +63,57 @@ class ClickableImageItem(pg.ImageItem):
             self.clicked.emit(row, col)
 
 
+class PageWheelView(pg.GraphicsView):
+    """A GraphicsView that leaves the mouse wheel to the scroll area around it."""
+
+    def wheelEvent(self, event: QtGui.QWheelEvent) -> None:
+        event.ignore()
+
+
 class ImagePanel(QtWidgets.QWidget):
     """A caption over one image view; `set_image` draws a [0, 1] image (grey/colour map or RGB)."""
 
     clicked = QtCore.Signal(int, int)
 
     def __init__(self, parent=None, *, colormap: str = "grey", minimum_height: int = 140,
-                 fixed_height: int | None = None):
+                 fixed_height: int | None = None, colorbar: bool = False, axes: bool = False):
         super().__init__(parent)
         self.caption = QtWidgets.QLabel()
         self.caption.setWordWrap(True)
-        self.view = pg.GraphicsView(background="w")
+        self.view = PageWheelView(background="w")
         if fixed_height is None:
             self.view.setMinimumHeight(minimum_height)
         else:                                  # stacked panels keep their size in a scroll area
             self.view.setFixedHeight(fixed_height)
-        # A bare GraphicsView + ViewBox without its context menu: a third of the cost of a
-        # GraphicsLayoutWidget, which matters when a deep network needs a dozen panels.
-        self.box = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
-        self.view.setCentralItem(self.box)
+        self.plot = pg.PlotItem(enableMenu=False) if axes else None
+        # A bare ViewBox without its context menu when there are no axes: a third of the cost of
+        # a PlotItem, which matters when a deep network needs a dozen panels.
+        self.box = self.plot.getViewBox() if axes else pg.ViewBox(enableMenu=False)
+        self.box.setAspectLocked(True)
+        self.box.invertY(True)
+        self.box.setMouseEnabled(x=False, y=False)
+        if axes:
+            self.plot.hideButtons()
+            self.plot.showAxis("top")
+            self.plot.hideAxis("bottom")
+        self.colorbar = None
+        main = self.plot if axes else self.box
+        if colorbar:
+            self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=color_map(colormap), interactive=False,
+                                            width=14, colorMapMenu=False)
+            grid = pg.GraphicsLayout()
+            grid.addItem(main, 0, 0)
+            grid.addItem(self.colorbar, 0, 1)
+            self.view.setCentralItem(grid)
+        else:
+            self.view.setCentralItem(main)
         self.item = ClickableImageItem()
         self.item.clicked.connect(self.clicked)
         self.box.addItem(self.item)
         self.colormap = colormap
+        self.marker: QtWidgets.QGraphicsRectItem | None = None
+        self._labels: list[pg.TextItem] = []
+        self.headroom = 0.0
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.caption)
@@ -79,13 +127,88 @@ class ImagePanel(QtWidgets.QWidget):
         self.item.setImage(image, levels=levels, lut=lut, autoLevels=False)
         if image.shape[:2] != self._shape:       # refit only when the grid changes size
             self._shape = image.shape[:2]
-            self.box.autoRange(padding=0.02)
+            self.fit()
+
+    def fit(self) -> None:
+        """Show the whole image, and `headroom` rows above it for labels over the first row."""
+        if self._shape is None:
+            return
+        height, width = self._shape
+        self.box.setRange(xRange=(0, width), yRange=(-self.headroom, height), padding=0.02)
+
+    def set_values(self, values: np.ndarray, levels: tuple[float, float], colormap: str) -> None:
+        """Show raw `values` (H, W; NaN gaps grey) on `levels` through `colormap`, and the
+        colour bar with the same scale."""
+        self.colormap = colormap
+        self.set_image(render.colorize(values, levels, lookup_table(colormap)))
+        if self.colorbar is not None:
+            self.colorbar.setColorMap(color_map(colormap))
+            self.colorbar.setLevels(levels)
+
+    @property
+    def levels(self) -> tuple[float, float] | None:
+        """The colour bar's (low, high), None without a colour bar."""
+        return None if self.colorbar is None else tuple(self.colorbar.levels())
+
+    def set_ticks(self, *, top=None, left=None) -> None:
+        """Index ticks [(position, text), ...] on the top and left axes (panels made with axes=True)."""
+        for name, ticks in (("top", top), ("left", left)):
+            if ticks is not None:
+                self.plot.getAxis(name).setTicks([list(ticks)])
+
+    def set_axis_labels(self, *, top: str | None = None, left: str | None = None) -> None:
+        for name, text in (("top", top), ("left", left)):
+            if text is not None:
+                self.plot.setLabel(name, text)
+
+    def set_tile_labels(self, origins, texts, *, above: bool = False) -> None:
+        """Small numbers at each tile's top-left corner (image positions (top, left)): over the
+        corner, or `above` it in the gap (set `headroom` for the first row)."""
+        texts = list(texts)
+        while len(self._labels) > len(texts):
+            self.box.removeItem(self._labels.pop())
+        while len(self._labels) < len(texts):
+            label = pg.TextItem(color=_LABEL_COLOUR, fill=_LABEL_FILL)
+            label.setZValue(5)
+            self.box.addItem(label)
+            self._labels.append(label)
+        for label, (top, left), text in zip(self._labels, origins, texts):
+            label.setAnchor((0, 1) if above else (0, 0))
+            label.setText(text)
+            label.setPos(left - 0.5 if above else left, top)
+
+    @property
+    def tile_labels(self) -> list[str]:
+        return [label.toPlainText() for label in self._labels]
+
+    def mark(self, rect: tuple[float, float, float, float] | None) -> None:
+        """Outline `rect` (left, top, width, height) in image pixels, or remove the outline."""
+        if rect is None:
+            if self.marker is not None:
+                self.box.removeItem(self.marker)
+                self.marker = None
+            return
+        if self.marker is None:
+            self.marker = QtWidgets.QGraphicsRectItem()
+            pen = pg.mkPen(_MARK_PEN, width=3)
+            pen.setCosmetic(True)
+            self.marker.setPen(pen)
+            self.marker.setZValue(10)
+            self.box.addItem(self.marker)
+        self.marker.setRect(QtCore.QRectF(*rect))
 
     def clear(self) -> None:
         self.item.clear()
+        self.set_tile_labels((), ())
+        self.mark(None)
         self._shape = None
 
     @property
     def image(self) -> np.ndarray | None:
         """The array the item currently draws (for tests and export)."""
         return self.item.image
+
+    def pixels_per_image_pixel(self) -> float:
+        """How many screen pixels one image pixel covers now (for tests and zoom)."""
+        width, _ = self.box.viewPixelSize()
+        return 1.0 / width if width > 0 else 0.0

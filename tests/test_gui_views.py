@@ -1,0 +1,124 @@
+"""Every view of the lab readable: filters, activations, predictions, curves, shape table.
+
+Each test checks what a reader sees (pixels per weight, symmetric colour levels, class names on
+the axes, the wheel scrolling the page, the legend clear of the data, the epoch lines, a red
+row's reason in view). Runs offscreen (conftest sets QT_QPA_PLATFORM before Qt is imported).
+"""
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6 import QtWidgets  # noqa: E402
+
+from cyconv import introspect, presets  # noqa: E402
+from gui import i18n, render  # noqa: E402
+from gui.widgets.filters import FiltersView  # noqa: E402
+from gui.widgets.images import lookup_table  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def english():
+    i18n.set_language("en")
+    yield
+    i18n.set_language("en")
+
+
+@pytest.fixture(scope="module")
+def mnist_cnn():
+    return presets.build("mnist_cnn", seed=0)
+
+
+def _settle(qtbot, widget, size=(830, 820)):
+    widget.resize(*size)
+    widget.show()
+    qtbot.waitExposed(widget)
+    for _ in range(3):
+        QtWidgets.QApplication.processEvents()
+
+
+# -- render: values on a colour scale ------------------------------------------------------------
+def test_diverging_table_runs_blue_white_red():
+    lut = render.diverging_lut(255)
+    assert tuple(lut[0]) == (33, 102, 172) and tuple(lut[127]) == (255, 255, 255) and tuple(lut[-1]) == (178, 24, 43)
+    assert lut[:127, 2].min() > lut[:127, 0].min()          # the negative half is blue
+
+
+def test_colorize_puts_zero_on_white_and_gaps_on_grey():
+    values = np.array([[-2.0, 0.0, 2.0, np.nan]])
+    rgb = render.colorize(values, render.symmetric_levels(values), render.diverging_lut(255))
+    np.testing.assert_allclose(rgb[0, 1], 1.0)
+    np.testing.assert_allclose(rgb[0, 3], render.SEPARATOR_RGB)
+    assert rgb[0, 0, 2] > rgb[0, 0, 0] and rgb[0, 2, 0] > rgb[0, 2, 2]       # blue, then red
+    with pytest.raises(ValueError, match="levels must rise"):
+        render.colorize(values, (1.0, 1.0), render.diverging_lut())
+
+
+@pytest.mark.parametrize("values, expected", [([-3.0, 1.0], ((-3.0, 3.0), True)), ([0.0, 4.0], ((0.0, 4.0), False)),
+                                              ([0.0, 0.0], ((0.0, 1.0), False))])
+def test_value_levels(values, expected):
+    assert render.value_levels(np.array(values)) == expected
+
+
+def test_filter_overview_is_filters_by_channels_with_nan_gaps():
+    weights = np.arange(2 * 3 * 2 * 2, dtype=np.float64).reshape(2, 3, 2, 2)
+    image = render.filter_overview(weights)
+    assert image.shape == (2 * 3 - 1, 3 * 3 - 1)
+    np.testing.assert_array_equal(image[3:5, 6:8], weights[1, 2])
+    assert np.isnan(image[2, 0]) and np.isnan(image[0, 2])
+    np.testing.assert_array_equal(render.filter_channels(weights, 1, gap=0), render.tile(weights[1], gap=0, fill=np.nan))
+    with pytest.raises(ValueError, match="filter 2 does not exist"):
+        render.filter_channels(weights, 2)
+
+
+# -- filters -------------------------------------------------------------------------------------
+def test_filter_view_shows_the_chosen_kernel_large_on_a_symmetric_scale(qtbot, mnist_cnn):
+    view = FiltersView()
+    qtbot.addWidget(view)
+    convs = introspect.conv_layers(mnist_cnn)
+    view.show_filters(convs)
+    view.layer_box.setCurrentIndex(1)
+    view.select(3, 2)
+    _settle(qtbot, view)
+    weights = mnist_cnn["conv2"].params["W"]
+    low, high = view.kernel.levels
+    assert low == -high and high == pytest.approx(np.abs(weights).max())
+    assert view.overview.levels == view.channels.levels == (low, high)
+    expected = render.colorize(weights[3, 2], (low, high), lookup_table("diverging"))
+    np.testing.assert_array_equal(view.kernel.image, expected)
+    assert view.kernel.pixels_per_image_pixel() >= 30          # one weight is a readable square
+    assert view.channels.pixels_per_image_pixel() >= 8
+    assert view.channels.tile_labels == [str(i) for i in range(10)]
+    assert "Filter 3, input channel 2: 5×5" in view.kernel.caption.text()
+    top_ticks = [text for _, text in view.overview.plot.getAxis("top")._tickLevels[0]]
+    assert top_ticks == [str(i) for i in range(10)]           # channel indices over the columns
+
+
+def test_clicking_the_overview_picks_filter_and_channel(qtbot, mnist_cnn):
+    view = FiltersView()
+    qtbot.addWidget(view)
+    view.show_filters(introspect.conv_layers(mnist_cnn))
+    view.layer_box.setCurrentIndex(1)
+    view._overview_clicked(4 * 6 + 1, 7 * 6 + 3)              # 5x5 tiles, gap 1: filter 4, channel 7
+    assert (view.filter_box.value(), view.channel_box.value()) == (4, 7)
+    left, top, width, height = view.overview.marker.rect().getRect()
+    assert (left, top, width, height) == (7 * 6 - 0.5, 4 * 6 - 0.5, 6, 6)
+    np.testing.assert_array_equal(view.kernel.image,
+                                  render.colorize(mnist_cnn["conv2"].params["W"][4, 7], view.levels,
+                                                  lookup_table("diverging")))
+
+
+def test_filter_choice_survives_new_weights_and_languages(qtbot, mnist_cnn):
+    view = FiltersView()
+    qtbot.addWidget(view)
+    convs = introspect.conv_layers(mnist_cnn)
+    view.show_filters(convs)
+    view.layer_box.setCurrentIndex(1)
+    view.select(5, 1)
+    view.show_filters(convs)
+    assert (view.layer_box.currentText(), view.filter_box.value(), view.channel_box.value()) == ("conv2", 5, 1)
+    i18n.set_language("ko")
+    view.retranslate()
+    assert "필터 5, 입력 채널 1" in view.kernel.caption.text()
+    view.show_filters(())
+    assert view.overview.image is None and view.placeholder.isVisibleTo(view)
