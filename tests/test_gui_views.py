@@ -9,12 +9,15 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6 import QtWidgets  # noqa: E402
+from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
 
 from cyconv import introspect, presets  # noqa: E402
 from gui import i18n, render  # noqa: E402
+from gui.snapshots import SampleView, frozen, softmax  # noqa: E402
+from gui.widgets.activations import ActivationsView  # noqa: E402
+from gui.widgets.bars import BarPanel  # noqa: E402
 from gui.widgets.filters import FiltersView  # noqa: E402
-from gui.widgets.images import lookup_table  # noqa: E402
+from gui.widgets.images import ImagePanel, lookup_table  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -122,3 +125,92 @@ def test_filter_choice_survives_new_weights_and_languages(qtbot, mnist_cnn):
     assert "필터 5, 입력 채널 1" in view.kernel.caption.text()
     view.show_filters(())
     assert view.overview.image is None and view.placeholder.isVisibleTo(view)
+
+
+# -- activations ---------------------------------------------------------------------------------
+CLASSES = ("circle", "ring", "square", "frame", "triangle", "cross", "line", "corner", "tee", "half-disk")
+
+
+def _sample(model, seed=0, index=0):
+    x = np.random.default_rng(seed).random(model.input_shape).astype(np.float32)
+    outputs = tuple(introspect.activations(model, x))
+    return SampleView(source="eval", index=index, label=3, image=frozen(x), outputs=outputs,
+                      probabilities=frozen(softmax(outputs[-1][2])))
+
+
+@pytest.fixture
+def activations(qtbot, mnist_cnn):
+    view = ActivationsView()
+    qtbot.addWidget(view)
+    view.set_sample_count(10, CLASSES)
+    view.show_sample(_sample(mnist_cnn), introspect.conv_layers(mnist_cnn))
+    qtbot.waitUntil(lambda: len(view.panels) == len(view.sample.outputs), timeout=2000)
+    _settle(qtbot, view)
+    return view
+
+
+def _wheel(widget, steps=-3):
+    """Turn the mouse wheel over the middle of `widget` (negative: towards the user, scrolls down)."""
+    position = QtCore.QPointF(widget.width() / 2, widget.height() / 2)
+    for _ in range(abs(steps)):
+        event = QtGui.QWheelEvent(position, widget.mapToGlobal(position), QtCore.QPoint(0, 0),
+                                  QtCore.QPoint(0, 120 if steps > 0 else -120), QtCore.Qt.MouseButton.NoButton,
+                                  QtCore.Qt.KeyboardModifier.NoModifier, QtCore.Qt.ScrollPhase.NoScrollPhase, False)
+        QtWidgets.QApplication.sendEvent(widget, event)
+        QtWidgets.QApplication.processEvents()
+
+
+def _image_in_view(panel) -> bool:
+    (x0, x1), (y0, y1) = panel.box.viewRange()
+    height, width = panel.image.shape[:2]
+    return x0 <= 0 and y0 <= 0 and x1 >= width and y1 >= height
+
+
+def test_the_wheel_over_a_map_scrolls_the_page_and_never_zooms_it(activations, mnist_cnn):
+    panel = activations.panels[0]
+    bar = activations.scroll.verticalScrollBar()
+    assert bar.maximum() > 0 and bar.value() == 0
+    before = panel.box.viewRange()
+    _wheel(panel.view.viewport())
+    assert bar.value() > 0                                   # the page moved
+    assert panel.box.viewRange() == before                   # the map did not zoom
+    _wheel(activations.panels[-1].plot.viewport())           # a bar chart passes the wheel on too
+    assert bar.value() > 0
+    # the map that stayed blank: a wheel zoom used to leave it on an empty corner after a new sample
+    activations.show_sample(_sample(mnist_cnn, seed=1, index=1), introspect.conv_layers(mnist_cnn))
+    assert all(_image_in_view(p) for p in activations.panels if isinstance(p, ImagePanel))
+
+
+def test_zoom_has_its_own_control_and_a_reset(activations):
+    panel = activations.panels[0]
+    height = panel.view.height()
+    activations.zoom_box.setValue(200)
+    assert panel.view.height() == 2 * height
+    assert _image_in_view(panel)
+    activations.reset_zoom.click()
+    assert activations.zoom_box.value() == 100 and panel.view.height() == height
+
+
+def test_maps_carry_a_colour_bar_and_their_channel_numbers(activations):
+    conv1, relu1 = activations.panels[0], activations.panels[1]
+    feature_map, activation_map = activations.sample.outputs[0][2], activations.sample.outputs[1][2]
+    peak = float(np.abs(np.concatenate([feature_map, activation_map])).max())
+    assert conv1.levels == relu1.levels == pytest.approx((-peak, peak))     # one symmetric scale for the pair
+    assert conv1.tile_labels == [str(c) for c in range(10)]
+    assert "channel" in conv1.caption.text()
+    pool2 = activations.panels[5]
+    assert activations.sample.outputs[5][1] == "pooled" and pool2.levels[0] == 0.0     # after ReLU: from 0
+
+
+def test_vectors_are_bar_charts_and_the_class_outputs_name_their_classes(activations):
+    kinds = [kind for _, kind, _ in activations.sample.outputs]
+    bars = [panel for panel in activations.panels if isinstance(panel, BarPanel)]
+    assert len(bars) == sum(values.ndim == 1 for _, _, values in activations.sample.outputs) > 0
+    logits = activations.panels[kinds.index("logits")]
+    assert isinstance(logits, BarPanel) and logits.horizontal and logits.tick_labels() == list(CLASSES)
+    dense1 = activations.panels[[name for name, _, _ in activations.sample.outputs].index("dense1")]
+    assert not dense1.horizontal and dense1.tick_labels()[:2] == ["0", "5"]      # indices, not class names
+    softmax_panel = activations.softmax_panel
+    np.testing.assert_allclose(softmax_panel.image, activations.sample.probabilities)
+    assert softmax_panel.tick_labels() == list(CLASSES)
+    assert softmax_panel.plot.getViewBox().viewRange()[0][1] >= 1.0                 # probabilities on 0..1

@@ -63,11 +63,27 @@ class ClickableImageItem(pg.ImageItem):
             self.clicked.emit(row, col)
 
 
+def pass_wheel_to_page(widget: QtWidgets.QWidget, event: QtGui.QWheelEvent) -> None:
+    """Hand a wheel event over `widget` to the nearest scroll area around it.
+
+    Forwarded explicitly rather than ignored: Qt propagates only spontaneous wheel events to
+    the parents, so this also holds for synthesized ones (touchpads, tests).
+    """
+    parent = widget.parentWidget()
+    while parent is not None and not isinstance(parent, QtWidgets.QAbstractScrollArea):
+        parent = parent.parentWidget()
+    if parent is None:
+        event.ignore()
+        return
+    QtWidgets.QApplication.sendEvent(parent.verticalScrollBar(), event)
+    event.accept()
+
+
 class PageWheelView(pg.GraphicsView):
     """A GraphicsView that leaves the mouse wheel to the scroll area around it."""
 
     def wheelEvent(self, event: QtGui.QWheelEvent) -> None:
-        event.ignore()
+        pass_wheel_to_page(self, event)
 
 
 class ImagePanel(QtWidgets.QWidget):

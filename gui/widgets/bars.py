@@ -1,0 +1,101 @@
+"""A layer's vector output as a labelled bar chart (dense layers, scores, probabilities).
+
+A vector drawn as a one-pixel strip of colours says nothing; bars say its values. A vector
+with one entry per class is drawn as horizontal bars with the class names on the left axis
+(names of any length stay readable); a longer vector as vertical bars over its indices.
+Negative bars are blue and positive ones red, the colours of the maps' diverging scale.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtGui, QtWidgets
+
+from .. import render
+from .images import pass_wheel_to_page
+
+_POSITIVE = tuple(int(v) for v in render.diverging_lut(255)[-1])
+_NEGATIVE = tuple(int(v) for v in render.diverging_lut(255)[0])
+_ROW_PIXELS = 20                   # height of one class's bar
+_MAX_INDEX_TICKS = 20
+
+
+class PageWheelPlot(pg.PlotWidget):
+    """A PlotWidget that leaves the mouse wheel to the scroll area around it."""
+
+    def wheelEvent(self, event: QtGui.QWheelEvent) -> None:
+        pass_wheel_to_page(self, event)
+
+
+class BarPanel(QtWidgets.QWidget):
+    """A caption over a bar chart of one vector; `set_values(values, names)`."""
+
+    def __init__(self, parent=None, *, height: int = 170):
+        super().__init__(parent)
+        self.caption = QtWidgets.QLabel()
+        self.caption.setWordWrap(True)
+        self.plot = PageWheelPlot(background="w")
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.bars: pg.BarGraphItem | None = None
+        self.base_height = height
+        self._zoom = 1.0
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.plot, 1)
+        self.values = np.zeros(0)
+        self.names: tuple = ()
+        self.horizontal = False
+        self.set_zoom(1.0)
+
+    def set_zoom(self, zoom: float) -> None:
+        """Scale the chart's height (class bars also grow with their number)."""
+        self._zoom = zoom
+        rows = self.values.size if self.horizontal else 0
+        self.plot.setFixedHeight(int(max(self.base_height, rows * _ROW_PIXELS + 50) * zoom))
+
+    def set_values(self, values: np.ndarray, names=(), *, probabilities: bool = False) -> None:
+        """Bars of `values` (D,); `names` (one per entry) turn them into labelled class bars."""
+        values = np.asarray(values, dtype=np.float64).ravel()
+        self.values, self.names = values, tuple(names)
+        self.horizontal = len(self.names) == values.size > 0
+        brushes = [pg.mkBrush(_NEGATIVE if v < 0 else _POSITIVE) for v in values]
+        pen = pg.mkPen((90, 90, 90)) if values.size <= _MAX_INDEX_TICKS else None     # outlines fill thin bars
+        positions = np.arange(values.size)
+        high = 1.0 if probabilities else max(float(np.max(np.abs(values), initial=0.0)), 1e-12)
+        low = 0.0 if probabilities or values.size == 0 or values.min() >= 0 else -high
+        if self.bars is not None:             # one item per vector: bars change direction with it
+            self.plot.removeItem(self.bars)
+        if self.horizontal:
+            self.bars = pg.BarGraphItem(x0=0, y=positions, width=values, height=0.7, brushes=brushes, pen=pen)
+            self.plot.getAxis("left").setTicks([list(enumerate(self.names))])
+            self.plot.getAxis("bottom").setTicks(None)
+            self.plot.setXRange(low, high, padding=0.05)
+            self.plot.setYRange(-0.6, values.size - 0.4, padding=0)
+            self.plot.getViewBox().invertY(True)
+        else:
+            self.bars = pg.BarGraphItem(x=positions, height=values, width=0.8, y0=0, brushes=brushes, pen=pen)
+            every = max(1, -(-values.size // _MAX_INDEX_TICKS))
+            self.plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(0, values.size, every)]])
+            self.plot.getAxis("left").setTicks(None)
+            self.plot.setXRange(-0.6, values.size - 0.4, padding=0)
+            self.plot.setYRange(low, high, padding=0.05)
+            self.plot.getViewBox().invertY(False)
+        self.plot.addItem(self.bars)
+        self.set_zoom(self._zoom)
+
+    @property
+    def image(self) -> np.ndarray:
+        """The vector drawn (the counterpart of ImagePanel.image, for tests and export)."""
+        return self.values
+
+    def tick_labels(self) -> list[str]:
+        axis = self.plot.getAxis("left" if self.horizontal else "bottom")
+        levels = axis._tickLevels or [[]]
+        return [text for _, text in levels[0]]
+
+    def clear(self) -> None:
+        self.set_values(np.zeros(0))
