@@ -193,7 +193,11 @@ TEXTS: dict[str, tuple[str, str]] = {
                       "잘못 분류된 샘플, 확신이 큰 순서 (누르면 활성화 맵을 봅니다)"),
     "pred.none": ("Predictions appear after the first evaluation.", "첫 평가가 끝나면 예측이 나타납니다."),
     "pred.cell": ("true {true} → predicted {pred}: {count} samples", "정답 {true} → 예측 {pred}: {count}개"),
-    "pred.item": ("true {true}, predicted {pred} ({confidence:.0%})", "정답 {true}, 예측 {pred} ({confidence:.0%})"),
+    "pred.thumb": ("{true} → {pred}, {confidence:.0%}", "{true} → {pred}, {confidence:.0%}"),
+    "pred.cell_tip": ("true {true} → predicted {pred}: {count} samples ({share:.0%} of {true})",
+                      "정답 {true} → 예측 {pred}: {count}개 ({true}의 {share:.0%})"),
+    "pred.axis.predicted": ("predicted class", "예측 클래스"),
+    "pred.axis.true": ("true class", "정답 클래스"),
     "pred.accuracy": ("validation accuracy {accuracy:.1%} on {n} samples",
                       "검증 정확도 {accuracy:.1%} (샘플 {n}개)"),
     # explainers

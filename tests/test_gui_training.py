@@ -206,7 +206,7 @@ def test_clicking_a_mistake_shows_its_activations(qtbot, window):
     window.repaint_views()
     assert predictions.gallery_indices.size > 0
     chosen = int(predictions.gallery_indices[1])
-    predictions._image_clicked(0, window.session.eval_images.shape[3] + 2)    # second tile
+    predictions.gallery.itemClicked.emit(predictions.gallery.item(1))      # the second thumbnail
     qtbot.waitUntil(lambda: window.latest_pictures.sample.index == chosen, timeout=WAIT_MS)
     assert TABS[window.tabs.currentIndex()] == "activations"
 

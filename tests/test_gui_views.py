@@ -13,11 +13,12 @@ from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
 
 from cyconv import introspect, presets  # noqa: E402
 from gui import i18n, render  # noqa: E402
-from gui.snapshots import SampleView, frozen, softmax  # noqa: E402
+from gui.snapshots import Evaluation, SampleView, SessionInfo, frozen, softmax  # noqa: E402
 from gui.widgets.activations import ActivationsView  # noqa: E402
 from gui.widgets.bars import BarPanel  # noqa: E402
 from gui.widgets.filters import FiltersView  # noqa: E402
 from gui.widgets.images import ImagePanel, lookup_table  # noqa: E402
+from gui.widgets.predictions import PredictionsView  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -214,3 +215,63 @@ def test_vectors_are_bar_charts_and_the_class_outputs_name_their_classes(activat
     np.testing.assert_allclose(softmax_panel.image, activations.sample.probabilities)
     assert softmax_panel.tick_labels() == list(CLASSES)
     assert softmax_panel.plot.getViewBox().viewRange()[0][1] >= 1.0                 # probabilities on 0..1
+
+
+# -- predictions ---------------------------------------------------------------------------------
+FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
+@pytest.fixture
+def predictions(qtbot):
+    rng = np.random.default_rng(0)
+    n = 200
+    labels = rng.integers(0, 10, n)
+    predicted = np.where(rng.random(n) < 0.7, labels, rng.integers(0, 10, n))
+    confusion = np.zeros((10, 10), np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    session = SessionInfo(classes=FASHION, dataset="fashion", model_config={}, input_shape=(1, 28, 28),
+                          eval_images=frozen(rng.random((n, 1, 28, 28)).astype(np.float32)),
+                          eval_labels=frozen(labels), batches_per_epoch=1, epochs=1)
+    evaluation = Evaluation(step=1, loss=1.0, accuracy=float((labels == predicted).mean()), confusion=frozen(confusion),
+                            predictions=frozen(predicted), confidences=frozen(rng.random(n)))
+    view = PredictionsView()
+    qtbot.addWidget(view)
+    view.set_session(session)
+    view.show_evaluation(evaluation)
+    _settle(qtbot, view)
+    return view
+
+
+def test_confusion_matrix_names_its_classes_on_both_axes(predictions):
+    plot = predictions.confusion_panel.plot
+    assert [text for _, text in plot.getAxis("left")._tickLevels[0]] == list(FASHION)
+    top = plot.getAxis("top")
+    assert top.names == list(FASHION)
+    assert top.height() > QtGui.QFontMetrics(top.style["tickFont"]).horizontalAdvance("T-shirt/top")   # upright
+    assert [position for position, _ in top._tickLevels[0]] == [i + 0.5 for i in range(10)]
+    predictions._cell_hovered(6, 0)
+    assert predictions.confusion_panel.view.toolTip().startswith("true Shirt → predicted T-shirt/top")
+
+
+def test_the_chosen_cell_is_outlined_and_its_images_are_labelled(predictions):
+    predictions._cell_clicked(6, 0)
+    assert predictions.confusion_panel.marker.rect().getRect() == (0, 6, 1, 1)
+    shown = predictions.gallery_texts()
+    assert shown and len(shown) == predictions.gallery_indices.size
+    confidences = predictions.evaluation.confidences[predictions.gallery_indices]
+    assert shown == [f"Shirt → T-shirt/top, {c:.0%}" for c in confidences]
+    predictions._cell_clicked(6, 0)                         # a second click: back to all mistakes
+    assert predictions.confusion_panel.marker is None
+    assert all(" → " in text for text in predictions.gallery_texts())
+
+
+def test_per_class_accuracy_is_a_bar_per_named_class(predictions):
+    bars = predictions.accuracy
+    assert bars.horizontal and bars.tick_labels() == list(FASHION)
+    np.testing.assert_allclose(bars.image, render.per_class_accuracy(predictions.evaluation.confusion))
+
+
+def test_clicking_a_thumbnail_opens_that_sample(qtbot, predictions):
+    with qtbot.waitSignal(predictions.sample_selected) as blocker:
+        predictions.gallery.itemClicked.emit(predictions.gallery.item(2))
+    assert blocker.args == [int(predictions.gallery_indices[2])]

@@ -18,7 +18,10 @@ from .explainers import LiveConvPanel
 from .images import ImagePanel, lookup_table
 
 MAX_MAPS = 64
-_PANELS_PER_PASS = 2
+_PANELS_PER_PASS = 1
+# Between two passes the event loop goes idle for this long: a zero-delay chain was served
+# before the window's other timers and held the loop for the whole chain.
+_PASS_PAUSE_MS = 12
 _MAP_HEIGHT, _INPUT_HEIGHT = 240, 160           # panel heights at zoom 100%
 ZOOMS = (50, 400, 25)                           # zoom control: minimum, maximum, step (percent)
 _KIND_TIPS = {"feature_map": "term.feature_map", "activation_map": "term.activation_map", "pooled": "term.pooling"}
@@ -253,21 +256,22 @@ class ActivationsView(QtWidgets.QWidget):
         names = self.classes if len(self.classes) == probabilities.size else ()
         self.softmax_panel.set_values(probabilities, names, probabilities=True)
         self.placeholder.setText("")
+        for index in range(len(self.panels)):
+            self._draw_panel(index)
         self._fill()
 
     def _fill(self) -> None:
-        """Add at most _PANELS_PER_PASS new panels, draw every panel there is, and come back
-        for the rest from the event loop: a deep network's first picture never freezes the
-        window for the dozen panels it needs."""
+        """Add and draw at most _PANELS_PER_PASS new panels, and come back for the rest from the
+        event loop: a deep network's first picture never freezes the window for the dozen
+        panels it needs (show_sample draws the panels that exist already)."""
         if self.sample is None:
             return
         for _ in range(min(_PANELS_PER_PASS, len(self.sample.outputs) - len(self.panels))):
             self._add_panel()
-        for index in range(len(self.panels)):
-            self._draw_panel(index)
+            self._draw_panel(len(self.panels) - 1)
         self._captions()
         if len(self.panels) < len(self.sample.outputs):
-            QtCore.QTimer.singleShot(0, self._fill)
+            QtCore.QTimer.singleShot(_PASS_PAUSE_MS, self._fill)
 
     def _clicked(self, layer_index: int, row: int, col: int) -> None:
         """A click on layer `layer_index`'s picture at image pixel (row, col)."""

@@ -57,12 +57,19 @@ class BarPanel(QtWidgets.QWidget):
         rows = self.values.size if self.horizontal else 0
         self.plot.setFixedHeight(int(max(self.base_height, rows * _ROW_PIXELS + 50) * zoom))
 
-    def set_values(self, values: np.ndarray, names=(), *, probabilities: bool = False) -> None:
-        """Bars of `values` (D,); `names` (one per entry) turn them into labelled class bars."""
+    def set_values(self, values: np.ndarray, names=(), *, probabilities: bool = False, colour=None) -> None:
+        """Bars of `values` (D,); `names` (one per entry) turn them into labelled class bars.
+
+        `probabilities` fixes the scale to 0..1; `colour` (r, g, b) paints every bar alike
+        instead of by sign; NaN values (a class without samples) draw no bar.
+        """
         values = np.asarray(values, dtype=np.float64).ravel()
         self.values, self.names = values, tuple(names)
         self.horizontal = len(self.names) == values.size > 0
-        brushes = [pg.mkBrush(_NEGATIVE if v < 0 else _POSITIVE) for v in values]
+        negative, positive = (pg.mkBrush(colour), pg.mkBrush(colour)) if colour else (pg.mkBrush(_NEGATIVE),
+                                                                                     pg.mkBrush(_POSITIVE))
+        brushes = [negative if v < 0 else positive for v in values]      # two brushes, shared: cheap
+        values = np.nan_to_num(values)
         pen = pg.mkPen((90, 90, 90)) if values.size <= _MAX_INDEX_TICKS else None     # outlines fill thin bars
         positions = np.arange(values.size)
         high = 1.0 if probabilities else max(float(np.max(np.abs(values), initial=0.0)), 1e-12)

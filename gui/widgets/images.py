@@ -17,6 +17,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from .. import render
+from .colorbar import ColorBar
 
 #: Colour tables, built once.
 _LUTS: dict[str, np.ndarray] = {}
@@ -39,19 +40,24 @@ def lookup_table(name: str) -> np.ndarray:
     return _LUTS[name]
 
 
-def color_map(name: str) -> pg.ColorMap:
-    """The pyqtgraph ColorMap of `lookup_table(name)` (what a ColorBarItem draws)."""
-    lut = lookup_table(name)
-    return pg.ColorMap(np.linspace(0.0, 1.0, lut.shape[0]), lut)
-
-
 class ClickableImageItem(pg.ImageItem):
     """An ImageItem (row-major) that reports clicks as (row, column) of its image."""
 
     clicked = QtCore.Signal(int, int)
+    hovered = QtCore.Signal(int, int)          # (-1, -1) when the mouse leaves the image
 
     def __init__(self):
         super().__init__(axisOrder="row-major")
+        self.setAcceptHoverEvents(True)
+
+    def hoverEvent(self, event):
+        if self.image is None or event.isExit():
+            self.hovered.emit(-1, -1)
+            return
+        position = event.pos()
+        row, col = int(np.floor(position.y())), int(np.floor(position.x()))
+        inside = 0 <= row < self.image.shape[0] and 0 <= col < self.image.shape[1]
+        self.hovered.emit(row if inside else -1, col if inside else -1)
 
     def mouseClickEvent(self, event):
         if event.button() != QtCore.Qt.MouseButton.LeftButton or self.image is None:
@@ -79,6 +85,41 @@ def pass_wheel_to_page(widget: QtWidgets.QWidget, event: QtGui.QWheelEvent) -> N
     event.accept()
 
 
+class UprightNamesAxis(pg.AxisItem):
+    """A top axis whose tick names run upwards, one per column however long: names written
+    across would overlap their neighbours as soon as a name is wider than its column."""
+
+    def __init__(self):
+        super().__init__("top")
+        self.names: list[str] = []
+
+    def set_names(self, ticks) -> None:
+        """Ticks [(position, name), ...]. The axis lays out each tick's index, which is narrow
+        enough never to be dropped as overlapping, and drawPicture writes the name upright."""
+        ticks = list(ticks)
+        self.names = [name for _, name in ticks]
+        self.setTicks([[(position, str(i)) for i, (position, _) in enumerate(ticks)]])
+        metrics = QtGui.QFontMetrics(self.style["tickFont"] or QtGui.QFont())
+        longest = max((metrics.horizontalAdvance(name) for name in self.names), default=0)
+        self.setHeight(longest + 14 + (metrics.height() + 6 if self.labelText else 0))
+
+    def drawPicture(self, p, axisSpec, tickSpecs, textSpecs):
+        super().drawPicture(p, axisSpec, tickSpecs, [])
+        if self.style["tickFont"] is not None:
+            p.setFont(self.style["tickFont"])
+        p.setPen(self.textPen())
+        metrics = QtGui.QFontMetrics(p.font())
+        base = axisSpec[1].y() - 6                         # just above the tick marks
+        for rect, _, index in textSpecs:
+            text = self.names[int(index)] if index.isdigit() and int(index) < len(self.names) else index
+            p.save()
+            p.translate(rect.center().x(), base)
+            p.rotate(-90)
+            box = QtCore.QRectF(0, -metrics.height() / 2, metrics.horizontalAdvance(text) + 2, metrics.height())
+            p.drawText(box, int(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter), text)
+            p.restore()
+
+
 class PageWheelView(pg.GraphicsView):
     """A GraphicsView that leaves the mouse wheel to the scroll area around it."""
 
@@ -90,9 +131,11 @@ class ImagePanel(QtWidgets.QWidget):
     """A caption over one image view; `set_image` draws a [0, 1] image (grey/colour map or RGB)."""
 
     clicked = QtCore.Signal(int, int)
+    hovered = QtCore.Signal(int, int)
 
     def __init__(self, parent=None, *, colormap: str = "grey", minimum_height: int = 140,
-                 fixed_height: int | None = None, colorbar: bool = False, axes: bool = False):
+                 fixed_height: int | None = None, colorbar: bool = False, axes: bool = False,
+                 square_pixels: bool = True, upright_top: bool = False):
         super().__init__(parent)
         self.caption = QtWidgets.QLabel()
         self.caption.setWordWrap(True)
@@ -101,30 +144,23 @@ class ImagePanel(QtWidgets.QWidget):
             self.view.setMinimumHeight(minimum_height)
         else:                                  # stacked panels keep their size in a scroll area
             self.view.setFixedHeight(fixed_height)
-        self.plot = pg.PlotItem(enableMenu=False) if axes else None
+        top_axis = {"top": UprightNamesAxis()} if upright_top else {}
+        self.plot = pg.PlotItem(enableMenu=False, axisItems=top_axis) if axes else None
         # A bare ViewBox without its context menu when there are no axes: a third of the cost of
         # a PlotItem, which matters when a deep network needs a dozen panels.
         self.box = self.plot.getViewBox() if axes else pg.ViewBox(enableMenu=False)
-        self.box.setAspectLocked(True)
+        self.box.setAspectLocked(square_pixels)
         self.box.invertY(True)
         self.box.setMouseEnabled(x=False, y=False)
         if axes:
             self.plot.hideButtons()
             self.plot.showAxis("top")
             self.plot.hideAxis("bottom")
-        self.colorbar = None
-        main = self.plot if axes else self.box
-        if colorbar:
-            self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=color_map(colormap), interactive=False,
-                                            width=14, colorMapMenu=False)
-            grid = pg.GraphicsLayout()
-            grid.addItem(main, 0, 0)
-            grid.addItem(self.colorbar, 0, 1)
-            self.view.setCentralItem(grid)
-        else:
-            self.view.setCentralItem(main)
+        self.view.setCentralItem(self.plot if axes else self.box)
+        self.colorbar = ColorBar() if colorbar else None
         self.item = ClickableImageItem()
         self.item.clicked.connect(self.clicked)
+        self.item.hovered.connect(self.hovered)
         self.box.addItem(self.item)
         self.colormap = colormap
         self.marker: QtWidgets.QGraphicsRectItem | None = None
@@ -133,7 +169,12 @@ class ImagePanel(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.caption)
-        layout.addWidget(self.view, 1)
+        row = QtWidgets.QHBoxLayout()
+        row.setSpacing(2)
+        row.addWidget(self.view, 1)
+        if self.colorbar is not None:
+            row.addWidget(self.colorbar)
+        layout.addLayout(row, 1)
         self._shape = None
 
     def set_image(self, image: np.ndarray, *, levels=(0.0, 1.0)) -> None:
@@ -157,20 +198,34 @@ class ImagePanel(QtWidgets.QWidget):
         colour bar with the same scale."""
         self.colormap = colormap
         self.set_image(render.colorize(values, levels, lookup_table(colormap)))
+        self.set_bar(levels)
+
+    def set_bar(self, levels: tuple[float, float]) -> None:
+        """The colour bar's scale (the panel's colour map on `levels`)."""
         if self.colorbar is not None:
-            self.colorbar.setColorMap(color_map(colormap))
-            self.colorbar.setLevels(levels)
+            self.colorbar.set_scale(levels, lookup_table(self.colormap))
 
     @property
     def levels(self) -> tuple[float, float] | None:
         """The colour bar's (low, high), None without a colour bar."""
-        return None if self.colorbar is None else tuple(self.colorbar.levels())
+        return None if self.colorbar is None else self.colorbar.levels
 
     def set_ticks(self, *, top=None, left=None) -> None:
         """Index ticks [(position, text), ...] on the top and left axes (panels made with axes=True)."""
         for name, ticks in (("top", top), ("left", left)):
             if ticks is not None:
-                self.plot.getAxis(name).setTicks([list(ticks)])
+                axis = self.plot.getAxis(name)
+                if isinstance(axis, UprightNamesAxis):
+                    axis.set_names(ticks)
+                else:
+                    axis.setTicks([list(ticks)])
+
+    def set_tick_font(self, points: float) -> None:
+        """A smaller font for the tick labels (many class names along one axis)."""
+        font = QtGui.QFont()
+        font.setPointSizeF(points)
+        for name in ("top", "left"):
+            self.plot.getAxis(name).setStyle(tickFont=font)
 
     def set_axis_labels(self, *, top: str | None = None, left: str | None = None) -> None:
         for name, text in (("top", top), ("left", left)):
