@@ -140,6 +140,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "curves.val_loss": ("validation loss", "검증 손실"),
     "curves.val_acc": ("validation accuracy", "검증 정확도"),
     "curves.smoothing": ("Smoothing:", "평활:"),
+    "curves.epoch": ("epoch {n}", "에포크 {n}"),
+    "curves.lr": ("lr {old} → {new}", "학습률 {old} → {new}"),
     # filters / activations
     "filters.none": ("No conv layer yet: start or step training, or pick a preset.",
                      "아직 합성곱 레이어가 없습니다: 학습을 시작하거나 프리셋을 고르세요."),

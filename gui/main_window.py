@@ -288,7 +288,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.latest_step = report
         self.rate.tick(time.monotonic())
-        self.views["curves"].add_step(report.step, report.loss, report.accuracy)
+        self.views["curves"].add_step(report.step, report.loss, report.accuracy, lr=report.lr)
         self._dirty.add("progress")
 
     def _epoch_report(self, report) -> None:

@@ -16,6 +16,7 @@ from gui import i18n, render  # noqa: E402
 from gui.snapshots import Evaluation, SampleView, SessionInfo, frozen, softmax  # noqa: E402
 from gui.widgets.activations import ActivationsView  # noqa: E402
 from gui.widgets.bars import BarPanel  # noqa: E402
+from gui.widgets.curves import CurvesView  # noqa: E402
 from gui.widgets.filters import FiltersView  # noqa: E402
 from gui.widgets.images import ImagePanel, lookup_table  # noqa: E402
 from gui.widgets.predictions import PredictionsView  # noqa: E402
@@ -275,3 +276,50 @@ def test_clicking_a_thumbnail_opens_that_sample(qtbot, predictions):
     with qtbot.waitSignal(predictions.sample_selected) as blocker:
         predictions.gallery.itemClicked.emit(predictions.gallery.item(2))
     assert blocker.args == [int(predictions.gallery_indices[2])]
+
+
+# -- curves --------------------------------------------------------------------------------------
+@pytest.fixture
+def curves(qtbot):
+    view = CurvesView()
+    qtbot.addWidget(view)
+    _settle(qtbot, view)
+    return view
+
+
+def _train(view, steps=40, epoch=10, lr_at=None, with_validation=True):
+    for step in range(1, steps + 1):
+        lr = 0.002 if lr_at is not None and step >= lr_at else 0.01
+        view.add_step(step, 2.0 / step, step / steps, lr=lr)
+        if step % epoch == 0:
+            view.add_epoch(step, 1.5 / step if with_validation else None, step / steps if with_validation else None)
+    view.refresh(force=True)
+    QtWidgets.QApplication.processEvents()
+
+
+def test_the_legend_sits_outside_the_plotted_data(curves):
+    _train(curves)
+    legend = curves.legend.sceneBoundingRect()
+    data = curves.loss_box.sceneBoundingRect()
+    assert legend.height() > 0 and len(curves.legend.items) == 4
+    assert not legend.intersects(data)                  # no curve can be drawn over it
+
+
+@pytest.mark.parametrize("with_validation", [True, False], ids=["validation", "no-validation"])
+def test_epoch_boundaries_are_marked_and_labelled(curves, with_validation):
+    _train(curves, with_validation=with_validation)
+    assert [line.value() for line in curves.epoch_lines] == [10.5, 20.5, 30.5]     # not after the last step
+    assert [line.label.toPlainText() for line in curves.epoch_lines] == ["epoch 2", "epoch 3", "epoch 4"]
+
+
+def test_learning_rate_changes_are_marked_where_they_happen(curves):
+    _train(curves)
+    assert curves.lr_lines == []                        # a constant rate draws nothing
+    curves.clear()
+    _train(curves, lr_at=25)
+    assert [line.value() for line in curves.lr_lines] == [24.5]
+    assert curves.lr_lines[0].label.toPlainText() == "lr 0.01 → 0.002"
+    i18n.set_language("ko")
+    curves.retranslate()
+    assert curves.epoch_lines[0].label.toPlainText() == "에포크 2"
+    assert curves.lr_lines[0].label.toPlainText().startswith("학습률")
