@@ -323,3 +323,36 @@ def test_learning_rate_changes_are_marked_where_they_happen(curves):
     curves.retranslate()
     assert curves.epoch_lines[0].label.toPlainText() == "에포크 2"
     assert curves.lr_lines[0].label.toPlainText().startswith("학습률")
+
+
+# -- shape table ---------------------------------------------------------------------------------
+def _set_cell(editor, row, key, text):
+    from gui.widgets.model_editor import COLUMNS
+
+    editor.table.cellWidget(row, COLUMNS.index(key)).setText(text)
+
+
+@pytest.mark.parametrize("key, text, words", [("kernel", "13", "larger"), ("stride", "2", "dropped")],
+                         ids=["error", "warning"])
+def test_a_red_rows_reason_is_in_view_in_its_tooltip_and_under_the_table(qtbot, key, text, words):
+    from gui.widgets.model_editor import ModelEditor
+    from gui.widgets.shape_table import COLUMNS, ShapeTable
+
+    editor, table = ModelEditor(), ShapeTable()
+    qtbot.addWidget(editor)
+    qtbot.addWidget(table)
+    editor.changed.connect(table.show_summary)
+    editor.load_preset("mnist_cnn")
+    row = 3 if key == "kernel" else 0
+    _set_cell(editor, row, key, text)                # conv2 13x13 on 12x12 / conv1 stride 2: 12.5 -> 12
+    _settle(qtbot, table, size=(830, 760))
+    note = table.table.item(row, COLUMNS.index("note"))
+    assert words in note.text()
+    viewport = table.table.viewport().rect()
+    assert viewport.contains(table.table.visualItemRect(note))            # visible without scrolling
+    assert table.table.horizontalHeader().visualIndex(COLUMNS.index("note")) == 1
+    for column in range(len(COLUMNS)):
+        assert words in table.table.item(row, column).toolTip()
+    assert table.problems.isVisibleTo(table) and words in table.problems.text()
+    _set_cell(editor, row, key, "5" if key == "kernel" else "1")
+    assert not table.problems.isVisibleTo(table) and table.table.item(row, 0).toolTip() == ""
