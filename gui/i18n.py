@@ -140,7 +140,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "curves.val_loss": ("validation loss", "검증 손실"),
     "curves.val_acc": ("validation accuracy", "검증 정확도"),
     "curves.smoothing": ("Smoothing:", "평활:"),
-    "curves.epoch": ("epoch {n}", "에포크 {n}"),
+    "curves.epoch": ("epoch {n}", "에폭 {n}"),
     "curves.lr": ("lr {old} → {new}", "학습률 {old} → {new}"),
     # filters / activations
     "filters.none": ("No conv layer yet: start or step training, or pick a preset.",

@@ -430,6 +430,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.tabs.setCurrentIndex(index)
             self._dirty.add(key)
             self.repaint_views()
+            if key == "activations":
+                self.views[key].complete()        # the panels still queued for the event loop
             QtWidgets.QApplication.processEvents()
             path = os.path.join(folder, f"{index + 1:02d}-{key}.png")
             if not self.grab().save(path, "PNG"):

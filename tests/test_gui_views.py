@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
 from cyconv import introspect, presets  # noqa: E402
 from gui import i18n, render  # noqa: E402
 from gui.snapshots import Evaluation, SampleView, SessionInfo, frozen, softmax  # noqa: E402
-from gui.widgets.activations import ActivationsView  # noqa: E402
+from gui.widgets.activations import ActivationsView, layer_images  # noqa: E402
 from gui.widgets.bars import BarPanel  # noqa: E402
 from gui.widgets.curves import CurvesView  # noqa: E402
 from gui.widgets.filters import FiltersView  # noqa: E402
@@ -321,7 +321,7 @@ def test_learning_rate_changes_are_marked_where_they_happen(curves):
     assert curves.lr_lines[0].label.toPlainText() == "lr 0.01 → 0.002"
     i18n.set_language("ko")
     curves.retranslate()
-    assert curves.epoch_lines[0].label.toPlainText() == "에포크 2"
+    assert curves.epoch_lines[0].label.toPlainText() == "에폭 2"
     assert curves.lr_lines[0].label.toPlainText().startswith("학습률")
 
 
@@ -356,3 +356,15 @@ def test_a_red_rows_reason_is_in_view_in_its_tooltip_and_under_the_table(qtbot, 
     assert table.problems.isVisibleTo(table) and words in table.problems.text()
     _set_cell(editor, row, key, "5" if key == "kernel" else "1")
     assert not table.problems.isVisibleTo(table) and table.table.item(row, 0).toolTip() == ""
+
+
+def test_complete_builds_the_queued_panels_at_once(qtbot, mnist_cnn):
+    view = ActivationsView()
+    qtbot.addWidget(view)
+    sample = _sample(mnist_cnn)
+    view.show_sample(sample, introspect.conv_layers(mnist_cnn))
+    assert len(view.panels) < len(sample.outputs)            # the rest waits for the event loop
+    view.complete()
+    assert len(view.panels) == len(sample.outputs)
+    for panel, image in zip(view.panels, layer_images(sample)):
+        np.testing.assert_array_equal(panel.image, image)

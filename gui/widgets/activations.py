@@ -273,6 +273,14 @@ class ActivationsView(QtWidgets.QWidget):
         if len(self.panels) < len(self.sample.outputs):
             QtCore.QTimer.singleShot(_PASS_PAUSE_MS, self._fill)
 
+    def complete(self) -> None:
+        """Build and draw every panel still queued for the event loop now (before an export)."""
+        while self.sample is not None and len(self.panels) < len(self.sample.outputs):
+            self._add_panel()
+            self._draw_panel(len(self.panels) - 1)
+        if self.sample is not None:
+            self._captions()
+
     def _clicked(self, layer_index: int, row: int, col: int) -> None:
         """A click on layer `layer_index`'s picture at image pixel (row, col)."""
         if self.sample is None:

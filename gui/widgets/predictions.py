@@ -141,9 +141,10 @@ class PredictionsView(QtWidgets.QWidget):
         self._cell_texts = []
         if confusion.shape[0] > _MAX_CELL_TEXT_CLASSES:
             return
+        rates = render.confusion_rates(confusion) if confusion.size else confusion
         for (true, predicted), count in np.ndenumerate(confusion):
-            if count:
-                text = pg.TextItem(str(count), color="w" if true != predicted else "k", anchor=(0.5, 0.5))
+            if count:       # dark text on viridis' bright end, white on its dark end
+                text = pg.TextItem(str(count), color="k" if rates[true, predicted] > 0.55 else "w", anchor=(0.5, 0.5))
                 text.setPos(predicted + 0.5, true + 0.5)
                 self.confusion_panel.box.addItem(text)
                 self._cell_texts.append(text)

@@ -42,8 +42,11 @@ def row_cells(row: shapes.LayerRow) -> list[str]:
 
 
 def row_reason(row: shapes.LayerRow) -> str:
-    """Why a row is red, in words ('' for a row without a problem)."""
-    return row.error if row.error is not None else "\n".join(row.warnings)
+    """Why a row is red, in words ('' for a row without a problem), without the layer's name
+    in front (the table says it once)."""
+    reason = row.error if row.error is not None else "\n".join(row.warnings)
+    prefix = f"{row.name}: "
+    return reason[len(prefix):] if reason.startswith(prefix) else reason
 
 
 class ShapeTable(QtWidgets.QWidget):
