@@ -16,6 +16,7 @@ from .images import ImagePanel
 
 MAX_FILTERS, MAX_CHANNELS = 64, 16          # the overview (AlexNet has 96x3 and 256x96)
 MAX_DETAIL_CHANNELS = 64
+MAX_NUMBERED_WEIGHTS = 49                   # kernels up to 7x7 also show each weight's number
 _MAX_TICKS = 16
 _COLORMAP = "diverging"
 LABEL_GAP = 2                              # pixels between tiles that carry their numbers
@@ -180,6 +181,7 @@ class FiltersView(QtWidgets.QWidget):
         self.channels.mark((origins[c][1] - 0.5, origins[c][0] - 0.5, kw + 1, kh + 1) if several and c < shown
                            else None)
         self.kernel.set_values(weights[f, c], self.levels, _COLORMAP)
+        self.kernel.set_cell_values(weights[f, c] if kh * kw <= MAX_NUMBERED_WEIGHTS else None, self.levels)
         self.overview.mark(self._overview_cell(f, c))
         self.retranslate()
 

@@ -165,7 +165,8 @@ class ImagePanel(QtWidgets.QWidget):
         self.colormap = colormap
         self.marker: QtWidgets.QGraphicsRectItem | None = None
         self._labels: list[pg.TextItem] = []
-        self.headroom = 0.0
+        self._values: list[pg.TextItem] = []
+        self._headroom = 0.0
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.caption)
@@ -186,12 +187,25 @@ class ImagePanel(QtWidgets.QWidget):
             self._shape = image.shape[:2]
             self.fit()
 
+    @property
+    def headroom(self) -> float:
+        """Image rows kept in view above the image, for labels over its first row."""
+        return self._headroom
+
+    @headroom.setter
+    def headroom(self, rows: float) -> None:
+        if rows != self._headroom:
+            self._headroom = rows
+            self.fit()
+
     def fit(self) -> None:
-        """Show the whole image, and `headroom` rows above it for labels over the first row."""
+        """Show the whole image, and `headroom` rows above it for labels over the first row
+        (with a pixel's margin on the sides, where the first column's labels and marks begin)."""
         if self._shape is None:
             return
         height, width = self._shape
-        self.box.setRange(xRange=(0, width), yRange=(-self.headroom, height), padding=0.02)
+        margin = 1.0 if self.headroom else 0.0
+        self.box.setRange(xRange=(-margin, width + margin), yRange=(-self.headroom, height + margin), padding=0.02)
 
     def set_values(self, values: np.ndarray, levels: tuple[float, float], colormap: str) -> None:
         """Show raw `values` (H, W; NaN gaps grey) on `levels` through `colormap`, and the
@@ -251,6 +265,26 @@ class ImagePanel(QtWidgets.QWidget):
     @property
     def tile_labels(self) -> list[str]:
         return [label.toPlainText() for label in self._labels]
+
+    def set_cell_values(self, values: np.ndarray | None, levels: tuple[float, float] = (-1.0, 1.0)) -> None:
+        """Write each value of a small (H, W) image in its pixel (None removes them); white on
+        the strong colours at either end of `levels`, black elsewhere."""
+        for text in self._values:
+            self.box.removeItem(text)
+        self._values = []
+        if values is None:
+            return
+        peak = max(abs(levels[0]), abs(levels[1])) or 1.0
+        for (row, col), value in np.ndenumerate(np.asarray(values, dtype=np.float64)):
+            text = pg.TextItem(f"{value:.2g}", color="w" if abs(value) > 0.6 * peak else (20, 20, 20), anchor=(0.5, 0.5))
+            text.setPos(col + 0.5, row + 0.5)
+            text.setZValue(6)
+            self.box.addItem(text)
+            self._values.append(text)
+
+    @property
+    def cell_values(self) -> list[str]:
+        return [text.toPlainText() for text in self._values]
 
     def mark(self, rect: tuple[float, float, float, float] | None) -> None:
         """Outline `rect` (left, top, width, height) in image pixels, or remove the outline."""
