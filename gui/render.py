@@ -1,11 +1,15 @@
 """Pure-NumPy picture making for the lab's views (no Qt here, so it is tested without a window).
 
-Every function returns a float32 image with values in [0, 1], ready for one pyqtgraph
-`ImageItem` with `levels=(0, 1)`: many small maps are tiled into one image here rather than
-drawn as many items, which is what keeps a repaint cheap (ARCHITECTURE.md section 4).
+Many small maps are tiled into one image here rather than drawn as many items, which is what
+keeps a repaint cheap (ARCHITECTURE.md section 4). Two kinds of result:
+- pictures in [0, 1] (`normalize`, `input_image`, `confusion_rates`), for one `ImageItem`
+  with `levels=(0, 1)`;
+- raw values tiled with NaN gaps (`filter_overview`, `filter_channels`, `tile(..., fill=nan)`),
+  which `colorize` turns into RGB on explicit levels (`symmetric_levels`, `value_levels`), so
+  one colour bar gives every tile's numbers.
 
-Images are indexed `[row, column]` (or `[row, column, rgb]`); the widgets transpose for
-pyqtgraph's column-major `ImageItem` when they draw.
+Images are indexed `[row, column]` (or `[row, column, rgb]`), as the row-major ImageItems of
+gui/widgets/images.py draw them.
 """
 from __future__ import annotations
 
@@ -38,14 +42,6 @@ def normalize(values: np.ndarray, *, symmetric: bool = False) -> np.ndarray:
     if high == low:
         return np.full(values.shape, 0.5, dtype=np.float32)
     return ((values - low) / (high - low)).astype(np.float32)
-
-
-def normalize_each(maps: np.ndarray, *, symmetric: bool = False) -> np.ndarray:
-    """`normalize` every map along the first axis on its own: (N, ...) -> (N, ...) float32."""
-    maps = np.asarray(maps)
-    if maps.ndim < 2:
-        raise ValueError(f"normalize_each: expected (N, ...) maps, got shape {maps.shape}")
-    return np.stack([normalize(m, symmetric=symmetric) for m in maps]).astype(np.float32)
 
 
 def grid_shape(count: int, columns: int | None = None) -> tuple[int, int]:
@@ -90,59 +86,6 @@ def tile_matrix(maps: np.ndarray, *, gap: int = 1, fill: float = SEPARATOR) -> n
         raise ValueError(f"tile_matrix: expected (rows, columns, H, W), got shape {maps.shape}")
     rows, cols = maps.shape[:2]
     return tile(maps.reshape((rows * cols,) + maps.shape[2:]), columns=cols, gap=gap, fill=fill)
-
-
-def filter_grid(weights: np.ndarray, *, max_filters: int = 64, max_channels: int = 16,
-                gap: int = 1) -> np.ndarray:
-    """Picture of a conv layer's weights (F, C, KH, KW).
-
-    - C == 3 (an RGB input): one colour tile per filter, its three channels scaled together
-      so the colour the filter responds to stays visible -> (rows, cols, 3).
-    - C == 1: one grey tile per filter in a near-square grid -> (rows, cols).
-    - otherwise: a grid with one row per filter and one column per input channel, each filter
-      scaled over all its channels so the channels compare -> (rows, cols).
-    At most `max_filters` filters and `max_channels` channels are drawn (AlexNet has 96x3 and
-    256x96); the caller says so in the view.
-    """
-    weights = np.asarray(weights)
-    if weights.ndim != 4:
-        raise ValueError(f"filter_grid: expected conv weights (F, C, KH, KW), got shape {weights.shape}")
-    shown = weights[:max_filters]
-    if shown.shape[1] == 3:
-        scaled = normalize_each(shown)                      # (F, 3, KH, KW), per filter
-        return tile(np.transpose(scaled, (0, 2, 3, 1)), gap=gap)
-    if shown.shape[1] == 1:
-        return tile(normalize_each(shown[:, 0]), gap=gap)
-    shown = shown[:, :max_channels]
-    return tile_matrix(normalize_each(shown), gap=gap)
-
-
-def feature_grid(maps: np.ndarray, *, max_maps: int = 64, columns: int | None = None,
-                 gap: int = 1) -> np.ndarray:
-    """Tile a layer's output for one sample: (C, H, W) maps, each scaled on its own.
-
-    A vector (D,) (dense layers, flatten) is drawn as a single row 1 x D.
-    """
-    maps = np.asarray(maps)
-    if maps.ndim == 1:
-        return normalize(maps[np.newaxis, :])
-    if maps.ndim != 3:
-        raise ValueError(f"feature_grid: expected (C, H, W) maps or a (D,) vector, got shape {maps.shape}")
-    return tile(normalize_each(maps[:max_maps]), columns=columns, gap=gap)
-
-
-def shared_scale_pair(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Scale a feature map and its activation map with one common range per channel.
-
-    Scaled apart, ReLU's effect (negatives cut to zero) would be invisible; on the common
-    scale the negative parts turn dark in the activation map. Shapes (C, H, W) each.
-    """
-    before, after = np.asarray(before, np.float64), np.asarray(after, np.float64)
-    if before.shape != after.shape:
-        raise ValueError(f"shared_scale_pair: shapes differ, {before.shape} vs {after.shape}")
-    both = normalize_each(np.stack([before, after], axis=1).reshape((before.shape[0], -1)))
-    both = both.reshape((before.shape[0], 2) + before.shape[1:])
-    return both[:, 0], both[:, 1]
 
 
 def input_image(x1: np.ndarray) -> np.ndarray:

@@ -96,6 +96,10 @@ def test_filter_view_shows_the_chosen_kernel_large_on_a_symmetric_scale(qtbot, m
     assert view.channels.tile_labels == [str(i) for i in range(10)]
     assert view.kernel.cell_values == [f"{w:.2g}" for w in weights[3, 2].ravel()]      # and its numbers
     assert "Filter 3, input channel 2: 5×5" in view.kernel.caption.text()
+    assert view.channels.isVisibleTo(view)
+    view.layer_box.setCurrentIndex(0)                         # one input channel: the kernel is all there is
+    assert not view.channels.isVisibleTo(view) and view.kernel.image.shape[:2] == (5, 5)
+    view.layer_box.setCurrentIndex(1)
     top_ticks = [text for _, text in view.overview.plot.getAxis("top")._tickLevels[0]]
     assert top_ticks == [str(i) for i in range(10)]           # channel indices over the columns
 

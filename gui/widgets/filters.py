@@ -175,6 +175,7 @@ class FiltersView(QtWidgets.QWidget):
                                                         gap=LABEL_GAP), self.levels, _COLORMAP)
         origins = render.tile_origins(shown, (kh, kw), gap=LABEL_GAP)
         several = shown > 1                       # one channel: the grid is the kernel itself
+        self.channels.setVisible(several)
         self.channels.headroom = LABEL_GAP if several else 0
         self.channels.set_tile_labels(origins if several else (), (str(i) for i in range(shown if several else 0)),
                                       above=True)
