@@ -77,12 +77,18 @@ def test_filter_overview_is_filters_by_channels_with_nan_gaps():
 
 
 # -- filters -------------------------------------------------------------------------------------
-def test_filter_view_shows_the_chosen_kernel_large_on_a_symmetric_scale(qtbot, mnist_cnn):
+@pytest.fixture
+def conv2_filters(qtbot, mnist_cnn):
+    """A FiltersView on mnist_cnn's second conv layer (20 filters x 10 channels, 5x5)."""
     view = FiltersView()
     qtbot.addWidget(view)
-    convs = introspect.conv_layers(mnist_cnn)
-    view.show_filters(convs)
+    view.show_filters(introspect.conv_layers(mnist_cnn))
     view.layer_box.setCurrentIndex(1)
+    return view
+
+
+def test_filter_view_shows_the_chosen_kernel_large_on_a_symmetric_scale(qtbot, mnist_cnn, conv2_filters):
+    view = conv2_filters
     view.select(3, 2)
     _settle(qtbot, view)
     weights = mnist_cnn["conv2"].params["W"]
@@ -104,11 +110,8 @@ def test_filter_view_shows_the_chosen_kernel_large_on_a_symmetric_scale(qtbot, m
     assert top_ticks == [str(i) for i in range(10)]           # channel indices over the columns
 
 
-def test_clicking_the_overview_picks_filter_and_channel(qtbot, mnist_cnn):
-    view = FiltersView()
-    qtbot.addWidget(view)
-    view.show_filters(introspect.conv_layers(mnist_cnn))
-    view.layer_box.setCurrentIndex(1)
+def test_clicking_the_overview_picks_filter_and_channel(mnist_cnn, conv2_filters):
+    view = conv2_filters
     view._overview_clicked(4 * 6 + 1, 7 * 6 + 3)              # 5x5 tiles, gap 1: filter 4, channel 7
     assert (view.filter_box.value(), view.channel_box.value()) == (4, 7)
     left, top, width, height = view.overview.marker.rect().getRect()
@@ -118,14 +121,10 @@ def test_clicking_the_overview_picks_filter_and_channel(qtbot, mnist_cnn):
                                                   lookup_table("diverging")))
 
 
-def test_filter_choice_survives_new_weights_and_languages(qtbot, mnist_cnn):
-    view = FiltersView()
-    qtbot.addWidget(view)
-    convs = introspect.conv_layers(mnist_cnn)
-    view.show_filters(convs)
-    view.layer_box.setCurrentIndex(1)
+def test_filter_choice_survives_new_weights_and_languages(mnist_cnn, conv2_filters):
+    view = conv2_filters
     view.select(5, 1)
-    view.show_filters(convs)
+    view.show_filters(introspect.conv_layers(mnist_cnn))
     assert (view.layer_box.currentText(), view.filter_box.value(), view.channel_box.value()) == ("conv2", 5, 1)
     i18n.set_language("ko")
     view.retranslate()
