@@ -372,3 +372,15 @@ def test_complete_builds_the_queued_panels_at_once(qtbot, mnist_cnn):
     assert len(view.panels) == len(sample.outputs)
     for panel, image in zip(view.panels, layer_images(sample)):
         np.testing.assert_array_equal(panel.image, image)
+
+
+def test_hovering_a_weight_or_a_map_pixel_tells_its_value(activations, mnist_cnn, conv2_filters):
+    weights = mnist_cnn["conv2"].params["W"]
+    conv2_filters.overview.item.hovered.emit(4 * 6 + 1, 7 * 6 + 3)         # filter 4, channel 7, weight (1, 3)
+    assert conv2_filters.overview.view.toolTip() == f"filter 4, input channel 7, weight (1, 3): {weights[4, 7, 1, 3]:.3g}"
+    conv2_filters.overview.item.hovered.emit(-1, -1)
+    assert conv2_filters.overview.view.toolTip() == ""
+    conv1 = activations.panels[0]
+    conv1.item.hovered.emit(25 + 2, 25 * 1 + 5)                             # 24x24 maps, gap 1: channel 5
+    value = activations.sample.outputs[0][2][5, 2, 5]
+    assert conv1.view.toolTip() == f"channel 5, pixel (2, 5): {value:.3g}"

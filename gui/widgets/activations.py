@@ -204,6 +204,7 @@ class ActivationsView(QtWidgets.QWidget):
             panel = ImagePanel(colormap=self._pictures[index].colormap, colorbar=True,
                                fixed_height=self._height(_MAP_HEIGHT))
             panel.clicked.connect(lambda row, col, i=index: self._clicked(i, row, col))
+            panel.describe = lambda row, col, i=index: self._describe(i, row, col)
         else:
             panel = BarPanel()
             panel.set_zoom(self.zoom)
@@ -272,6 +273,16 @@ class ActivationsView(QtWidgets.QWidget):
         self._captions()
         if len(self.panels) < len(self.sample.outputs):
             QtCore.QTimer.singleShot(_PASS_PAUSE_MS, self._fill)
+
+    def _describe(self, index: int, row: int, col: int) -> str:
+        """The tooltip of image pixel (row, col) of layer `index`: its channel, place and value."""
+        picture = self._pictures[index]
+        hit = render.tile_hit(row, col, count=picture.count, tile_hw=picture.tile_hw)
+        if self.sample is None or hit is None:
+            return ""
+        channel, y, x = hit
+        value = float(self.sample.outputs[index][2][channel, y, x])
+        return tr("act.hover", channel=channel, row=y, col=x, value=f"{value:.3g}")
 
     def complete(self) -> None:
         """Build and draw every panel still queued for the event loop now (before an export)."""

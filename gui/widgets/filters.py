@@ -58,6 +58,10 @@ class FiltersView(QtWidgets.QWidget):
         self.channels = ImagePanel(colormap=_COLORMAP, colorbar=True, minimum_height=220)
         self.channels.clicked.connect(self._channel_clicked)
         self.kernel = ImagePanel(colormap=_COLORMAP, colorbar=True, minimum_height=220)
+        self.overview.describe = self._describe_overview
+        self.channels.describe = self._describe_channels
+        self.kernel.describe = lambda row, col: self._describe_weight(self.filter_box.value(),
+                                                                     self.channel_box.value(), row, col)
         right = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         right.addWidget(self.channels)
         right.addWidget(self.kernel)
@@ -197,25 +201,43 @@ class FiltersView(QtWidgets.QWidget):
             top, left = f * (kh + 1), c * (kw + 1)
         return left - 0.5, top - 0.5, kw + 1, kh + 1
 
-    # -- clicks ------------------------------------------------------------------------------------
-    def _overview_clicked(self, row: int, col: int) -> None:
+    # -- clicks and tooltips ----------------------------------------------------------------------
+    def _overview_hit(self, row: int, col: int):
+        """(filter, channel, row, col) of the weight at overview pixel (row, col), or None."""
         filters, channels, kh, kw = self.conv.weights.shape
         if channels == 1:
             hit = render.tile_hit(row, col, count=min(filters, MAX_FILTERS), tile_hw=(kh, kw), gap=LABEL_GAP)
-            chosen = None if hit is None else (hit[0], 0)
-        else:
-            shown_c = min(channels, MAX_CHANNELS)
-            hit = render.tile_hit(row, col, count=min(filters, MAX_FILTERS) * shown_c, tile_hw=(kh, kw),
-                                  columns=shown_c)
-            chosen = None if hit is None else divmod(hit[0], shown_c)
-        if chosen is not None:
-            self.select(*chosen)
+            return None if hit is None else (hit[0], 0, hit[1], hit[2])
+        shown_c = min(channels, MAX_CHANNELS)
+        hit = render.tile_hit(row, col, count=min(filters, MAX_FILTERS) * shown_c, tile_hw=(kh, kw), columns=shown_c)
+        return None if hit is None else (*divmod(hit[0], shown_c), hit[1], hit[2])
+
+    def _channels_hit(self, row: int, col: int):
+        """(channel, row, col) of the weight at pixel (row, col) of the chosen filter's grid, or None."""
+        channels, kh, kw = self.conv.weights.shape[1:]
+        return render.tile_hit(row, col, count=min(channels, MAX_DETAIL_CHANNELS), tile_hw=(kh, kw), gap=LABEL_GAP)
+
+    def _overview_clicked(self, row: int, col: int) -> None:
+        hit = self._overview_hit(row, col)
+        if hit is not None:
+            self.select(hit[0], hit[1])
 
     def _channel_clicked(self, row: int, col: int) -> None:
-        channels, kh, kw = self.conv.weights.shape[1:]
-        hit = render.tile_hit(row, col, count=min(channels, MAX_DETAIL_CHANNELS), tile_hw=(kh, kw), gap=LABEL_GAP)
+        hit = self._channels_hit(row, col)
         if hit is not None:
             self.select(self.filter_box.value(), hit[0])
+
+    def _describe_weight(self, f: int, c: int, row: int, col: int) -> str:
+        value = float(self.conv.weights[f, c, row, col])
+        return tr("filters.hover", f=f, c=c, row=row, col=col, value=f"{value:.3g}")
+
+    def _describe_overview(self, row: int, col: int) -> str:
+        hit = self._overview_hit(row, col) if self.conv is not None else None
+        return "" if hit is None else self._describe_weight(*hit)
+
+    def _describe_channels(self, row: int, col: int) -> str:
+        hit = self._channels_hit(row, col) if self.conv is not None else None
+        return "" if hit is None else self._describe_weight(self.filter_box.value(), *hit)
 
     def select(self, filter_index: int, channel: int) -> None:
         """Show filter `filter_index`, input channel `channel` of the current layer."""

@@ -12,6 +12,8 @@ changes size). The wheel goes to the page; the views that zoom have their own co
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -161,6 +163,10 @@ class ImagePanel(QtWidgets.QWidget):
         self.item = ClickableImageItem()
         self.item.clicked.connect(self.clicked)
         self.item.hovered.connect(self.hovered)
+        self.item.hovered.connect(self._show_value)
+        self.values: np.ndarray | None = None       # the raw values of set_values, for the tooltip
+        #: describe(row, col) -> the tooltip for image pixel (row, col); by default its value
+        self.describe: Callable[[int, int], str] | None = None
         self.box.addItem(self.item)
         self.colormap = colormap
         self.marker: QtWidgets.QGraphicsRectItem | None = None
@@ -211,8 +217,20 @@ class ImagePanel(QtWidgets.QWidget):
         """Show raw `values` (H, W; NaN gaps grey) on `levels` through `colormap`, and the
         colour bar with the same scale."""
         self.colormap = colormap
+        self.values = np.asarray(values)
         self.set_image(render.colorize(values, levels, lookup_table(colormap)))
         self.set_bar(levels)
+
+    def _show_value(self, row: int, col: int) -> None:
+        """The tooltip under the mouse: what `describe` says, or the value there."""
+        if self.describe is None and self.values is None:
+            return                                   # the owner writes its own tooltip
+        text = ""
+        if row >= 0 and self.describe is not None:
+            text = self.describe(row, col)
+        elif row >= 0 and self.values is not None and np.isfinite(self.values[row, col]):
+            text = f"{float(self.values[row, col]):.3g}"
+        self.view.setToolTip(text)
 
     def set_bar(self, levels: tuple[float, float]) -> None:
         """The colour bar's scale (the panel's colour map on `levels`)."""
@@ -304,6 +322,7 @@ class ImagePanel(QtWidgets.QWidget):
 
     def clear(self) -> None:
         self.item.clear()
+        self.values = None
         self.set_tile_labels((), ())
         self.mark(None)
         self._shape = None
