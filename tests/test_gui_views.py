@@ -180,7 +180,7 @@ def test_the_wheel_over_a_map_scrolls_the_page_and_never_zooms_it(activations, m
     _wheel(panel.view.viewport())
     assert bar.value() > 0                                   # the page moved
     assert panel.box.viewRange() == before                   # the map did not zoom
-    _wheel(activations.panels[-1].plot.viewport())           # a bar chart passes the wheel on too
+    _wheel(activations.panels[-1].view.viewport())           # a bar chart passes the wheel on too
     assert bar.value() > 0
     # the map that stayed blank: a wheel zoom used to leave it on an empty corner after a new sample
     activations.show_sample(_sample(mnist_cnn, seed=1, index=1), introspect.conv_layers(mnist_cnn))
@@ -219,7 +219,7 @@ def test_vectors_are_bar_charts_and_the_class_outputs_name_their_classes(activat
     softmax_panel = activations.softmax_panel
     np.testing.assert_allclose(softmax_panel.image, activations.sample.probabilities)
     assert softmax_panel.tick_labels() == list(CLASSES)
-    assert softmax_panel.plot.getViewBox().viewRange()[0][1] >= 1.0                 # probabilities on 0..1
+    assert softmax_panel.box.viewRange()[0][1] >= 1.0                 # probabilities on 0..1
 
 
 # -- predictions ---------------------------------------------------------------------------------

@@ -33,19 +33,26 @@ class ColorBar(QtWidgets.QWidget):
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Expanding)
 
     def sizeHint(self) -> QtCore.QSize:
-        metrics = self.fontMetrics()
-        widest = max((metrics.horizontalAdvance(text) for _, text in scale_ticks(self.levels)), default=0)
-        return QtCore.QSize(_BAR_WIDTH + widest + 12, 80)
+        return QtCore.QSize(_BAR_WIDTH + self._label_widths() + 12, 80)
 
     def set_scale(self, levels: tuple[float, float], lut: np.ndarray) -> None:
         """Show `lut` (K, 3) uint8 on `levels` (low, high)."""
-        self.levels = (float(levels[0]), float(levels[1]))
+        levels = (float(levels[0]), float(levels[1]))
+        if levels == self.levels and lut is self._lut:
+            return
+        widths = self._label_widths()
+        self.levels = levels
         if lut is not self._lut:
             self._lut = lut
             column = np.ascontiguousarray(lut[::-1].reshape(-1, 1, 3))       # the top row is the high end
             self._image = QtGui.QImage(column.data, 1, column.shape[0], 3, QtGui.QImage.Format.Format_RGB888).copy()
-        self.updateGeometry()
+        if self._label_widths() != widths:         # a relayout only when the numbers need more room
+            self.updateGeometry()
         self.update()
+
+    def _label_widths(self) -> int:
+        metrics = self.fontMetrics()
+        return max((metrics.horizontalAdvance(text) for _, text in scale_ticks(self.levels)), default=0)
 
     def labels(self) -> list[str]:
         return [text for _, text in scale_ticks(self.levels)]

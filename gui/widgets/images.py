@@ -171,6 +171,7 @@ class ImagePanel(QtWidgets.QWidget):
         self.colormap = colormap
         self.marker: QtWidgets.QGraphicsRectItem | None = None
         self._labels: list[pg.TextItem] = []
+        self._labels_key = None
         self._values: list[pg.TextItem] = []
         self._headroom = 0.0
         layout = QtWidgets.QVBoxLayout(self)
@@ -268,6 +269,11 @@ class ImagePanel(QtWidgets.QWidget):
         """Small numbers at each tile's top-left corner (image positions (top, left)): over the
         corner, or `above` it in the gap (set `headroom` for the first row)."""
         texts = list(texts)
+        origins = list(origins)
+        key = (tuple(origins), tuple(texts), above)
+        if key == self._labels_key:                  # the next sample: the same numbers in the same places
+            return
+        self._labels_key = key
         while len(self._labels) > len(texts):
             self.box.removeItem(self._labels.pop())
         while len(self._labels) < len(texts):
