@@ -219,6 +219,9 @@ def test_vectors_are_bar_charts_and_the_class_outputs_name_their_classes(activat
     softmax_panel = activations.softmax_panel
     np.testing.assert_allclose(softmax_panel.image, activations.sample.probabilities)
     assert softmax_panel.tick_labels() == list(CLASSES)
+    brushes = softmax_panel.bars.opts["brushes"]
+    predicted = int(np.argmax(activations.sample.probabilities))
+    assert [b.color().getRgb()[:3] for b in brushes].count(brushes[predicted].color().getRgb()[:3]) == 1
     assert softmax_panel.box.viewRange()[0][1] >= 1.0                 # probabilities on 0..1
 
 

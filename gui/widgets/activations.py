@@ -255,7 +255,8 @@ class ActivationsView(QtWidgets.QWidget):
         self.input_panel.set_image(render.input_image(sample.image))
         probabilities = np.asarray(sample.probabilities)
         names = self.classes if len(self.classes) == probabilities.size else ()
-        self.softmax_panel.set_values(probabilities, names, probabilities=True)
+        self.softmax_panel.set_values(probabilities, names, probabilities=True,
+                                      highlight=int(np.argmax(probabilities)))
         self.placeholder.setText("")
         for index in range(len(self.panels)):
             self._draw_panel(index)

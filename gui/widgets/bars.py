@@ -16,6 +16,7 @@ from .images import PageWheelView
 
 _POSITIVE = tuple(int(v) for v in render.diverging_lut(255)[-1])
 _NEGATIVE = tuple(int(v) for v in render.diverging_lut(255)[0])
+_HIGHLIGHT = (90, 10, 20)
 _ROW_PIXELS = 20                   # height of one class's bar
 _MAX_INDEX_TICKS = 20
 
@@ -69,17 +70,21 @@ class BarPanel(QtWidgets.QWidget):
         rows = self.values.size if self.horizontal else 0
         self.view.setFixedHeight(int(max(self.base_height, rows * _ROW_PIXELS + 50) * zoom))
 
-    def set_values(self, values: np.ndarray, names=(), *, probabilities: bool = False, colour=None) -> None:
+    def set_values(self, values: np.ndarray, names=(), *, probabilities: bool = False, colour=None,
+                   highlight: int | None = None) -> None:
         """Bars of `values` (D,); `names` (one per entry) turn them into labelled class bars.
 
         `probabilities` fixes the scale to 0..1; `colour` (r, g, b) paints every bar alike
-        instead of by sign; NaN values (a class without samples) draw no bar.
+        instead of by sign; `highlight` (an index) draws that bar darker (the prediction); NaN
+        values (a class without samples) draw no bar.
         """
         values = np.asarray(values, dtype=np.float64).ravel()
         self.values, self.names = values, tuple(names)
         self.horizontal = len(self.names) == values.size > 0
         negative, positive = (_brush(colour), _brush(colour)) if colour else (_brush(_NEGATIVE), _brush(_POSITIVE))
         brushes = [negative if v < 0 else positive for v in values]      # two brushes, shared: cheap
+        if highlight is not None and 0 <= highlight < values.size:
+            brushes[highlight] = _brush(_HIGHLIGHT)
         values = np.nan_to_num(values)
         high = 1.0 if probabilities else max(float(np.max(np.abs(values), initial=0.0)), 1e-12)
         low = 0.0 if probabilities or values.size == 0 or values.min() >= 0 else -high
