@@ -342,9 +342,10 @@ class MainWindow(QtWidgets.QMainWindow):
         """A continued run (loaded checkpoint) starts with its history on the chart."""
         curves, history = self.views["curves"], session.history
         curves.clear()
-        for step, (loss, accuracy) in enumerate(zip(history.get("step_loss", ()), history.get("step_accuracy", ())),
-                                                start=1):
-            curves.add_step(step, loss, accuracy)
+        losses, accuracies = history.get("step_loss", ()), history.get("step_accuracy", ())
+        rates = history.get("step_lr", ()) or (None,) * len(losses)
+        for step, (loss, accuracy, lr) in enumerate(zip(losses, accuracies, rates), start=1):
+            curves.add_step(step, loss, accuracy, lr)          # the old rate changes are marked too
         for epoch, (loss, accuracy) in enumerate(zip(history.get("epoch_val_loss", ()),
                                                      history.get("epoch_val_accuracy", ())), start=1):
             curves.add_epoch(epoch * session.batches_per_epoch, loss, accuracy)
@@ -354,7 +355,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.latest_step = report
         self.rate.tick(time.monotonic())
-        self.views["curves"].add_step(report.step, report.loss, report.accuracy)
+        self.views["curves"].add_step(report.step, report.loss, report.accuracy, lr=report.lr)
         self._dirty.add("progress")
 
     def _epoch_report(self, report) -> None:
@@ -481,6 +482,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.tabs.setCurrentIndex(index)
             self._dirty.add(key)
             self.repaint_views()
+            if key == "activations":
+                self.views[key].complete()        # the panels still queued for the event loop
             QtWidgets.QApplication.processEvents()
             path = os.path.join(folder, f"{index + 1:02d}-{key}.png")
             if not self.grab().save(path, "PNG"):

@@ -1,11 +1,15 @@
 """Pure-NumPy picture making for the lab's views (no Qt here, so it is tested without a window).
 
-Every function returns a float32 image with values in [0, 1], ready for one pyqtgraph
-`ImageItem` with `levels=(0, 1)`: many small maps are tiled into one image here rather than
-drawn as many items, which is what keeps a repaint cheap (ARCHITECTURE.md section 4).
+Many small maps are tiled into one image here rather than drawn as many items, which is what
+keeps a repaint cheap (ARCHITECTURE.md section 4). Two kinds of result:
+- pictures in [0, 1] (`normalize`, `input_image`, `confusion_rates`), for one `ImageItem`
+  with `levels=(0, 1)`;
+- raw values tiled with NaN gaps (`filter_overview`, `filter_channels`, `tile(..., fill=nan)`),
+  which `colorize` turns into RGB on explicit levels (`symmetric_levels`, `value_levels`), so
+  one colour bar gives every tile's numbers.
 
-Images are indexed `[row, column]` (or `[row, column, rgb]`); the widgets transpose for
-pyqtgraph's column-major `ImageItem` when they draw.
+Images are indexed `[row, column]` (or `[row, column, rgb]`), as the row-major ImageItems of
+gui/widgets/images.py draw them.
 """
 from __future__ import annotations
 
@@ -38,14 +42,6 @@ def normalize(values: np.ndarray, *, symmetric: bool = False) -> np.ndarray:
     if high == low:
         return np.full(values.shape, 0.5, dtype=np.float32)
     return ((values - low) / (high - low)).astype(np.float32)
-
-
-def normalize_each(maps: np.ndarray, *, symmetric: bool = False) -> np.ndarray:
-    """`normalize` every map along the first axis on its own: (N, ...) -> (N, ...) float32."""
-    maps = np.asarray(maps)
-    if maps.ndim < 2:
-        raise ValueError(f"normalize_each: expected (N, ...) maps, got shape {maps.shape}")
-    return np.stack([normalize(m, symmetric=symmetric) for m in maps]).astype(np.float32)
 
 
 def grid_shape(count: int, columns: int | None = None) -> tuple[int, int]:
@@ -90,59 +86,6 @@ def tile_matrix(maps: np.ndarray, *, gap: int = 1, fill: float = SEPARATOR) -> n
         raise ValueError(f"tile_matrix: expected (rows, columns, H, W), got shape {maps.shape}")
     rows, cols = maps.shape[:2]
     return tile(maps.reshape((rows * cols,) + maps.shape[2:]), columns=cols, gap=gap, fill=fill)
-
-
-def filter_grid(weights: np.ndarray, *, max_filters: int = 64, max_channels: int = 16,
-                gap: int = 1) -> np.ndarray:
-    """Picture of a conv layer's weights (F, C, KH, KW).
-
-    - C == 3 (an RGB input): one colour tile per filter, its three channels scaled together
-      so the colour the filter responds to stays visible -> (rows, cols, 3).
-    - C == 1: one grey tile per filter in a near-square grid -> (rows, cols).
-    - otherwise: a grid with one row per filter and one column per input channel, each filter
-      scaled over all its channels so the channels compare -> (rows, cols).
-    At most `max_filters` filters and `max_channels` channels are drawn (AlexNet has 96x3 and
-    256x96); the caller says so in the view.
-    """
-    weights = np.asarray(weights)
-    if weights.ndim != 4:
-        raise ValueError(f"filter_grid: expected conv weights (F, C, KH, KW), got shape {weights.shape}")
-    shown = weights[:max_filters]
-    if shown.shape[1] == 3:
-        scaled = normalize_each(shown)                      # (F, 3, KH, KW), per filter
-        return tile(np.transpose(scaled, (0, 2, 3, 1)), gap=gap)
-    if shown.shape[1] == 1:
-        return tile(normalize_each(shown[:, 0]), gap=gap)
-    shown = shown[:, :max_channels]
-    return tile_matrix(normalize_each(shown), gap=gap)
-
-
-def feature_grid(maps: np.ndarray, *, max_maps: int = 64, columns: int | None = None,
-                 gap: int = 1) -> np.ndarray:
-    """Tile a layer's output for one sample: (C, H, W) maps, each scaled on its own.
-
-    A vector (D,) (dense layers, flatten) is drawn as a single row 1 x D.
-    """
-    maps = np.asarray(maps)
-    if maps.ndim == 1:
-        return normalize(maps[np.newaxis, :])
-    if maps.ndim != 3:
-        raise ValueError(f"feature_grid: expected (C, H, W) maps or a (D,) vector, got shape {maps.shape}")
-    return tile(normalize_each(maps[:max_maps]), columns=columns, gap=gap)
-
-
-def shared_scale_pair(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Scale a feature map and its activation map with one common range per channel.
-
-    Scaled apart, ReLU's effect (negatives cut to zero) would be invisible; on the common
-    scale the negative parts turn dark in the activation map. Shapes (C, H, W) each.
-    """
-    before, after = np.asarray(before, np.float64), np.asarray(after, np.float64)
-    if before.shape != after.shape:
-        raise ValueError(f"shared_scale_pair: shapes differ, {before.shape} vs {after.shape}")
-    both = normalize_each(np.stack([before, after], axis=1).reshape((before.shape[0], -1)))
-    both = both.reshape((before.shape[0], 2) + before.shape[1:])
-    return both[:, 0], both[:, 1]
 
 
 def input_image(x1: np.ndarray) -> np.ndarray:
@@ -198,3 +141,101 @@ def tile_hit(row: int, col: int, *, count: int, tile_hw: tuple[int, int], column
         return None
     index = grid_row * cols + grid_col
     return (index, in_row, in_col) if index < count else None
+
+
+# -- pictures on a value scale: one colour scale per picture, with a colour bar beside it --------
+#: Blue (negative), white (zero), red (positive): the end colours of ColorBrewer's RdBu.
+_NEGATIVE, _ZERO, _POSITIVE = (33, 102, 172), (255, 255, 255), (178, 24, 43)
+#: Colour of the gaps between tiles on a value scale: mid grey, not a colour of either map.
+SEPARATOR_RGB = (0.55, 0.55, 0.55)
+
+
+def diverging_lut(size: int = 256) -> np.ndarray:
+    """A (size, 3) uint8 table from blue through white (the middle entry) to red."""
+    if size < 3:
+        raise ValueError(f"diverging_lut: need at least 3 entries, got {size}")
+    t = np.linspace(-1.0, 1.0, size)[:, np.newaxis]
+    zero, negative, positive = (np.asarray(c, dtype=np.float64) for c in (_ZERO, _NEGATIVE, _POSITIVE))
+    colours = np.where(t < 0, zero + (negative - zero) * -t, zero + (positive - zero) * t)
+    return np.rint(colours).astype(np.uint8)
+
+
+def symmetric_levels(values: np.ndarray) -> tuple[float, float]:
+    """(-m, m) with m the largest absolute finite value: zero sits in the middle of the scale.
+
+    All zeros (or nothing finite) gives (-1, 1), so a scale always has a width.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    peak = float(np.max(np.abs(finite))) if finite.size else 0.0
+    return (-peak, peak) if peak > 0 else (-1.0, 1.0)
+
+
+def value_levels(values: np.ndarray) -> tuple[tuple[float, float], bool]:
+    """The scale for maps of any sign: ((low, high), diverging).
+
+    Values with a negative part get symmetric levels on the diverging map; non-negative values
+    (after ReLU, pooling of them, probabilities) run from 0 to their maximum on a sequential map.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    if finite.size and float(finite.min()) < 0:
+        return symmetric_levels(finite), True
+    high = float(finite.max()) if finite.size else 0.0
+    return (0.0, high if high > 0 else 1.0), False
+
+
+def colorize(values: np.ndarray, levels: tuple[float, float], lut: np.ndarray) -> np.ndarray:
+    """Map values through `lut` (K, 3) uint8 on `levels` (low, high): (...) -> (..., 3) float32 in [0, 1].
+
+    Values outside the levels clip to the end colours; NaN (the gaps `tile` leaves with
+    fill=NaN) becomes SEPARATOR_RGB.
+    """
+    low, high = float(levels[0]), float(levels[1])
+    if not high > low:
+        raise ValueError(f"colorize: levels must rise, got ({low}, {high})")
+    lut = np.asarray(lut)
+    if lut.ndim != 2 or lut.shape[1] != 3:
+        raise ValueError(f"colorize: expected a (K, 3) colour table, got shape {lut.shape}")
+    values = np.asarray(values, dtype=np.float64)
+    missing = ~np.isfinite(values)
+    scaled = (np.where(missing, low, values) - low) / (high - low)
+    index = np.clip(np.rint(scaled * (lut.shape[0] - 1)), 0, lut.shape[0] - 1).astype(np.intp)
+    rgb = lut[index].astype(np.float32) / 255.0
+    rgb[missing] = SEPARATOR_RGB
+    return rgb
+
+
+def filter_overview(weights: np.ndarray, *, max_filters: int = 64, max_channels: int = 16,
+                    gap: int = 1) -> np.ndarray:
+    """A conv layer's weights (F, C, KH, KW) as raw values, one row per filter and one column per
+    input channel (a single-channel layer: the filters in a near-square grid); gaps are NaN."""
+    weights = _conv_weights(weights, "filter_overview")
+    shown = weights[:max_filters, :max_channels]
+    if shown.shape[1] == 1:
+        return tile(shown[:, 0], gap=gap, fill=np.nan)
+    return tile_matrix(shown, gap=gap, fill=np.nan)
+
+
+def filter_channels(weights: np.ndarray, index: int, *, max_channels: int = 64, columns: int | None = None,
+                    gap: int = 1) -> np.ndarray:
+    """Filter `index`'s input channels (C, KH, KW) as raw values in a near-square grid; gaps are NaN."""
+    weights = _conv_weights(weights, "filter_channels")
+    if not 0 <= index < weights.shape[0]:
+        raise ValueError(f"filter_channels: filter {index} does not exist, the layer has {weights.shape[0]}")
+    return tile(weights[index, :max_channels], columns=columns, gap=gap, fill=np.nan)
+
+
+def _conv_weights(weights: np.ndarray, where: str) -> np.ndarray:
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.ndim != 4:
+        raise ValueError(f"{where}: expected conv weights (F, C, KH, KW), got shape {weights.shape}")
+    return weights
+
+
+def tile_origins(count: int, tile_hw: tuple[int, int], *, columns: int | None = None,
+                 gap: int = 1) -> list[tuple[int, int]]:
+    """(top, left) image position of each of `count` tiles laid out by `tile` (for index labels)."""
+    height, width = tile_hw
+    _, cols = grid_shape(count, columns)
+    return [((i // cols) * (height + gap), (i % cols) * (width + gap)) for i in range(count)]

@@ -55,48 +55,6 @@ class TestTile:
             render.tile(np.zeros((2, 2)))
 
 
-class TestFilterGrid:
-    def test_grey_grid_has_a_row_per_filter_and_column_per_channel(self, rng):
-        w = rng.normal(size=(4, 2, 3, 3))
-        image = render.filter_grid(w, gap=1)
-        assert image.shape == (4 * 4 - 1, 2 * 4 - 1)
-        # filter 2, channel 1 sits at row 2, column 1, scaled with filter 2's own range
-        f2 = w[2]
-        expected = (f2[1] - f2.min()) / (f2.max() - f2.min())
-        np.testing.assert_allclose(image[8:11, 4:7], expected, atol=1e-6)
-
-    def test_single_channel_filters_tile_near_square(self, rng):
-        w = rng.normal(size=(10, 1, 5, 5))
-        image = render.filter_grid(w, gap=1)
-        assert image.shape == (3 * 6 - 1, 4 * 6 - 1)     # 10 tiles in 4 columns, 3 rows
-        f5 = w[5, 0]
-        np.testing.assert_allclose(image[6:11, 6:11], (f5 - f5.min()) / (f5.max() - f5.min()), atol=1e-6)
-
-    def test_rgb_input_gives_colour_tiles(self, rng):
-        w = rng.normal(size=(3, 3, 5, 5))
-        image = render.filter_grid(w, gap=1)
-        assert image.shape == (2 * 6 - 1, 2 * 6 - 1, 3)
-        f0 = w[0]
-        expected = np.transpose((f0 - f0.min()) / (f0.max() - f0.min()), (1, 2, 0))
-        np.testing.assert_allclose(image[0:5, 0:5], expected, atol=1e-6)
-
-    def test_caps_filters_and_channels(self, rng):
-        image = render.filter_grid(rng.normal(size=(10, 20, 2, 2)), max_filters=3, max_channels=4, gap=0)
-        assert image.shape == (3 * 2, 4 * 2)
-
-
-def test_feature_grid_vector_is_one_row():
-    np.testing.assert_allclose(render.feature_grid(np.array([0.0, 1.0, 2.0])), [[0.0, 0.5, 1.0]], atol=1e-7)
-
-
-def test_shared_scale_pair_shows_relu_cut():
-    before = np.array([[[-2.0, 2.0]]])
-    after = np.maximum(before, 0)
-    b, a = render.shared_scale_pair(before, after)
-    np.testing.assert_allclose(b, [[[0.0, 1.0]]], atol=1e-7)
-    np.testing.assert_allclose(a, [[[0.5, 1.0]]], atol=1e-7)
-
-
 def test_input_image_rgb_moves_channels_last(rng):
     x = rng.random((3, 4, 5))
     assert render.input_image(x).shape == (4, 5, 3)

@@ -13,6 +13,7 @@ from cyconv.lab import i18n
 from gui import render  # noqa: E402
 from gui.main_window import TABS, MainWindow  # noqa: E402
 from gui.widgets.activations import layer_images  # noqa: E402
+from gui.widgets.filters import overview_gap  # noqa: E402
 
 TINY = [{"type": "Conv2D", "out_channels": 4, "kernel_size": [5, 5]}, {"type": "ReLU"},
         {"type": "MaxPool2D", "kernel_size": [2, 2]}, {"type": "Flatten"},
@@ -187,8 +188,11 @@ def test_views_draw_the_real_weights_and_maps(qtbot, window):
     for key in ("filters", "activations", "predictions"):
         window.tabs.setCurrentIndex(TABS.index(key))
         window.repaint_views()
-    panel = window.views["filters"].panels["conv1"]
-    np.testing.assert_array_equal(panel.image, render.filter_grid(model["conv1"].params["W"]))
+    filters, weights = window.views["filters"], model["conv1"].params["W"]
+    assert filters.conv.name == "conv1"
+    np.testing.assert_array_equal(filters.overview.image,
+                                  render.colorize(render.filter_overview(weights, gap=overview_gap(weights)), render.symmetric_levels(weights),
+                                                  render.diverging_lut()))
     sample = window.latest_pictures.sample
     qtbot.waitUntil(lambda: len(window.views["activations"].panels) == len(sample.outputs), timeout=WAIT_MS)
     np.testing.assert_array_equal(sample.image, window.session.eval_images[0])
@@ -210,7 +214,7 @@ def test_clicking_a_mistake_shows_its_activations(qtbot, window):
     window.repaint_views()
     assert predictions.gallery_indices.size > 0
     chosen = int(predictions.gallery_indices[1])
-    predictions._image_clicked(0, window.session.eval_images.shape[3] + 2)    # second tile
+    predictions.gallery.itemClicked.emit(predictions.gallery.item(1))      # the second thumbnail
     qtbot.waitUntil(lambda: window.latest_pictures.sample.index == chosen, timeout=WAIT_MS)
     assert TABS[window.tabs.currentIndex()] == "activations"
 

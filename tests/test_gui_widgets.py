@@ -17,7 +17,7 @@ from cyconv.lab.snapshots import SampleView  # noqa: E402
 from gui.widgets.activations import ActivationsView, layer_images  # noqa: E402
 from gui.widgets.draw import Canvas, qimage_to_array  # noqa: E402
 from gui.widgets.explainers import ConvExplainer, PoolExplainer  # noqa: E402
-from gui.widgets.filters import FiltersView  # noqa: E402
+from gui.widgets.filters import FiltersView, overview_gap  # noqa: E402
 from gui.widgets.model_editor import ModelEditor  # noqa: E402
 from gui.widgets.shape_table import ShapeTable, row_cells  # noqa: E402
 
@@ -222,11 +222,16 @@ def test_filters_view_shows_the_tiled_weights(qtbot, lenet):
     qtbot.addWidget(view)
     convs = introspect.conv_layers(lenet)
     view.show_filters(convs)
-    for conv, (name, weights) in zip(convs, introspect.filters(lenet)):
+    assert [view.layer_box.itemText(i) for i in range(view.layer_box.count())] == [conv.name for conv in convs]
+    for index, (conv, (name, weights)) in enumerate(zip(convs, introspect.filters(lenet))):
+        view.layer_box.setCurrentIndex(index)
         assert conv.name == name
-        np.testing.assert_array_equal(view.panels[name].image, render.filter_grid(lenet[name].params["W"]))
+        colours = render.colorize(render.filter_overview(weights, gap=overview_gap(weights)), render.symmetric_levels(weights),
+                                  render.diverging_lut())
+        np.testing.assert_array_equal(view.overview.image, colours)
         np.testing.assert_array_equal(conv.weights, weights)
-    assert "6 filters × 1 input channels" in view.panels["conv1"].caption.text()
+    view.layer_box.setCurrentIndex(0)
+    assert "6 filters × 1 input channels" in view.overview.caption.text()
 
 
 def _sample_view(model, rng):

@@ -1,8 +1,11 @@
 """One sample through the network: the input, then every layer's maps, the feature map (before
-the activation function) next to the activation map (after it), on a shared scale per channel
-so that what ReLU cuts away is visible. Clicking a pixel of a conv layer's feature map opens
-its step-through with the current weights."""
+the activation function) next to the activation map (after it), on one scale so that what ReLU
+cuts away is visible; each layer with its colour bar and channel numbers, vectors as labelled
+bars. The mouse wheel scrolls the page; zoom has its own control. Clicking a pixel of a conv
+layer's feature map opens its step-through with the current weights."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from PySide6 import QtCore, QtWidgets
@@ -10,33 +13,75 @@ from PySide6 import QtCore, QtWidgets
 from .. import render
 from cyconv.lab.i18n import tr
 from cyconv.lab.snapshots import SampleView
+from .bars import BarPanel
 from .explainers import LiveConvPanel
-from .images import ImagePanel
+from .images import ImagePanel, lookup_table
 
 MAX_MAPS = 64
-_PANELS_PER_PASS = 2
-_MAP_KINDS = ("feature_map", "activation_map", "pooled", "normalized", "dropout")
+_PANELS_PER_PASS = 1
+# Between two passes the event loop goes idle for this long: a zero-delay chain was served
+# before the window's other timers and held the loop for the whole chain.
+_PASS_PAUSE_MS = 12
+_MAP_HEIGHT, _INPUT_HEIGHT = 240, 160           # panel heights at zoom 100%
+ZOOMS = (50, 400, 25)                           # zoom control: minimum, maximum, step (percent)
 _KIND_TIPS = {"feature_map": "term.feature_map", "activation_map": "term.activation_map", "pooled": "term.pooling"}
 
 
-def layer_images(sample: SampleView) -> list[np.ndarray]:
+@dataclass(frozen=True)
+class LayerPicture:
+    """How one layer output is drawn: `values` are its maps tiled (NaN gaps) on `levels` through
+    `colormap`, or, for a vector, the vector itself (`colormap` None: a bar chart)."""
+    values: np.ndarray
+    levels: tuple[float, float] | None = None
+    colormap: str | None = None
+    count: int = 0
+    tile_hw: tuple[int, int] = (0, 0)
+
+    @property
+    def is_maps(self) -> bool:
+        return self.colormap is not None
+
+    def image(self) -> np.ndarray:
+        """What the panel shows: the colours of the maps, or the vector."""
+        if not self.is_maps:
+            return self.values
+        return render.colorize(self.values, self.levels, lookup_table(self.colormap))
+
+
+def _maps_picture(maps: np.ndarray, levels_of: np.ndarray) -> LayerPicture:
+    shown = maps[:MAX_MAPS]
+    levels, diverging = render.value_levels(levels_of)
+    return LayerPicture(render.tile(shown, fill=np.nan), levels, "diverging" if diverging else "viridis",
+                        count=shown.shape[0], tile_hw=shown.shape[1:])
+
+
+def layer_pictures(sample: SampleView) -> list[LayerPicture]:
     """The picture of every layer output of `sample`, in order.
 
-    A feature map followed directly by its activation map (same shape) is scaled with it
-    (render.shared_scale_pair); every other output is scaled per map (render.feature_grid).
+    Each layer's maps share one scale, shown by its colour bar: values of both signs on the
+    diverging scale (zero white), non-negative ones from 0 on viridis. A feature map followed
+    directly by its activation map (same shape) shares one scale with it, so what ReLU cuts
+    away (the blue) turns white. A vector is drawn as bars.
     """
     outputs = sample.outputs
-    images: list[np.ndarray | None] = [None] * len(outputs)
+    pictures: list[LayerPicture | None] = [None] * len(outputs)
     for index, (_, kind, values) in enumerate(outputs):
         following = outputs[index + 1] if index + 1 < len(outputs) else None
-        if (kind == "feature_map" and following is not None and following[1] == "activation_map"
+        if values.ndim != 3:
+            pictures[index] = LayerPicture(np.asarray(values, dtype=np.float64).ravel())
+        elif (kind == "feature_map" and following is not None and following[1] == "activation_map"
                 and following[2].shape == values.shape):
-            before, after = render.shared_scale_pair(values[:MAX_MAPS], following[2][:MAX_MAPS])
-            images[index] = render.tile(before)
-            images[index + 1] = render.tile(after)
-        elif images[index] is None:
-            images[index] = render.feature_grid(values, max_maps=MAX_MAPS)
-    return images
+            both = np.concatenate([values[:MAX_MAPS], following[2][:MAX_MAPS]])
+            pictures[index] = _maps_picture(values, both)
+            pictures[index + 1] = _maps_picture(following[2], both)
+        elif pictures[index] is None:
+            pictures[index] = _maps_picture(values, values[:MAX_MAPS])
+    return pictures
+
+
+def layer_images(sample: SampleView) -> list[np.ndarray]:
+    """What each layer's panel shows (LayerPicture.image of layer_pictures)."""
+    return [picture.image() for picture in layer_pictures(sample)]
 
 
 class ActivationsView(QtWidgets.QWidget):
@@ -51,19 +96,31 @@ class ActivationsView(QtWidgets.QWidget):
         self.sample_box.valueChanged.connect(self.sample_requested)
         self.sample_label, self.prediction_label, self.placeholder = (QtWidgets.QLabel(), QtWidgets.QLabel(),
                                                                       QtWidgets.QLabel())
-        self.input_panel = ImagePanel(colormap="grey", fixed_height=150)
+        self.input_panel = ImagePanel(colormap="grey", fixed_height=_INPUT_HEIGHT)
         self.container = QtWidgets.QWidget()
         self.panel_layout = QtWidgets.QVBoxLayout(self.container)
-        scroll = QtWidgets.QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.container)
+        self.scroll = QtWidgets.QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self.container)
         self.live = LiveConvPanel()
+        self.zoom_label = QtWidgets.QLabel()
+        self.zoom_box = QtWidgets.QSpinBox()
+        self.zoom_box.setRange(ZOOMS[0], ZOOMS[1])
+        self.zoom_box.setSingleStep(ZOOMS[2])
+        self.zoom_box.setSuffix(" %")
+        self.zoom_box.setValue(100)
+        self.zoom_box.valueChanged.connect(self._apply_zoom)
+        self.reset_zoom = QtWidgets.QPushButton()
+        self.reset_zoom.clicked.connect(lambda: self.zoom_box.setValue(100))
         top = QtWidgets.QHBoxLayout()
         top.addWidget(self.sample_label)
         top.addWidget(self.sample_box)
         top.addWidget(self.prediction_label, 1)
+        top.addWidget(self.zoom_label)
+        top.addWidget(self.zoom_box)
+        top.addWidget(self.reset_zoom)
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        splitter.addWidget(scroll)
+        splitter.addWidget(self.scroll)
         splitter.addWidget(self.live)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
@@ -72,10 +129,12 @@ class ActivationsView(QtWidgets.QWidget):
         layout.addLayout(top)
         layout.addWidget(self.placeholder)
         layout.addWidget(splitter, 1)
+        self.softmax_panel = BarPanel()            # the prediction, after every layer
         self.panel_layout.addWidget(self.input_panel)
+        self.panel_layout.addWidget(self.softmax_panel)
         self.panel_layout.addStretch(1)
-        self.panels: list[ImagePanel] = []
-        self._images: list = []
+        self.panels: list[ImagePanel | BarPanel] = []
+        self._pictures: list[LayerPicture] = []
         self.sample: SampleView | None = None
         self.convs = ()
         self.classes: tuple = ()
@@ -84,8 +143,12 @@ class ActivationsView(QtWidgets.QWidget):
 
     def retranslate(self) -> None:
         self.sample_label.setText(tr("act.sample"))
+        self.zoom_label.setText(tr("act.zoom"))
+        self.zoom_box.setToolTip(tr("act.zoom.tip"))
+        self.reset_zoom.setText(tr("act.zoom.reset"))
         self.placeholder.setText("" if self.sample else tr("act.none"))
         self.input_panel.caption.setText(tr("act.kind.input"))
+        self.softmax_panel.caption.setText(tr("act.softmax"))
         self.live.retranslate()
         if self.sample is not None:
             self._captions()
@@ -96,6 +159,7 @@ class ActivationsView(QtWidgets.QWidget):
         self.live.clear()
         self._remove_panels()
         self.input_panel.clear()
+        self.softmax_panel.clear()
         self.prediction_label.setText("")
         self.retranslate()
 
@@ -114,7 +178,8 @@ class ActivationsView(QtWidgets.QWidget):
 
     def _captions(self) -> None:
         for panel, (name, kind, values) in zip(self.panels, self.sample.outputs):
-            panel.caption.setText(f"<b>{name}</b>: {tr('act.kind.' + kind)} {tuple(values.shape)}")
+            hint = tr("act.channels_hint") if values.ndim == 3 else ""
+            panel.caption.setText(f"<b>{name}</b>: {tr('act.kind.' + kind)} {tuple(values.shape)}{hint}")
             panel.setToolTip(tr(_KIND_TIPS[kind]) if kind in _KIND_TIPS else "")
         probabilities = self.sample.probabilities
         predicted = int(np.argmax(probabilities))
@@ -136,12 +201,49 @@ class ActivationsView(QtWidgets.QWidget):
     def _add_panel(self) -> None:
         """One more layer panel, before the closing stretch."""
         index = len(self.panels)
-        _, kind, values = self.sample.outputs[index]
-        colormap = "viridis" if kind in _MAP_KINDS else "grey"
-        panel = ImagePanel(colormap=colormap, fixed_height=220 if values.ndim == 3 else 50)
-        panel.clicked.connect(lambda row, col, i=index: self._clicked(i, row, col))
-        self.panel_layout.insertWidget(self.panel_layout.count() - 1, panel)
+        if self._pictures[index].is_maps:
+            panel = ImagePanel(colormap=self._pictures[index].colormap, colorbar=True,
+                               fixed_height=self._height(_MAP_HEIGHT))
+            panel.clicked.connect(lambda row, col, i=index: self._clicked(i, row, col))
+            panel.describe = lambda row, col, i=index: self._describe(i, row, col)
+        else:
+            panel = BarPanel()
+            panel.set_zoom(self.zoom)
+        self.panel_layout.insertWidget(self.panel_layout.indexOf(self.softmax_panel), panel)
         self.panels.append(panel)
+
+    @property
+    def zoom(self) -> float:
+        return self.zoom_box.value() / 100.0
+
+    def _height(self, base: int) -> int:
+        return int(round(base * self.zoom))
+
+    def _apply_zoom(self) -> None:
+        """Grow or shrink every panel; the maps refit to the new size, the page scrolls."""
+        self.input_panel.view.setFixedHeight(self._height(_INPUT_HEIGHT))
+        self.softmax_panel.set_zoom(self.zoom)
+        for panel in self.panels:
+            if isinstance(panel, BarPanel):
+                panel.set_zoom(self.zoom)
+            else:
+                panel.view.setFixedHeight(self._height(_MAP_HEIGHT))
+
+    def _draw_panel(self, index: int) -> None:
+        panel, picture = self.panels[index], self._pictures[index]
+        if isinstance(panel, BarPanel):
+            kind = self.sample.outputs[index][1]
+            panel.set_values(picture.values, self._names_for(index), probabilities=kind == "probabilities")
+            return
+        panel.set_values(picture.values, picture.levels, picture.colormap)
+        panel.set_tile_labels(render.tile_origins(picture.count, picture.tile_hw),
+                              (str(i) for i in range(picture.count)))
+
+    def _names_for(self, index: int) -> tuple:
+        """The class names for output `index` if it and every later output has one entry per class."""
+        k = len(self.classes)
+        later = self.sample.outputs[index:]
+        return self.classes if k and all(values.shape == (k,) for _, _, values in later) else ()
 
     def show_sample(self, sample: SampleView, convs) -> None:
         """Draw `sample` (a SampleView); `convs` are the ConvLayerViews of the same moment.
@@ -154,24 +256,47 @@ class ActivationsView(QtWidgets.QWidget):
         if key != self._layout_key:
             self._remove_panels()
             self._layout_key = key
-        self._images = layer_images(sample)
+        self._pictures = layer_pictures(sample)
         self.input_panel.set_image(render.input_image(sample.image))
+        probabilities = np.asarray(sample.probabilities)
+        names = self.classes if len(self.classes) == probabilities.size else ()
+        self.softmax_panel.set_values(probabilities, names, probabilities=True,
+                                      highlight=int(np.argmax(probabilities)))
         self.placeholder.setText("")
+        for index in range(len(self.panels)):
+            self._draw_panel(index)
         self._fill()
 
     def _fill(self) -> None:
-        """Add at most _PANELS_PER_PASS new panels, draw every panel there is, and come back
-        for the rest from the event loop: a deep network's first picture never freezes the
-        window for the dozen panels it needs."""
+        """Add and draw at most _PANELS_PER_PASS new panels, and come back for the rest from the
+        event loop: a deep network's first picture never freezes the window for the dozen
+        panels it needs (show_sample draws the panels that exist already)."""
         if self.sample is None:
             return
         for _ in range(min(_PANELS_PER_PASS, len(self.sample.outputs) - len(self.panels))):
             self._add_panel()
-        for panel, image in zip(self.panels, self._images):
-            panel.set_image(image)
+            self._draw_panel(len(self.panels) - 1)
         self._captions()
         if len(self.panels) < len(self.sample.outputs):
-            QtCore.QTimer.singleShot(0, self._fill)
+            QtCore.QTimer.singleShot(_PASS_PAUSE_MS, self._fill)
+
+    def _describe(self, index: int, row: int, col: int) -> str:
+        """The tooltip of image pixel (row, col) of layer `index`: its channel, place and value."""
+        picture = self._pictures[index]
+        hit = render.tile_hit(row, col, count=picture.count, tile_hw=picture.tile_hw)
+        if self.sample is None or hit is None:
+            return ""
+        channel, y, x = hit
+        value = float(self.sample.outputs[index][2][channel, y, x])
+        return tr("act.hover", channel=channel, row=y, col=x, value=f"{value:.3g}")
+
+    def complete(self) -> None:
+        """Build and draw every panel still queued for the event loop now (before an export)."""
+        while self.sample is not None and len(self.panels) < len(self.sample.outputs):
+            self._add_panel()
+            self._draw_panel(len(self.panels) - 1)
+        if self.sample is not None:
+            self._captions()
 
     def _clicked(self, layer_index: int, row: int, col: int) -> None:
         """A click on layer `layer_index`'s picture at image pixel (row, col)."""

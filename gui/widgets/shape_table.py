@@ -1,7 +1,13 @@
 """The live shape table: every layer's input and output shape, the formula with numbers,
 parameters written out with their share, multiply-adds; warnings and errors in red, in words.
-Below it, the dense-only network of the same input and output."""
+Below it, the dense-only network of the same input and output.
+
+A red row says why where the eye already is: the note column is shown second, next to the
+layer's name (wrapped, never pushed off-screen by the wide formula columns), every cell of the
+row carries the reason as its tooltip, and a line under the table repeats each problem."""
 from __future__ import annotations
+
+import html
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -13,6 +19,9 @@ from cyconv.lab.i18n import tr
 COLUMNS = ("layer", "input", "output", "formula", "params", "share", "macs", "note")
 _RED = QtGui.QColor(255, 205, 205)
 _DEFAULT_DENSE_WIDTHS = "600, 300, 300, 150"      # DeepID's comparison network
+_NOTE = COLUMNS.index("note")
+_NOTE_WIDTH = 280                                 # pixels; longer reasons wrap in the cell
+_PROBLEM_STYLE = "color: rgb(170, 0, 0);"
 
 
 def shape_text(shape) -> str:
@@ -32,6 +41,14 @@ def row_cells(row: shapes.LayerRow) -> list[str]:
             share, f"{row.macs:,}", "\n".join(row.warnings)]
 
 
+def row_reason(row: shapes.LayerRow) -> str:
+    """Why a row is red, in words ('' for a row without a problem), without the layer's name
+    in front (the table says it once)."""
+    reason = row.error if row.error is not None else "\n".join(row.warnings)
+    prefix = f"{row.name}: "
+    return reason[len(prefix):] if reason.startswith(prefix) else reason
+
+
 class ShapeTable(QtWidgets.QWidget):
     """Shows a `shapes.Summary`; `show_summary` is called on every edit of the network."""
 
@@ -41,6 +58,12 @@ class ShapeTable(QtWidgets.QWidget):
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(True)
+        header = self.table.horizontalHeader()
+        header.moveSection(header.visualIndex(_NOTE), 1)     # presentation only: cells() keeps COLUMNS order
+        self.problems = QtWidgets.QLabel()
+        self.problems.setWordWrap(True)
+        self.problems.setStyleSheet(_PROBLEM_STYLE)
+        self.problems.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.totals = QtWidgets.QLabel()
         self.comparison = QtWidgets.QLabel()
         self.comparison.setWordWrap(True)
@@ -53,6 +76,7 @@ class ShapeTable(QtWidgets.QWidget):
         compare_row.addWidget(self.widths, 1)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.problems)
         layout.addWidget(self.totals)
         layout.addLayout(compare_row)
         layout.addWidget(self.comparison)
@@ -80,17 +104,24 @@ class ShapeTable(QtWidgets.QWidget):
         """Fill the table from `summary` (a shapes.Summary, possibly ending in an error row)."""
         self.summary = summary
         self.table.setRowCount(len(summary))
+        problems = []
         for index, row in enumerate(summary):
-            bad = row.error is not None or bool(row.warnings)
+            reason = row_reason(row)
+            if reason:
+                problems.append(f"<b>{html.escape(row.name)}</b>: {html.escape(reason)}".replace("\n", "; "))
             for column, text in enumerate(row_cells(row)):
                 item = QtWidgets.QTableWidgetItem(text)
-                if bad:
+                if reason:
                     item.setBackground(_RED)
+                    item.setToolTip(f"{row.name} ({row.kind}): {reason}")
                 if column in (4, 5, 6):
                     item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(index, column, item)
         self.table.resizeColumnsToContents()
+        self.table.setColumnWidth(_NOTE, min(self.table.columnWidth(_NOTE), _NOTE_WIDTH))
         self.table.resizeRowsToContents()
+        self.problems.setText("<br>".join(problems))
+        self.problems.setVisible(bool(problems))
         self.totals.setText(f"{tr('shapes.total')}: {summary.total_params:,} = {summary.total_weights:,} + "
                             f"{summary.total_biases:,}; {tr('shapes.col.macs')}: {summary.total_macs:,}")
         self._update_comparison()

@@ -1,0 +1,74 @@
+"""A colour bar with the numbers of its scale, drawn with QPainter beside an image panel.
+
+Drawn rather than pyqtgraph's ColorBarItem: that is a whole PlotItem with four axes, and the
+activations view needs one per layer; building a dozen of them stalled the window for a
+quarter of a second while training ran (tests/test_gui_training.py's responsiveness check).
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+_BAR_WIDTH = 14
+_TICKS = 5
+_MARGIN = 8                      # room for half a label above the top and below the bottom
+
+
+def scale_ticks(levels: tuple[float, float], count: int = _TICKS) -> list[tuple[float, str]]:
+    """`count` evenly spaced (value, text) labels from low to high, three significant digits;
+    an exact 0 (the middle of a symmetric scale) is written '0'."""
+    low, high = levels
+    values = np.linspace(low, high, count)
+    return [(float(v), "0" if abs(v) < 1e-12 * max(abs(low), abs(high), 1e-300) else f"{v:.3g}") for v in values]
+
+
+class ColorBar(QtWidgets.QWidget):
+    """A vertical colour table from `low` (bottom) to `high` (top), with its numbers."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.levels: tuple[float, float] = (0.0, 1.0)
+        self._image: QtGui.QImage | None = None
+        self._lut = np.zeros((0, 3), np.uint8)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Expanding)
+
+    def sizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(_BAR_WIDTH + self._label_widths() + 12, 80)
+
+    def set_scale(self, levels: tuple[float, float], lut: np.ndarray) -> None:
+        """Show `lut` (K, 3) uint8 on `levels` (low, high)."""
+        levels = (float(levels[0]), float(levels[1]))
+        if levels == self.levels and lut is self._lut:
+            return
+        widths = self._label_widths()
+        self.levels = levels
+        if lut is not self._lut:
+            self._lut = lut
+            column = np.ascontiguousarray(lut[::-1].reshape(-1, 1, 3))       # the top row is the high end
+            self._image = QtGui.QImage(column.data, 1, column.shape[0], 3, QtGui.QImage.Format.Format_RGB888).copy()
+        if self._label_widths() != widths:         # a relayout only when the numbers need more room
+            self.updateGeometry()
+        self.update()
+
+    def _label_widths(self) -> int:
+        metrics = self.fontMetrics()
+        return max((metrics.horizontalAdvance(text) for _, text in scale_ticks(self.levels)), default=0)
+
+    def labels(self) -> list[str]:
+        return [text for _, text in scale_ticks(self.levels)]
+
+    def paintEvent(self, event) -> None:
+        if self._image is None:
+            return
+        painter = QtGui.QPainter(self)
+        bar = QtCore.QRect(2, _MARGIN, _BAR_WIDTH, max(self.height() - 2 * _MARGIN, 1))
+        painter.drawImage(bar, self._image)
+        painter.setPen(QtGui.QColor(110, 110, 110))
+        painter.drawRect(bar)
+        low, high = self.levels
+        metrics = painter.fontMetrics()
+        for value, text in scale_ticks(self.levels):
+            y = bar.bottom() - (value - low) / (high - low) * bar.height() if high > low else bar.center().y()
+            painter.drawLine(bar.right(), int(y), bar.right() + 4, int(y))
+            painter.drawText(QtCore.QPointF(bar.right() + 7, y + metrics.ascent() / 2 - 1), text)
+        painter.end()
