@@ -13,20 +13,13 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from cyconv.lab import DATASET_SHAPES, TrainingSettings, dataset_availability, i18n
 from cyconv.lab.i18n import tr
 from .stats import RateMeter, eta_seconds, format_duration
+from .fonts import cjk_family
 from .tabs import TAB_SPECS, TABS
 from .widgets.controls import TrainingControls
 from .widgets.model_editor import ModelEditor
 from .worker import SessionController
 
 REPAINT_INTERVAL_MS = 33
-#: Font families that carry Hangul, tried in order (Debian's fonts-noto-cjk first).
-CJK_FAMILIES = ("Noto Sans CJK KR", "Noto Sans KR", "Noto Sans CJK JP", "NanumGothic", "UnDotum", "Baekmuk Gulim")
-
-
-def cjk_family() -> str | None:
-    """The first installed family from CJK_FAMILIES, or None."""
-    installed = set(QtGui.QFontDatabase.families())
-    return next((family for family in CJK_FAMILIES if family in installed), None)
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -335,20 +328,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.views["activations"].set_sample_count(len(session.eval_labels), session.classes)
         self.views["predictions"].set_session(session)
         self.views["draw"].set_network(session.input_shape, session.classes)
-        self._restore_curves(session)
+        self.views["curves"].restore(session.history, session.batches_per_epoch)
         self.controls.progress.setRange(0, max(session.total_steps, 1))
-
-    def _restore_curves(self, session) -> None:
-        """A continued run (loaded checkpoint) starts with its history on the chart."""
-        curves, history = self.views["curves"], session.history
-        curves.clear()
-        losses, accuracies = history.get("step_loss", ()), history.get("step_accuracy", ())
-        rates = history.get("step_lr", ()) or (None,) * len(losses)
-        for step, (loss, accuracy, lr) in enumerate(zip(losses, accuracies, rates), start=1):
-            curves.add_step(step, loss, accuracy, lr)          # the old rate changes are marked too
-        for epoch, (loss, accuracy) in enumerate(zip(history.get("epoch_val_loss", ()),
-                                                     history.get("epoch_val_accuracy", ())), start=1):
-            curves.add_epoch(epoch * session.batches_per_epoch, loss, accuracy)
 
     def _step_report(self, report) -> None:
         if self.session is None:          # a report still queued from a run that was reset

@@ -122,6 +122,17 @@ class CurvesView(QtWidgets.QWidget):
             self._lr = lr
         self._dirty = True
 
+    def restore(self, history, batches_per_epoch: int) -> None:
+        """Start over with a run's recorded history (an opened checkpoint's), rate changes marked."""
+        self.clear()
+        losses, accuracies = history.get("step_loss", ()), history.get("step_accuracy", ())
+        rates = history.get("step_lr", ()) or (None,) * len(losses)
+        for step, (loss, accuracy, lr) in enumerate(zip(losses, accuracies, rates), start=1):
+            self.add_step(step, loss, accuracy, lr)
+        for epoch, (loss, accuracy) in enumerate(zip(history.get("epoch_val_loss", ()),
+                                                     history.get("epoch_val_accuracy", ())), start=1):
+            self.add_epoch(epoch * batches_per_epoch, loss, accuracy)
+
     def add_epoch(self, step: int, val_loss, val_accuracy) -> None:
         """Epoch end at global step `step`, with its validation point (None values, no
         validation set: the boundary is still marked)."""
