@@ -278,3 +278,27 @@ def test_every_text_has_both_languages_and_one_home():
     for key, pair in texts.TEXTS.items():
         assert len(pair) == 2 and all(isinstance(text, str) and text for text in pair), key
     assert "app.title" in texts.TEXTS and texts.PARTS[0] == "app"
+
+
+@pytest.mark.parametrize("kind", ["app", "command"])
+def test_a_version_0_1_checkpoint_opens_and_resumes(session, tmp_path, kind):
+    from test_checkpoint import _app_extra, _command_extra, _write_v1
+
+    from cyconv import data
+    from cyconv.model import Sequential
+    from cyconv.train import Trainer
+
+    train, val, _ = data.load_train_test("synthetic", n_train=300, n_test=60, val_fraction=0.1, seed=0)
+    trainer = Trainer(Sequential.from_config(TINY), train, val, optimizer="momentum", lr=0.01, batch_size=30,
+                      epochs=2)
+    trainer.step()                                   # a 0.1 file written the old way, one step in
+    normalization = data.Normalization.of(train)
+    extra = _app_extra(normalization) if kind == "app" else _command_extra(normalization)
+    if kind == "command":
+        extra["run"].update(val_fraction=0.1, n_train=300, n_test=60)
+    _write_v1(tmp_path / "old.npz", trainer, extra)
+    info = session.load(tmp_path / "old.npz")
+    assert session.state == "paused" and info.global_step == 1 and session.data_problem is None
+    assert info.eval_images.shape[0] > 0
+    session.advance()
+    assert session.step_count == 2

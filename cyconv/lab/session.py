@@ -378,6 +378,8 @@ def _final_of(checkpoint) -> Evaluation | None:
     if not saved:
         return None
     empty = read_only(np.zeros(0, np.int64))
-    return Evaluation(step=int(saved.get("step", 0)), loss=float(saved["loss"]), accuracy=float(saved["accuracy"]),
-                      confusion=read_only(np.zeros((0, 0), np.int64)), predictions=empty,
-                      confidences=read_only(np.zeros(0, np.float32)), n=int(saved.get("n", 0)), whole_test=True)
+    loss, n = saved.get("loss"), saved.get("n")        # a 0.1 file recorded only the accuracy
+    return Evaluation(step=int(saved.get("step") or 0), loss=math.nan if loss is None else float(loss),
+                      accuracy=float(saved["accuracy"]), confusion=read_only(np.zeros((0, 0), np.int64)),
+                      predictions=empty, confidences=read_only(np.zeros(0, np.float32)), n=int(n or 0),
+                      whole_test=True)
