@@ -4,7 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from gui import render, stats
+from cyconv.lab import render
+from gui import stats
 
 
 class TestNormalize:

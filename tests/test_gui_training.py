@@ -10,7 +10,7 @@ pytest.importorskip("pytestqt")
 from PySide6 import QtCore  # noqa: E402
 
 from cyconv.lab import i18n
-from gui import render  # noqa: E402
+from cyconv.lab import render  # noqa: E402
 from gui.main_window import TABS, MainWindow  # noqa: E402
 from gui.widgets.activations import layer_images  # noqa: E402
 from gui.widgets.filters import overview_gap  # noqa: E402

@@ -13,7 +13,7 @@ from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
 
 from cyconv import introspect, presets  # noqa: E402
 from cyconv.lab import i18n  # noqa: E402
-from gui import render  # noqa: E402
+from cyconv.lab import render  # noqa: E402
 from cyconv._arrays import read_only as frozen, softmax  # noqa: E402
 from cyconv.lab.snapshots import Evaluation, SampleView, SessionInfo  # noqa: E402
 from gui.widgets.activations import ActivationsView, layer_images  # noqa: E402

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from .. import render
+from cyconv.lab import render
 from cyconv.lab.i18n import tr
 from cyconv.lab.snapshots import SampleView
 from .bars import BarPanel

@@ -11,7 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
-from .. import render
+from cyconv.lab import render
 from .images import PageWheelView
 
 _POSITIVE = tuple(int(v) for v in render.diverging_lut(255)[-1])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from .. import render
+from cyconv.lab import render
 from cyconv.lab.i18n import tr
 from .images import ImagePanel
 

@@ -18,7 +18,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from .. import render
+from cyconv.lab import render
 from .colorbar import ColorBar
 
 #: Colour tables, built once.

@@ -11,7 +11,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from .. import render, stats
+from cyconv.lab import render
+from .. import stats
 from cyconv.lab.i18n import tr
 from cyconv.lab.snapshots import Evaluation, SessionInfo
 from .bars import BarPanel
