@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import cyconv
+from cyconv import _plans
 from cyconv import functional as F
 from cyconv import reference as R
 from cyconv.shapes import normalize_padding
@@ -59,7 +60,7 @@ def _variant(a, how):
 def threads(request, monkeypatch):
     # Small calls normally run on one thread (waking a second costs more than it saves);
     # the tests want the parallel code paths on their small arrays too.
-    monkeypatch.setattr(F, "_WORK_PER_EXTRA_THREAD", 1)
+    monkeypatch.setattr(_plans, "_WORK_PER_EXTRA_THREAD", 1)
     before = cyconv.get_num_threads()
     cyconv.set_num_threads(request.param)
     yield request.param
@@ -116,24 +117,10 @@ def test_conv2d_without_bias_and_without_dx(dtype, rng):
     np.testing.assert_allclose(dw, rdw, **TOL[dtype])
 
 
-def test_conv2d_fused_relu_equals_conv_then_relu(rng):
-    x = rng.standard_normal((3, 2, 7, 7))
-    w = rng.standard_normal((4, 2, 3, 3))
-    b = rng.standard_normal(4)
-    fused, cache = F.conv2d_forward(x, w, b, padding=1, relu=True)
-    plain, plain_cache = F.conv2d_forward(x, w, b, padding=1)
-    np.testing.assert_allclose(fused, np.maximum(plain, 0), rtol=1e-12, atol=1e-12)
-    dout = rng.standard_normal(fused.shape)
-    got = F.conv2d_backward(dout, cache)
-    want = F.conv2d_backward(np.where(plain > 0, dout, 0), plain_cache)
-    for g, w_ in zip(got, want):
-        np.testing.assert_allclose(g, w_, rtol=1e-12, atol=1e-12)
-
-
 def test_backward_does_not_mutate_dout(rng):
     x = rng.standard_normal((2, 2, 5, 5))
     w = rng.standard_normal((3, 2, 3, 3))
-    out, cache = F.conv2d_forward(x, w, None, relu=True)
+    out, cache = F.conv2d_forward(x, w, None)
     dout = rng.standard_normal(out.shape)
     before = dout.copy()
     F.conv2d_backward(dout, cache)
@@ -330,7 +317,7 @@ def test_dropout_is_inverted_and_seeded(rng):
 
 
 def test_two_threads_give_the_same_numbers_as_one(rng, monkeypatch):
-    monkeypatch.setattr(F, "_WORK_PER_EXTRA_THREAD", 1)
+    monkeypatch.setattr(_plans, "_WORK_PER_EXTRA_THREAD", 1)
     x = rng.standard_normal((9, 3, 12, 12)).astype(np.float32)
     w = rng.standard_normal((8, 3, 3, 3)).astype(np.float32)
     results = []
@@ -372,7 +359,7 @@ def test_kernels_release_the_gil(rng):
 @pytest.mark.parametrize("forward_threads, backward_threads", [(1, 1), (2, 2), (2, 1), (1, 2)])
 def test_columns_kept_for_backward_give_the_same_gradients(forward_threads, backward_threads,
                                                             rng, monkeypatch):
-    monkeypatch.setattr(F, "_WORK_PER_EXTRA_THREAD", 1)
+    monkeypatch.setattr(_plans, "_WORK_PER_EXTRA_THREAD", 1)
     # A training forward pass keeps its im2col columns in the layer's workspace; the backward
     # pass must give exactly what recomputing them gives, even if the thread count changed.
     x = rng.standard_normal((5, 3, 9, 8))
@@ -394,7 +381,7 @@ def test_columns_kept_for_backward_give_the_same_gradients(forward_threads, back
 
 
 def test_columns_over_the_budget_are_recomputed(monkeypatch, rng):
-    monkeypatch.setattr(F, "_KEPT_COLUMNS_BYTES", 16)
+    monkeypatch.setattr(_plans, "_KEPT_COLUMNS_BYTES", 16)
     x, w = rng.standard_normal((2, 1, 5, 5)), rng.standard_normal((1, 1, 2, 2))
     _, cache = F.conv2d_forward(x, w, workspace={})
     assert cache.columns is None
@@ -406,7 +393,7 @@ def test_columns_over_the_budget_are_recomputed(monkeypatch, rng):
 def test_conv2d_every_chunk_size_matches_reference(case, kept, budget, threads, rng,
                                                    monkeypatch):
     # The im2col budget decides how many samples share a GEMM; both extremes must agree.
-    monkeypatch.setattr(F, "_CHUNK_ELEMENTS", budget)
+    monkeypatch.setattr(_plans, "_CHUNK_ELEMENTS", budget)
     x_shape, (nf, kh, kw), stride, padding = case
     strides = stride if isinstance(stride, tuple) else (stride, stride)
     pads = normalize_padding(padding, (kh, kw), strides, x_shape[2:])
@@ -433,7 +420,7 @@ def test_conv2d_backward_per_sample_gemms_match_reference(case, mode, kept, thre
                                                           monkeypatch):
     # Large feature maps take the backward path that runs GEMMs straight on dout; force it on
     # every small case too.
-    monkeypatch.setattr(F, "_DIRECT_DOUT_MIN_PIXELS", 1)
+    monkeypatch.setattr(_plans, "DIRECT_DOUT_MIN_PIXELS", 1)
     x_shape, (nf, kh, kw), stride, padding = case
     strides = stride if isinstance(stride, tuple) else (stride, stride)
     pads = normalize_padding(padding, (kh, kw), strides, x_shape[2:])
