@@ -30,7 +30,7 @@ from .shapes import PADDING_MODES, ShapeError
 _threads.pin_scipy_blas_to_one_thread()
 
 POOL_KINDS = {"max": 0, "avg": 1, "min": 2}
-ACTIVATION_KINDS = {"relu": 0, "leaky_relu": 1, "sigmoid": 2, "tanh": 3}
+ACTIVATION_KINDS = _activations.KINDS
 FLOAT_DTYPES = (np.float32, np.float64)
 
 __all__ = [
@@ -306,21 +306,23 @@ def dense_backward(dout, cache, *, need_dx=True, layer="Dense"):
 
 class ActivationCache(NamedTuple):
     kind: str
-    cached: np.ndarray   # the input for (leaky) ReLU, the output for sigmoid and tanh
-    negative_slope: float
+    cached: np.ndarray   # the forward output for the kernel's BACKWARD_READS_OUTPUT kinds,
+                         # else the input
+    parameter: float
 
 
-def activation_forward(x, kind, *, negative_slope=0.01, layer=None):
-    """Element-wise relu, leaky_relu, sigmoid or tanh of an array of any shape."""
+def activation_forward(x, kind, *, parameter=0.0, layer=None):
+    """Element-wise activation ``kind`` (one of ``ACTIVATION_KINDS``) of an array of any
+    shape; ``parameter`` is the kind's scalar setting (LeakyReLU's negative slope)."""
     if kind not in ACTIVATION_KINDS:
         raise ValueError(f"unknown activation {kind!r}; use one of {tuple(ACTIVATION_KINDS)}")
     layer = layer or kind
     x = _check_float_array(x, "x", layer)
     out = np.empty_like(x)
-    _activations.activation_forward(x.reshape(-1), ACTIVATION_KINDS[kind], negative_slope,
+    _activations.activation_forward(x.reshape(-1), ACTIVATION_KINDS[kind], parameter,
                                     out.reshape(-1), _num_threads(x.size))
-    cached = x if kind in ("relu", "leaky_relu") else out
-    return out, ActivationCache(kind, cached, negative_slope)
+    cached = out if kind in _activations.BACKWARD_READS_OUTPUT else x
+    return out, ActivationCache(kind, cached, parameter)
 
 
 def activation_backward(dout, cache, *, layer=None):
@@ -329,7 +331,7 @@ def activation_backward(dout, cache, *, layer=None):
     _check_same_shape(dout, cache.cached, "dout", "the forward input", layer)
     dx = np.empty_like(dout)
     _activations.activation_backward(dout.reshape(-1), cache.cached.reshape(-1),
-                                     ACTIVATION_KINDS[cache.kind], cache.negative_slope,
+                                     ACTIVATION_KINDS[cache.kind], cache.parameter,
                                      dx.reshape(-1), _num_threads(dx.size))
     return dx
 

@@ -229,7 +229,7 @@ ACTIVATIONS = {
 def test_activations_match_reference(kind, dtype, threads, rng):
     x = (rng.standard_normal((3, 4, 5, 6)) * 3).astype(dtype)
     forward, backward = ACTIVATIONS[kind]
-    out, cache = F.activation_forward(_variant(x, "noncontiguous"), kind, negative_slope=0.1)
+    out, cache = F.activation_forward(_variant(x, "noncontiguous"), kind, parameter=0.1)
     np.testing.assert_allclose(out, forward(x), **TOL[dtype])
     dout = rng.standard_normal(x.shape).astype(dtype)
     np.testing.assert_allclose(F.activation_backward(dout, cache), backward(dout, x, out),

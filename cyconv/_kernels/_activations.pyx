@@ -21,6 +21,13 @@ cdef enum:
     ACT_SIGMOID = 2
     ACT_TANH = 3
 
+# What the Python side passes as `kind`, and which kinds' backward reads the forward output
+# instead of the input (the facade keeps that array in the cache). `parameter` is the one
+# scalar a kind may have (LeakyReLU's negative slope); the others ignore it.
+KINDS = {"relu": ACT_RELU, "leaky_relu": ACT_LEAKY_RELU, "sigmoid": ACT_SIGMOID,
+         "tanh": ACT_TANH}
+BACKWARD_READS_OUTPUT = frozenset({"sigmoid", "tanh"})
+
 
 cdef inline floating sigmoid(floating v) noexcept nogil:
     # Two branches keep exp's argument ≤ 0, so neither overflows for large |v|.
@@ -76,7 +83,7 @@ cdef inline Py_ssize_t block_start(Py_ssize_t total, Py_ssize_t blocks, Py_ssize
     return (total * i) // blocks
 
 
-def activation_forward(const floating[::1] x, int kind, double negative_slope,
+def activation_forward(const floating[::1] x, int kind, double parameter,
                        floating[::1] out, int num_threads):
     cdef Py_ssize_t size = x.shape[0]
     cdef Py_ssize_t blocks = max(1, min(<Py_ssize_t> num_threads, size // 16384))
@@ -84,19 +91,19 @@ def activation_forward(const floating[::1] x, int kind, double negative_slope,
     for t in prange(blocks, nogil=True, num_threads=num_threads, schedule="static"):
         lo = block_start(size, blocks, t)
         hi = block_start(size, blocks, t + 1)
-        forward_block(&x[lo], &out[lo], hi - lo, kind, <floating> negative_slope)
+        forward_block(&x[lo], &out[lo], hi - lo, kind, <floating> parameter)
 
 
 def activation_backward(const floating[::1] dout, const floating[::1] cached, int kind,
-                        double negative_slope, floating[::1] dx, int num_threads):
-    """`cached` is the input for (leaky) ReLU and the output for sigmoid and tanh."""
+                        double parameter, floating[::1] dx, int num_threads):
+    """`cached` is the forward output for the kinds in BACKWARD_READS_OUTPUT, else the input."""
     cdef Py_ssize_t size = dout.shape[0]
     cdef Py_ssize_t blocks = max(1, min(<Py_ssize_t> num_threads, size // 16384))
     cdef Py_ssize_t t, lo, hi
     for t in prange(blocks, nogil=True, num_threads=num_threads, schedule="static"):
         lo = block_start(size, blocks, t)
         hi = block_start(size, blocks, t + 1)
-        backward_block(&dout[lo], &cached[lo], &dx[lo], hi - lo, kind, <floating> negative_slope)
+        backward_block(&dout[lo], &cached[lo], &dx[lo], hi - lo, kind, <floating> parameter)
 
 
 def softmax_forward(const floating[:, ::1] x, floating[:, ::1] out, int num_threads):

@@ -6,13 +6,14 @@ from .base import Layer
 
 
 class _Elementwise(Layer):
+    """An element-wise activation run by the activation kernel's ``kind``; a subclass with a
+    scalar setting names it in ``parameter_key``."""
     kind = None
-
-    def _slope(self):
-        return 0.01
+    parameter_key = None
 
     def forward(self, x, training=True):
-        out, cache = F.activation_forward(x, self.kind, negative_slope=self._slope(),
+        parameter = self.settings[self.parameter_key] if self.parameter_key else 0.0
+        out, cache = F.activation_forward(x, self.kind, parameter=parameter,
                                           layer=self.label)
         self._cache = cache if training else None
         return out
@@ -31,13 +32,11 @@ class LeakyReLU(_Elementwise):
     """x for x > 0, negative_slope·x otherwise."""
     type_name = "LeakyReLU"
     kind = "leaky_relu"
+    parameter_key = "negative_slope"
 
     def __init__(self, negative_slope=0.01, *, name=None):
         super().__init__(name)
         self._configure(negative_slope=negative_slope)
-
-    def _slope(self):
-        return self.negative_slope
 
 
 class Sigmoid(_Elementwise):

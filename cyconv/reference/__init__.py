@@ -22,18 +22,10 @@ Conventions (see docs/design.md):
 * nothing here validates its inputs beyond what correctness needs: the validation with
   helpful messages lives in ``cyconv/functional.py``.
 """
-from .pointwise import (dense_backward, dense_forward, dropout_backward, dropout_forward,
-                        l1_loss, leaky_relu_backward, leaky_relu_forward, lrn_backward,
-                        lrn_forward, mse_loss, relu_backward, relu_forward, sigmoid_backward,
-                        sigmoid_forward, softmax_backward, softmax_cross_entropy,
-                        softmax_forward, tanh_backward, tanh_forward)
-from .windows import (PADDING_MODES, POOL_KINDS, conv2d_backward, conv2d_forward, pad,
-                      pad_backward, pool2d_backward, pool2d_forward)
+from . import pointwise, windows
 
-__all__ = ["PADDING_MODES", "POOL_KINDS", "conv2d_backward", "conv2d_forward",
-           "dense_backward", "dense_forward", "dropout_backward", "dropout_forward", "l1_loss",
-           "leaky_relu_backward", "leaky_relu_forward", "lrn_backward", "lrn_forward",
-           "mse_loss", "pad", "pad_backward", "pool2d_backward", "pool2d_forward",
-           "relu_backward", "relu_forward", "sigmoid_backward", "sigmoid_forward",
-           "softmax_backward", "softmax_cross_entropy", "softmax_forward", "tanh_backward",
-           "tanh_forward"]
+# Every public function of the two modules, importable from here: a kernel's twin is added to
+# its module (and its __all__) only.
+__all__ = windows.__all__ + pointwise.__all__
+globals().update({name: getattr(module, name) for module in (windows, pointwise)
+                  for name in module.__all__})

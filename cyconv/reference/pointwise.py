@@ -2,6 +2,12 @@
 docstring)."""
 import numpy as np
 
+__all__ = ["dense_backward", "dense_forward", "dropout_backward", "dropout_forward", "l1_loss",
+           "leaky_relu_backward", "leaky_relu_forward", "lrn_backward", "lrn_forward",
+           "mse_loss", "relu_backward", "relu_forward", "sigmoid_backward", "sigmoid_forward",
+           "softmax_backward", "softmax_cross_entropy", "softmax_forward", "tanh_backward",
+           "tanh_forward"]
+
 
 def dense_forward(x, w, b=None):
     """Fully connected (affine) layer.

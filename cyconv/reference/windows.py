@@ -1,6 +1,9 @@
 """Padding, convolution and pooling in plain NumPy loops (see the package docstring)."""
 import numpy as np
 
+__all__ = ["PADDING_MODES", "POOL_KINDS", "conv2d_backward", "conv2d_forward", "pad",
+           "pad_backward", "pool2d_backward", "pool2d_forward"]
+
 PADDING_MODES = ("zeros", "replicate", "reflect", "circular")
 POOL_KINDS = ("max", "avg", "min")
 
