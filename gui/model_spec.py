@@ -53,6 +53,13 @@ def columns_for(layer_type: str) -> set[str]:
     return _columns(layer_type)
 
 
+def describe(layer_type: str) -> str:
+    """What a layer type does, its formula and its settings, from the schema (a tooltip)."""
+    entry = schema.spec(layer_type)
+    settings = [key.text for key in entry.keys if key.column]
+    return "\n".join([f"{layer_type}: {entry.summary}", entry.formula, *settings])
+
+
 def _split_numbers(text: str) -> list[str]:
     return [part for part in re.split(r"[\s,x×*]+", text.strip()) if part]
 

@@ -142,7 +142,9 @@ class ModelEditor(QtWidgets.QWidget):
         self._enable_columns(index)
 
     def _enable_columns(self, index: int) -> None:
-        used = model_spec.columns_for(self.table.cellWidget(index, 0).currentText())
+        type_box = self.table.cellWidget(index, 0)
+        used = model_spec.columns_for(type_box.currentText())
+        type_box.setToolTip(model_spec.describe(type_box.currentText()))
         for key in COLUMNS[1:]:
             self.table.cellWidget(index, COLUMNS.index(key)).setEnabled(key in used)
 
