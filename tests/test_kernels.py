@@ -3,6 +3,8 @@
 Each kernel is run on many geometries, in float32 and float64, with 1 and 2 threads, and on
 read-only and non-contiguous inputs; the reference (cyconv.reference) is the oracle.
 """
+import math
+
 import numpy as np
 import pytest
 
@@ -219,9 +221,21 @@ ACTIVATIONS = {
     "relu": (R.relu_forward, lambda d, x, o: R.relu_backward(d, x)),
     "leaky_relu": (lambda x: R.leaky_relu_forward(x, 0.1),
                    lambda d, x, o: R.leaky_relu_backward(d, x, 0.1)),
+    "elu": (lambda x: R.elu_forward(x, 0.1), lambda d, x, o: R.elu_backward(d, x, 0.1)),
     "sigmoid": (R.sigmoid_forward, lambda d, x, o: R.sigmoid_backward(d, o)),
     "tanh": (R.tanh_forward, lambda d, x, o: R.tanh_backward(d, o)),
 }
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_elu_hand_computed_values(dtype):
+    # ELU(1): -1 -> e^-1 - 1, slope e^-1 there; 0 takes the x <= 0 branch (slope alpha = 1);
+    # a tiny negative x keeps its digits (expm1, not exp - 1).
+    x = np.array([-1.0, 0.0, 2.0, -1e-8], dtype=dtype)
+    out, cache = F.activation_forward(x, "elu", parameter=1.0)
+    np.testing.assert_allclose(out, [math.exp(-1) - 1, 0.0, 2.0, -1e-8], rtol=1e-6)
+    dx = F.activation_backward(np.ones_like(x), cache)
+    np.testing.assert_allclose(dx, [math.exp(-1), 1.0, 1.0, 1.0], rtol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])

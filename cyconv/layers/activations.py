@@ -39,6 +39,18 @@ class LeakyReLU(_Elementwise):
         self._configure(negative_slope=negative_slope)
 
 
+class ELU(_Elementwise):
+    """x for x > 0, alpha·(eˣ − 1) otherwise: ReLU for positive inputs, but smooth at 0 and
+    with negative outputs down to −alpha, so a unit below 0 still passes a gradient."""
+    type_name = "ELU"
+    kind = "elu"
+    parameter_key = "alpha"
+
+    def __init__(self, alpha=1.0, *, name=None):
+        super().__init__(name)
+        self._configure(alpha=alpha)
+
+
 class Sigmoid(_Elementwise):
     """1/(1 + e^(−x)): LeNet's activation and the binary classifier's output."""
     type_name = "Sigmoid"

@@ -2,7 +2,8 @@
 docstring)."""
 import numpy as np
 
-__all__ = ["dense_backward", "dense_forward", "dropout_backward", "dropout_forward", "l1_loss",
+__all__ = ["dense_backward", "dense_forward", "dropout_backward", "dropout_forward",
+           "elu_backward", "elu_forward", "l1_loss",
            "leaky_relu_backward", "leaky_relu_forward", "lrn_backward", "lrn_forward",
            "mse_loss", "relu_backward", "relu_forward", "sigmoid_backward", "sigmoid_forward",
            "softmax_backward", "softmax_cross_entropy", "softmax_forward", "tanh_backward",
@@ -55,6 +56,18 @@ def leaky_relu_forward(x, negative_slope=0.01):
 def leaky_relu_backward(dout, x, negative_slope=0.01):
     """dx = dout where x > 0, else negative_slope * dout."""
     return np.where(x > 0, dout, negative_slope * dout).astype(dout.dtype, copy=False)
+
+
+def elu_forward(x, alpha=1.0):
+    """out = x where x > 0, else alpha * (exp(x) - 1)   (ELU: smooth at 0, bounded by -alpha)."""
+    negative = alpha * (np.exp(np.minimum(x, 0)) - 1)
+    return np.where(x > 0, x, negative).astype(x.dtype, copy=False)
+
+
+def elu_backward(dout, x, alpha=1.0):
+    """d elu / dx = 1 where x > 0, else alpha * exp(x): dx = dout * that (from the input x)."""
+    slope = np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0)))
+    return (dout * slope).astype(dout.dtype, copy=False)
 
 
 def sigmoid_forward(x):
