@@ -88,89 +88,75 @@ cdef class ConvPlan:
         return self.g.OH, self.g.OW
 
 
-cdef void im2col(const Geometry *g, const floating *xn, floating *col,
+cdef void im2col(Geometry g, const floating *xn, floating *col,
                  Py_ssize_t ld) noexcept nogil:
     # One sample's patches into columns [0, OH·OW) of rows that are `ld` apart. For tap j the
     # outputs ow in [col_lo[j], col_hi[j]) read inside the row, at ow·SW + j − left: a plain
     # strided (for SW = 1, contiguous) copy. Only the few edge columns go through the table.
-    # Locals, not g's fields, in the loops: with -fno-strict-aliasing (CPython's flags) every
-    # store through dst would otherwise make the compiler reload them.
-    cdef Py_ssize_t C = g.C, H = g.H, W = g.W, KH = g.KH, KW = g.KW
-    cdef Py_ssize_t OH = g.OH, OW = g.OW, SW = g.SW, left = g.left
-    cdef const Py_ssize_t *row_src = g.row_src
-    cdef const Py_ssize_t *col_src = g.col_src
-    cdef const Py_ssize_t *col_lo = g.col_lo
-    cdef const Py_ssize_t *col_hi = g.col_hi
+    # The geometry comes by value: a local copy that no store through dst can alias (CPython
+    # builds with -fno-strict-aliasing), so its fields can stay in registers.
     cdef Py_ssize_t c, i, j, oh, ow, r, s, lo, hi, offset
     cdef floating *dst
     cdef const floating *src_row
-    for c in range(C):
-        for i in range(KH):
-            for j in range(KW):
-                lo = col_lo[j]
-                hi = col_hi[j]
-                offset = j - left
-                dst = col + ((c * KH + i) * KW + j) * ld
-                for oh in range(OH):
-                    r = row_src[oh * KH + i]
+    for c in range(g.C):
+        for i in range(g.KH):
+            for j in range(g.KW):
+                lo = g.col_lo[j]
+                hi = g.col_hi[j]
+                offset = j - g.left
+                dst = col + ((c * g.KH + i) * g.KW + j) * ld
+                for oh in range(g.OH):
+                    r = g.row_src[oh * g.KH + i]
                     if r < 0:
-                        memset(dst + oh * OW, 0, OW * sizeof(floating))
+                        memset(dst + oh * g.OW, 0, g.OW * sizeof(floating))
                         continue
-                    src_row = xn + (c * H + r) * W
+                    src_row = xn + (c * g.H + r) * g.W
                     for ow in range(lo):
-                        s = col_src[ow * KW + j]
-                        dst[oh * OW + ow] = src_row[s] if s >= 0 else 0
-                    if SW == 1:
+                        s = g.col_src[ow * g.KW + j]
+                        dst[oh * g.OW + ow] = src_row[s] if s >= 0 else 0
+                    if g.SW == 1:
                         for ow in range(lo, hi):
-                            dst[oh * OW + ow] = src_row[ow + offset]
+                            dst[oh * g.OW + ow] = src_row[ow + offset]
                     else:
                         for ow in range(lo, hi):
-                            dst[oh * OW + ow] = src_row[ow * SW + offset]
-                    for ow in range(hi, OW):
-                        s = col_src[ow * KW + j]
-                        dst[oh * OW + ow] = src_row[s] if s >= 0 else 0
+                            dst[oh * g.OW + ow] = src_row[ow * g.SW + offset]
+                    for ow in range(hi, g.OW):
+                        s = g.col_src[ow * g.KW + j]
+                        dst[oh * g.OW + ow] = src_row[s] if s >= 0 else 0
 
 
-cdef void col2im_add(const Geometry *g, const floating *dcol, Py_ssize_t ld,
+cdef void col2im_add(Geometry g, const floating *dcol, Py_ssize_t ld,
                      floating *dxn) noexcept nogil:
     # The transpose of im2col: every patch value goes back to the pixel it was read from.
-    # Locals, not g's fields, in the loops: with -fno-strict-aliasing (CPython's flags) every
-    # store through dst would otherwise make the compiler reload them.
-    cdef Py_ssize_t C = g.C, H = g.H, W = g.W, KH = g.KH, KW = g.KW
-    cdef Py_ssize_t OH = g.OH, OW = g.OW, SW = g.SW, left = g.left
-    cdef const Py_ssize_t *row_src = g.row_src
-    cdef const Py_ssize_t *col_src = g.col_src
-    cdef const Py_ssize_t *col_lo = g.col_lo
-    cdef const Py_ssize_t *col_hi = g.col_hi
     cdef Py_ssize_t c, i, j, oh, ow, r, s, lo, hi, offset
     cdef const floating *src
     cdef floating *dst_row
-    for c in range(C):
-        for i in range(KH):
-            for j in range(KW):
-                lo = col_lo[j]
-                hi = col_hi[j]
-                offset = j - left
-                src = dcol + ((c * KH + i) * KW + j) * ld
-                for oh in range(OH):
-                    r = row_src[oh * KH + i]
+    for c in range(g.C):
+        for i in range(g.KH):
+            for j in range(g.KW):
+                lo = g.col_lo[j]
+                hi = g.col_hi[j]
+                offset = j - g.left
+                src = dcol + ((c * g.KH + i) * g.KW + j) * ld
+                for oh in range(g.OH):
+                    r = g.row_src[oh * g.KH + i]
                     if r < 0:
                         continue
-                    dst_row = dxn + (c * H + r) * W
+                    dst_row = dxn + (c * g.H + r) * g.W
                     for ow in range(lo):
-                        s = col_src[ow * KW + j]
+                        s = g.col_src[ow * g.KW + j]
                         if s >= 0:
-                            dst_row[s] += src[oh * OW + ow]
-                    if SW == 1:
+                            dst_row[s] += src[oh * g.OW + ow]
+                    if g.SW == 1:
                         for ow in range(lo, hi):
-                            dst_row[ow + offset] += src[oh * OW + ow]
+                            dst_row[ow + offset] += src[oh * g.OW + ow]
                     else:
                         for ow in range(lo, hi):
-                            dst_row[ow * SW + offset] += src[oh * OW + ow]
-                    for ow in range(hi, OW):
-                        s = col_src[ow * KW + j]
+                            dst_row[ow * g.SW + offset] += src[oh * g.OW + ow]
+                    for ow in range(hi, g.OW):
+                        s = g.col_src[ow * g.KW + j]
                         if s >= 0:
-                            dst_row[s] += src[oh * OW + ow]
+                            dst_row[s] += src[oh * g.OW + ow]
 
 
 cdef void scatter_output(const floating *chunk, Py_ssize_t ld, const floating *b,
@@ -218,7 +204,7 @@ def conv2d_forward(ConvPlan plan, ConvRun run,
                    floating[:, ::1] col_buf,             # (threads, K·chunk·P) scratch, or
                                                          # (chunks, K·chunk·P) kept for backward
                    floating[:, ::1] out_buf):            # scratch (threads, F·chunk·P)
-    cdef const Geometry *g = &plan.g
+    cdef Geometry g = plan.g
     cdef Py_ssize_t N = x.shape[0], F = w.shape[0], K = w.shape[1]
     cdef Py_ssize_t P = g.OH * g.OW
     cdef Py_ssize_t chunk = run.chunk
@@ -254,7 +240,7 @@ def conv2d_backward(ConvPlan plan, ConvRun run,
                                                          # forward's (chunks, K·chunk·P) columns
                     floating[:, ::1] dcol_buf,           # scratch (threads, K·chunk·P)
                     floating[:, ::1] dout_buf):          # scratch (threads, F·chunk·P)
-    cdef const Geometry *g = &plan.g
+    cdef Geometry g = plan.g
     cdef Py_ssize_t N = x.shape[0], F = w.shape[0], K = w.shape[1]
     cdef Py_ssize_t P = g.OH * g.OW
     cdef Py_ssize_t chunk = run.chunk
