@@ -64,7 +64,8 @@ cdef class ConvPlan:
     The builder checks only that the tables fit the sizes, since the kernels trust them.
     """
     cdef Geometry g
-    cdef object _tables
+    cdef object _tables     # the memoryviews the pointers in g point into
+    cdef tuple _args        # what __reduce__ rebuilds the plan from (copy, deepcopy, pickle)
 
     def __cinit__(self, Py_ssize_t C, Py_ssize_t H, Py_ssize_t W, Py_ssize_t KH,
                   Py_ssize_t KW, Py_ssize_t SW, Py_ssize_t left,
@@ -82,6 +83,12 @@ cdef class ConvPlan:
         self.g.col_lo = &col_lo[0]
         self.g.col_hi = &col_hi[0]
         self._tables = (row_src, col_src, col_lo, col_hi)
+        self._args = (C, H, W, KH, KW, SW, left, row_src.base, col_src.base, col_lo.base,
+                      col_hi.base)
+
+    def __reduce__(self):
+        # A layer's forward cache holds its plan, and models are deep-copied with their caches.
+        return ConvPlan, self._args
 
     @property
     def out_hw(self):
