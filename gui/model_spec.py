@@ -139,6 +139,22 @@ def _stride_value(spec: RowSpec, key, kernel) -> list[int]:
     return [default, default] if isinstance(default, int) else list(default)
 
 
+#: The column of each text field's parse error ("kernel: expected a whole number ...").
+_FIELD_COLUMNS = {"filters": "units", "units": "units", "kernel": "kernel", "stride": "stride",
+                  "padding": "padding", "extra": "extra"}
+
+
+def error_column(spec: RowSpec, error: Exception) -> str:
+    """The editor column a :func:`spec_to_config` error is about: the parsed field, or the
+    column of the setting the schema's message names ("conv1: stride must be ...")."""
+    head, _, rest = str(error).partition(": ")
+    if head in _FIELD_COLUMNS:
+        return _FIELD_COLUMNS[head]
+    named = [key for key in schema.spec(spec.type).keys
+             if key.column and rest.split(" ", 2)[:2].count(key.name)]
+    return named[0].column if named else "extra"
+
+
 def spec_to_config(spec: RowSpec) -> dict:
     """An editor row -> a config dict (without in_channels/in_features). Raises ValueError.
 
