@@ -193,6 +193,16 @@ def build_torch(config, weights):
 
 # ----------------------------------------------------------------------------- NumPy reference
 
+def _param_shapes(layer, row):
+    """{"W": shape, "b": shape} of a layer with parameters (its schema entry), else {}."""
+    from cyconv import schema
+
+    entry = schema.spec(layer["type"])
+    if not entry.has_params:
+        return {}
+    return entry.param_shapes(schema.check_config(layer, row.name), row.input_chw)
+
+
 class ReferenceNet:
     """The textbook NumPy training step, written with ``cyconv.reference`` functions only:
     forward through every layer, fused softmax cross-entropy, backward in reverse, plain SGD.
@@ -212,17 +222,13 @@ class ReferenceNet:
             if layer["type"] not in SUPPORTED_TYPES:
                 raise ValueError(f"ReferenceNet: layer {index} has type {layer['type']!r}; "
                                  f"the benchmarks use only {SUPPORTED_TYPES}")
-        self.params = [{} for _ in self.layers]
         self.grads = [{} for _ in self.layers]
-        expected = sum(1 + bool(layer["bias"]) for layer in self.layers
-                       if layer["type"] in ("Conv2D", "Dense"))
-        _check_weight_count(weights, expected, "ReferenceNet")
+        # The parameter arrays each layer has, in cyconv's order, from the schema entries.
+        keys = [list(_param_shapes(layer, row)) for layer, row in zip(self.layers, self._rows)]
+        _check_weight_count(weights, sum(map(len, keys)), "ReferenceNet")
         remaining = iter(weights)
-        for index, layer in enumerate(self.layers):
-            if layer["type"] in ("Conv2D", "Dense"):
-                self.params[index]["W"] = next(remaining)[1].copy()
-                if layer["bias"]:
-                    self.params[index]["b"] = next(remaining)[1].copy()
+        self.params = [{key: next(remaining)[1].copy() for key in layer_keys}
+                       for layer_keys in keys]
         self._caches = [None] * len(self.layers)
 
     def forward(self, x):

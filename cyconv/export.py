@@ -312,8 +312,7 @@ def _onnx_layer(graph, x, layer, row):
 
 
 def _choose_opset(onnx, model, opset):
-    needs_wrap = any(layer.type_name == "Conv2D" and layer.padding_mode == "circular"
-                     for layer in model.layers)
+    needs_wrap = any(layer.settings.get("padding_mode") == "circular" for layer in model.layers)
     minimum = CIRCULAR_OPSET if needs_wrap else MIN_OPSET
     newest = onnx.defs.onnx_opset_version()
     if opset is None:

@@ -1,6 +1,8 @@
-"""The checked entry points to the Cython kernels: validate -> allocate -> call the kernel.
+"""The checked entry points to the Cython kernels: validate -> plan -> allocate -> call.
 
-This module is the only importer of ``cyconv._kernels``. The kernels run with bounds checking
+This module is the only importer of ``cyconv._kernels``; the plans (index tables, thread
+counts, scratch buffers) come from :mod:`cyconv._plans`, the settings' rules from
+:mod:`cyconv.schema`. The kernels run with bounds checking
 off, so every shape, dtype and value that could make them read or write out of bounds is
 checked here first, and a bad input gets a ``ValueError`` or ``TypeError`` that names the
 layer, the shapes and the formula.
@@ -17,16 +19,18 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from . import _threads
+from . import _plans, _threads, schema
 from ._kernels import _activations, _conv2d, _dense, _lrn, _pool2d, _softmax_ce
 from ._kernels._build_info import debug_build
-from .shapes import ShapeError, conv_output_size, normalize_padding, pair
+from ._plans import num_threads as _num_threads
+from ._plans import per_thread as _per_thread
+from ._plans import scratch as _scratch
+from .shapes import PADDING_MODES, ShapeError
 
 _threads.pin_scipy_blas_to_one_thread()
 
-PADDING_MODES = ("zeros", "replicate", "reflect", "circular")
 POOL_KINDS = {"max": 0, "avg": 1, "min": 2}
-ACTIVATION_KINDS = {"relu": 0, "leaky_relu": 1, "sigmoid": 2, "tanh": 3}
+ACTIVATION_KINDS = _activations.KINDS
 FLOAT_DTYPES = (np.float32, np.float64)
 
 __all__ = [
@@ -99,203 +103,43 @@ def _check_same_shape(a, b, what_a, what_b, layer):
                          f"must have the same shape")
 
 
-# Below this many multiply-adds (or element visits) a kernel runs on one thread: waking a
-# sleeping OpenMP thread (OMP_WAIT_POLICY=PASSIVE) costs tens of microseconds, more than the
-# work itself at batch 1, where two threads made a training step 4x slower than one.
-_WORK_PER_EXTRA_THREAD = 1 << 17
-
-
-def _num_threads(work=None):
-    """The thread count for a kernel call doing about ``work`` operations."""
-    threads = _threads.get_num_threads()
-    if work is None or threads == 1:
-        return threads
-    return max(1, min(threads, int(work) // _WORK_PER_EXTRA_THREAD))
-
-
-_scratch_store = threading.local()
-
-
-def _scratch(role, rows, cols, dtype):
-    """A (rows, cols) scratch array the kernels overwrite, reused from call to call.
-
-    Allocating megabytes of im2col scratch every step cost a page fault per 4 KiB touched.
-    The store is per Python thread, so the app's training thread and a caller in the GUI
-    thread never share a buffer; an array returned to the caller is never scratch."""
-    store = getattr(_scratch_store, "buffers", None)
-    if store is None:
-        store = _scratch_store.buffers = {}
-    key = (role, np.dtype(dtype).str)
-    size = rows * max(cols, 1)
-    buffer = store.get(key)
-    if buffer is None or buffer.size < size:
-        buffer = store[key] = np.empty(size, dtype=dtype)
-    return buffer[:size].reshape(rows, max(cols, 1))
-
-
-def _per_thread(role, rows, cols, dtype):
-    """Zeroed per-thread accumulators (one row per OpenMP thread), from the scratch store."""
-    array = _scratch(role, rows, cols, dtype)
-    array.fill(0)
-    return array
-
-
-# ----------------------------------------------------------------------------- padding
-
-def source_index(size, before, after, mode):
-    """For each position of a padded axis, the input index it copies, or -1 for a zero.
-
-    ``size`` input pixels, ``before``/``after`` padded ones: positions ``-before .. size+after-1``.
-    replicate repeats the edge (the edge-filling kind of "same padding"), reflect mirrors without repeating
-    the edge (PyTorch's 'reflect'), circular wraps around.
-    """
-    idx = np.arange(-before, size + after, dtype=np.intp)
-    if mode == "zeros":
-        idx[(idx < 0) | (idx >= size)] = -1
-    elif mode == "replicate":
-        idx = np.clip(idx, 0, size - 1)
-    elif mode == "reflect":
-        idx = np.abs(idx)
-        idx = np.where(idx >= size, 2 * (size - 1) - idx, idx)
-    else:  # circular
-        idx = idx % size
-    return idx
-
-
-def _window_table(src, out_size, kernel, stride):
-    """table[o·kernel + k] = src[o·stride + k]: the input index under each kernel tap."""
-    positions = np.arange(out_size)[:, None] * stride + np.arange(kernel)[None, :]
-    return np.ascontiguousarray(src[positions.ravel()], dtype=np.intp)
-
-
-def _check_padding_mode(mode, pads, input_hw, layer):
-    if mode not in PADDING_MODES:
-        raise ValueError(f"{layer}: unknown padding_mode {mode!r}; use one of {PADDING_MODES}")
-    top, bottom, left, right = pads
-    H, W = input_hw
-    if mode == "reflect" and (max(top, bottom) >= H or max(left, right) >= W):
-        raise ValueError(f"{layer}: reflect padding {pads} needs each pad smaller than the input "
-                         f"side (H={H}, W={W}): a reflection cannot reach past the far edge")
-    if mode == "circular" and (max(top, bottom) > H or max(left, right) > W):
-        raise ValueError(f"{layer}: circular padding {pads} cannot exceed the input side "
-                         f"(H={H}, W={W})")
-
-
 # ----------------------------------------------------------------------------- conv2d
-
-def _interior_columns(W, left, KW, SW, OW):
-    """For each kernel column j, the outputs [lo, hi) whose input column ow·SW + j − left lies
-    inside the image: there im2col copies directly, without the padding table."""
-    ow = np.arange(OW)[None, :]
-    source = ow * SW + np.arange(KW)[:, None] - left
-    inside = (source >= 0) & (source < W)
-    lo = np.where(inside.any(axis=1), inside.argmax(axis=1), OW)
-    hi = np.where(inside.any(axis=1), OW - inside[:, ::-1].argmax(axis=1), OW)
-    return np.ascontiguousarray(lo, np.intp), np.ascontiguousarray(np.maximum(hi, lo), np.intp)
-
-
-# From this many output pixels per sample on, the backward pass runs one GEMM per sample
-# straight on dout; below it, copying dout into the chunk layout for one big GEMM is cheaper.
-_DIRECT_DOUT_MIN_PIXELS = 256
-
-_KEPT_COLUMNS_BYTES = 64 << 20   # keep im2col columns for backward up to 64 MiB per layer
-
-
-def _kept_columns(workspace, chunks, width, dtype):
-    """The (chunks, width) array a training forward pass keeps its columns in, reused from
-    ``workspace`` (a dict the layer owns) step after step; None when it would exceed the
-    budget, and the backward pass then recomputes them."""
-    if workspace is None or chunks * width * np.dtype(dtype).itemsize > _KEPT_COLUMNS_BYTES:
-        return None
-    buffer = workspace.get("columns")
-    if buffer is None or buffer.dtype != dtype or buffer.size < chunks * width:
-        buffer = workspace["columns"] = np.empty(chunks * width, dtype=dtype)
-    return buffer[:chunks * width].reshape(chunks, width)
-
 
 class Conv2DCache(NamedTuple):
     x: np.ndarray
     w: np.ndarray
     has_bias: bool
-    row_src: np.ndarray
-    col_src: np.ndarray
-    col_range: tuple     # (col_lo, col_hi, SW, left), see _interior_columns
+    geometry: _plans.ConvGeometry
+    plan: _conv2d.ConvPlan
     columns: Optional[np.ndarray]   # the forward's im2col columns, when kept
     chunk: int
-    kernel: tuple
-    out_hw: tuple
-    relu_out: Optional[np.ndarray]
-
-
-# im2col columns a thread fills before its GEMM reads them: K·chunk·P ≤ 32 Ki values (128 KiB
-# in float32), so the columns are still in L2 when the GEMM packs them. A budget of 512 Ki
-# values (the columns of the whole batch for the small nets) made bigger GEMMs but sent the
-# columns through memory: forward + backward of LeNet-5's conv1 took 1.47 ms against 0.94,
-# mnist_cnn's conv2 3.25 against 2.75 (1 thread, batch 64; `benchmarks/` per-layer timings).
-_CHUNK_ELEMENTS = 1 << 15
-
-
-def _conv_chunk(N, K, P, threads):
-    """Samples per GEMM: as many as fit the scratch budget (at least one), but at least one
-    chunk per thread."""
-    fits = max(1, _CHUNK_ELEMENTS // max(1, K * P))
-    per_thread = -(-N // threads)
-    return max(1, min(fits, per_thread))
-
-
-def conv2d_geometry(x_shape, w_shape, stride, padding, padding_mode, layer="Conv2D"):
-    """Validated (stride, pads, (OH, OW)) for an input and weight shape; raises on bad input."""
-    plan = _conv_plan(tuple(x_shape[1:]), tuple(w_shape), _hashable(stride), _hashable(padding),
-                      padding_mode, layer)
-    return plan.stride, plan.pads, plan.out_hw
-
-
-class ConvPlan(NamedTuple):
-    """Everything about a convolution that depends only on shapes and settings."""
-    stride: tuple
-    pads: tuple
-    out_hw: tuple
-    row_src: np.ndarray
-    col_src: np.ndarray
-    col_range: tuple     # (col_lo, col_hi, SW, left), see _interior_columns
-
-
-def _hashable(value):
-    return tuple(value) if isinstance(value, list) else value
 
 
 @functools.lru_cache(maxsize=256)
 def _conv_plan(chw, w_shape, stride, padding, padding_mode, layer):
-    # Cached: a layer sees the same shapes every step, and rebuilding the index tables with
-    # NumPy cost more than the whole convolution at batch 1. Errors are not cached.
+    # Cached per layer shape: the index tables and the kernel's typed plan are built once.
+    geometry = _plans.conv_geometry(chw, w_shape, stride, padding, padding_mode, layer)
     C, H, W = chw
-    F, CW, KH, KW = w_shape
-    if C != CW:
-        raise ValueError(
-            f"{layer}: the input has C={C} channels but the weights W {_fmt(w_shape)} expect "
-            f"C={CW} (W is (F, C, KH, KW)); x is {_fmt(('N',) + chw)}")
-    sh, sw = pair(stride, "stride", layer)
-    pads = normalize_padding(padding, (KH, KW), (sh, sw), (H, W), layer)
-    _check_padding_mode(padding_mode, pads, (H, W), layer)
-    top, bottom, left, right = pads
-    OH = conv_output_size(H, top, bottom, KH, sh, axis="H", layer=layer)
-    OW = conv_output_size(W, left, right, KW, sw, axis="W", layer=layer)
-    row_src = _window_table(source_index(H, top, bottom, padding_mode), OH, KH, sh)
-    col_src = _window_table(source_index(W, left, right, padding_mode), OW, KW, sw)
-    col_lo, col_hi = _interior_columns(W, left, KW, sw, OW)
-    for table in (row_src, col_src, col_lo, col_hi):
-        table.flags.writeable = False     # shared by every call with these shapes
-    return ConvPlan((sh, sw), pads, (OH, OW), row_src, col_src, (col_lo, col_hi, sw, left))
+    plan = _conv2d.ConvPlan(C, H, W, w_shape[2], w_shape[3], geometry.stride[1],
+                            geometry.pads[2], geometry.row_src, geometry.col_src,
+                            geometry.col_lo, geometry.col_hi)
+    return geometry, plan
 
 
-def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", relu=False,
-                   workspace=None, layer="Conv2D"):
+def _conv_run(chunk, threads, *, has_bias=False, keep_columns=False, direct_dout=False,
+              need_dx=False):
+    """The kernels' ConvRun struct, as the dict Cython converts."""
+    return {"chunk": chunk, "num_threads": threads, "has_bias": has_bias,
+            "keep_columns": keep_columns, "direct_dout": direct_dout, "need_dx": need_dx}
+
+
+def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", workspace=None,
+                   layer="Conv2D"):
     """Convolve x (N, C, H, W) with w (F, C, KH, KW), add b (F,): out (N, F, OH, OW).
 
-    OH = (H + top + bottom − KH)/SH + 1 (floored), likewise OW. With ``relu=True`` the ReLU is
-    applied in the same pass (the backward pass then also handles it). ``workspace``, a dict
-    the caller keeps between calls, lets the forward pass keep its im2col columns there for
-    the backward pass (a training step then runs im2col once instead of twice).
+    OH = (H + top + bottom − KH)/SH + 1 (floored), likewise OW. ``workspace``, a dict the
+    caller keeps between calls, lets the forward pass keep its im2col columns there for the
+    backward pass (a training step then runs im2col once instead of twice).
     """
     w = _check_float_array(w, "W", layer, ndim=4)
     x = _check_float_array(x, "x", layer, ndim=4, dtype=w.dtype)
@@ -305,27 +149,24 @@ def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", r
         if b.shape[0] != w.shape[0]:
             raise ValueError(f"{layer}: bias b {_fmt(b.shape)} must have one value per filter, "
                              f"F={w.shape[0]} (W is {_fmt(w.shape)})")
-    plan = _conv_plan(x.shape[1:], w.shape, _hashable(stride), _hashable(padding), padding_mode,
-                      layer)
-    N, C, H, W = x.shape
-    F, _, KH, KW = w.shape
-    OH, OW = plan.out_hw
-    P = OH * OW
-    nt = _num_threads(N * F * P * C * KH * KW)
-    chunk = _conv_chunk(N, C * KH * KW, P, nt)
-    width = C * KH * KW * chunk * P
+    geometry, plan = _conv_plan(x.shape[1:], w.shape, _plans.hashable(stride),
+                                _plans.hashable(padding), padding_mode, layer)
+    N = x.shape[0]
+    F, C, KH, KW = w.shape
+    OH, OW = geometry.out_hw
+    P, K = OH * OW, C * KH * KW
+    nt = _num_threads(N * F * P * K)
+    chunk = _plans.conv_chunk(N, K, P, nt)
+    width = K * chunk * P
     out = np.empty((N, F, P), dtype=w.dtype)
-    columns = _kept_columns(workspace, -(-N // chunk), width, w.dtype)
+    columns = _plans.kept_columns(workspace, -(-N // chunk), width, w.dtype)
     col_buf = columns if columns is not None else _scratch("col", nt, width, w.dtype)
     out_buf = _scratch("gemm_out", nt, F * chunk * P, w.dtype)
     bias = b if has_bias else np.zeros(F, dtype=w.dtype)
-    _conv2d.conv2d_forward(x, w.reshape(F, -1), bias, has_bias, relu, plan.row_src,
-                           plan.col_src, *plan.col_range, KH, KW, chunk, out, col_buf,
-                           columns is not None, out_buf, nt)
-    out = out.reshape(N, F, OH, OW)
-    cache = Conv2DCache(x, w, has_bias, plan.row_src, plan.col_src, plan.col_range, columns,
-                        chunk, (KH, KW), (OH, OW), out if relu else None)
-    return out, cache
+    run = _conv_run(chunk, nt, has_bias=has_bias, keep_columns=columns is not None)
+    _conv2d.conv2d_forward(plan, run, x, w.reshape(F, K), bias, out, col_buf, out_buf)
+    cache = Conv2DCache(x, w, has_bias, geometry, plan, columns, chunk)
+    return out.reshape(N, F, OH, OW), cache
 
 
 def conv2d_backward(dout, cache, *, need_dx=True, layer="Conv2D"):
@@ -336,31 +177,28 @@ def conv2d_backward(dout, cache, *, need_dx=True, layer="Conv2D"):
     dx             = the same products scattered back through the padding (col2im).
     """
     x, w = cache.x, cache.w
-    N, C, H, W = x.shape
-    F = w.shape[0]
-    KH, KW = cache.kernel
-    OH, OW = cache.out_hw
+    N = x.shape[0]
+    F, C, KH, KW = w.shape
+    OH, OW = cache.geometry.out_hw
     dout = _check_float_array(dout, "dout", layer, ndim=4, dtype=w.dtype)
     if dout.shape != (N, F, OH, OW):
         raise ValueError(f"{layer}: dout {_fmt(dout.shape)} must match the forward output "
                          f"{_fmt((N, F, OH, OW))}")
-    if cache.relu_out is not None:
-        dout = np.where(cache.relu_out > 0, dout, 0).astype(w.dtype, copy=False)
     K, P = C * KH * KW, OH * OW
     nt = _num_threads(N * F * P * K)
     kept = cache.columns is not None
     # Kept columns fix the chunking the forward pass used; else the thread count may differ.
-    chunk = cache.chunk if kept else _conv_chunk(N, K, P, nt)
+    chunk = cache.chunk if kept else _plans.conv_chunk(N, K, P, nt)
     dx = np.zeros(x.shape, dtype=w.dtype) if need_dx else np.zeros((1, 1, 1, 1), dtype=w.dtype)
     dw_acc = _per_thread("dw_acc", nt, F * K, w.dtype)
     db_acc = _per_thread("db_acc", nt, F, w.dtype)
     col_buf = cache.columns if kept else _scratch("col", nt, K * chunk * P, w.dtype)
     dcol_buf = _scratch("dcol", nt, K * chunk * P, w.dtype) if need_dx else dw_acc
-    direct_dout = P >= _DIRECT_DOUT_MIN_PIXELS
+    direct_dout = P >= _plans.DIRECT_DOUT_MIN_PIXELS
     dout_buf = dw_acc if direct_dout else _scratch("gemm_out", nt, F * chunk * P, w.dtype)
-    _conv2d.conv2d_backward(dout.reshape(N, F, P), x, w.reshape(F, K), cache.row_src,
-                            cache.col_src, *cache.col_range, KH, KW, chunk, direct_dout, need_dx,
-                            dx, dw_acc, db_acc, col_buf, kept, dcol_buf, dout_buf, nt)
+    run = _conv_run(chunk, nt, keep_columns=kept, direct_dout=direct_dout, need_dx=need_dx)
+    _conv2d.conv2d_backward(cache.plan, run, dout.reshape(N, F, P), x, w.reshape(F, K), dx,
+                            dw_acc, db_acc, col_buf, dcol_buf, dout_buf)
     dw = np.ascontiguousarray(dw_acc.sum(axis=0).reshape(K, F).T).reshape(w.shape)
     db = db_acc.sum(axis=0) if cache.has_bias else None
     return (dx if need_dx else None), dw, db
@@ -371,37 +209,9 @@ def conv2d_backward(dout, cache, *, need_dx=True, layer="Conv2D"):
 class Pool2DCache(NamedTuple):
     x_shape: tuple
     kind: str
-    kernel: tuple
-    stride: tuple
-    padding: tuple
-    out_hw: tuple
+    geometry: _plans.PoolGeometry
     arg: Optional[np.ndarray]
     dtype: np.dtype
-
-
-def pool2d_geometry(x_shape, kernel_size, stride, padding, layer="Pool2D"):
-    """Validated ((KH, KW), (SH, SW), (PH, PW), (OH, OW)); stride defaults to the kernel."""
-    return _pool_plan(tuple(x_shape[2:]), _hashable(kernel_size), _hashable(stride),
-                      _hashable(padding), layer)
-
-
-@functools.lru_cache(maxsize=256)
-def _pool_plan(hw, kernel_size, stride, padding, layer):
-    # Cached for the same reason as _conv_plan: the Python checks cost more than the
-    # pooling itself on small batches.
-    H, W = hw
-    KH, KW = pair(kernel_size, "kernel_size", layer)
-    SH, SW = (KH, KW) if stride is None else pair(stride, "stride", layer)
-    top, bottom, left, right = normalize_padding(padding, (KH, KW), (SH, SW), (H, W), layer)
-    if top != bottom or left != right:
-        raise ValueError(f"{layer}: pooling padding must be symmetric, got "
-                         f"(top, bottom, left, right) = {(top, bottom, left, right)}")
-    if 2 * top > KH or 2 * left > KW:
-        raise ValueError(f"{layer}: padding ({top}, {left}) must be at most half the window "
-                         f"{(KH, KW)}, or a window could hold no input pixel")
-    OH = conv_output_size(H, top, bottom, KH, SH, axis="H", layer=layer)
-    OW = conv_output_size(W, left, right, KW, SW, axis="W", layer=layer)
-    return (KH, KW), (SH, SW), (top, left), (OH, OW)
 
 
 def pool2d_forward(x, *, kind="max", kernel_size=2, stride=None, padding=0, layer="Pool2D"):
@@ -412,16 +222,16 @@ def pool2d_forward(x, *, kind="max", kernel_size=2, stride=None, padding=0, laye
     if kind not in POOL_KINDS:
         raise ValueError(f"{layer}: unknown pooling kind {kind!r}; use one of {tuple(POOL_KINDS)}")
     x = _check_float_array(x, "x", layer, ndim=4)
-    (KH, KW), (SH, SW), (PH, PW), (OH, OW) = pool2d_geometry(x.shape, kernel_size, stride,
-                                                             padding, layer)
+    geometry = _plans.pool_geometry(x.shape[2:], kind, _plans.hashable(kernel_size),
+                                    _plans.hashable(stride), _plans.hashable(padding), layer)
     N, C, H, W = x.shape
+    (KH, KW), (OH, OW) = geometry.kernel, geometry.out_hw
     out = np.empty((N * C, OH, OW), dtype=x.dtype)
     keeps_arg = kind != "avg"
     arg = np.empty((N * C, OH, OW) if keeps_arg else (1, 1, 1), dtype=np.intp)
-    _pool2d.pool2d_forward(x.reshape(N * C, H, W), POOL_KINDS[kind], KH, KW, SH, SW, PH, PW,
-                           out, arg, _num_threads(out.size * KH * KW))
-    cache = Pool2DCache(x.shape, kind, (KH, KW), (SH, SW), (PH, PW), (OH, OW),
-                        arg if keeps_arg else None, x.dtype)
+    _pool2d.pool2d_forward(x.reshape(N * C, H, W), POOL_KINDS[kind], geometry.window(), out,
+                           arg, _num_threads(out.size * KH * KW))
+    cache = Pool2DCache(x.shape, kind, geometry, arg if keeps_arg else None, x.dtype)
     return out.reshape(N, C, OH, OW), cache
 
 
@@ -430,7 +240,7 @@ def pool2d_backward(dout, cache, layer="Pool2D"):
     spreads dout/(KH·KW) over its window."""
     N, C, H, W = cache.x_shape
     dout = _check_float_array(dout, "dout", layer, ndim=4, dtype=cache.dtype)
-    OH, OW = cache.out_hw
+    OH, OW = cache.geometry.out_hw
     expected = (N, C, OH, OW)
     if dout.shape != expected:
         raise ValueError(f"{layer}: dout {_fmt(dout.shape)} must match the forward output "
@@ -440,8 +250,8 @@ def pool2d_backward(dout, cache, layer="Pool2D"):
     if cache.arg is not None:
         _pool2d.pool2d_backward_argmax(flat, cache.arg, dx, _num_threads(dx.size))
     else:
-        (KH, KW), (SH, SW), (PH, PW) = cache.kernel, cache.stride, cache.padding
-        _pool2d.pool2d_backward_avg(flat, KH, KW, SH, SW, PH, PW, dx,
+        KH, KW = cache.geometry.kernel
+        _pool2d.pool2d_backward_avg(flat, cache.geometry.window(), dx,
                                     _num_threads(flat.size * KH * KW))
     return dx.reshape(cache.x_shape)
 
@@ -496,21 +306,23 @@ def dense_backward(dout, cache, *, need_dx=True, layer="Dense"):
 
 class ActivationCache(NamedTuple):
     kind: str
-    cached: np.ndarray   # the input for (leaky) ReLU, the output for sigmoid and tanh
-    negative_slope: float
+    cached: np.ndarray   # the forward output for the kernel's BACKWARD_READS_OUTPUT kinds,
+                         # else the input
+    parameter: float
 
 
-def activation_forward(x, kind, *, negative_slope=0.01, layer=None):
-    """Element-wise relu, leaky_relu, sigmoid or tanh of an array of any shape."""
+def activation_forward(x, kind, *, parameter=0.0, layer=None):
+    """Element-wise activation ``kind`` (one of ``ACTIVATION_KINDS``) of an array of any
+    shape; ``parameter`` is the kind's scalar setting (LeakyReLU's negative slope)."""
     if kind not in ACTIVATION_KINDS:
         raise ValueError(f"unknown activation {kind!r}; use one of {tuple(ACTIVATION_KINDS)}")
     layer = layer or kind
     x = _check_float_array(x, "x", layer)
     out = np.empty_like(x)
-    _activations.activation_forward(x.reshape(-1), ACTIVATION_KINDS[kind], negative_slope,
+    _activations.activation_forward(x.reshape(-1), ACTIVATION_KINDS[kind], parameter,
                                     out.reshape(-1), _num_threads(x.size))
-    cached = x if kind in ("relu", "leaky_relu") else out
-    return out, ActivationCache(kind, cached, negative_slope)
+    cached = out if kind in _activations.BACKWARD_READS_OUTPUT else x
+    return out, ActivationCache(kind, cached, parameter)
 
 
 def activation_backward(dout, cache, *, layer=None):
@@ -519,7 +331,7 @@ def activation_backward(dout, cache, *, layer=None):
     _check_same_shape(dout, cache.cached, "dout", "the forward input", layer)
     dx = np.empty_like(dout)
     _activations.activation_backward(dout.reshape(-1), cache.cached.reshape(-1),
-                                     ACTIVATION_KINDS[cache.kind], cache.negative_slope,
+                                     ACTIVATION_KINDS[cache.kind], cache.parameter,
                                      dx.reshape(-1), _num_threads(dx.size))
     return dx
 
@@ -617,19 +429,15 @@ class LRNCache(NamedTuple):
 
 def lrn_forward(x, *, size=5, alpha=1e-4, beta=0.75, k=2.0, layer="LRN"):
     """Local response normalization across channels (PyTorch's formula), x (N, C, H, W)."""
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"{layer}: size must be a positive int, got {size!r}")
-    if not (k > 0 and alpha >= 0 and beta >= 0):
-        raise ValueError(f"{layer}: need k > 0, alpha ≥ 0, beta ≥ 0, got k={k}, alpha={alpha}, "
-                         f"beta={beta}")
+    values = schema.settings("LRN", layer, {"size": size, "alpha": alpha, "beta": beta, "k": k})
+    size, alpha, beta, k = (values[key] for key in ("size", "alpha", "beta", "k"))
     x = _check_float_array(x, "x", layer, ndim=4)
     N, C, H, W = x.shape
     flat = x.reshape(N, C, H * W)
     out = np.empty_like(flat)
     scale = np.empty_like(flat)
-    _lrn.lrn_forward(flat, int(size), float(alpha), float(beta), float(k), out, scale,
-                     _num_threads(flat.size * size))
-    return out.reshape(x.shape), LRNCache(x, out.reshape(x.shape), scale, int(size), alpha, beta)
+    _lrn.lrn_forward(flat, size, alpha, beta, k, out, scale, _num_threads(flat.size * size))
+    return out.reshape(x.shape), LRNCache(x, out.reshape(x.shape), scale, size, alpha, beta)
 
 
 def lrn_backward(dout, cache, *, layer="LRN"):
@@ -649,8 +457,7 @@ def lrn_backward(dout, cache, *, layer="LRN"):
 def dropout_forward(x, p, rng, *, training=True, layer="Dropout"):
     """Inverted dropout: zero each element with probability p and scale the rest by 1/(1 − p),
     so nothing changes at test time. Returns (out, mask); the mask is None when not training."""
-    if not 0 <= p < 1:
-        raise ValueError(f"{layer}: p must be in [0, 1), got {p}")
+    p = schema.settings("Dropout", layer, {"p": p})["p"]
     x = _check_float_array(x, "x", layer)
     if not training or p == 0:
         return x, None

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import schema
-from ._arrays import read_only as _frozen
+from ._arrays import read_only
 
 __all__ = ["ConvLayerView", "activations", "conv_layers", "filters", "layer_kinds"]
 
@@ -50,7 +50,7 @@ class ConvLayerView:
 
 def filters(model) -> list[tuple[str, np.ndarray]]:
     """``(layer_name, W copy (F, C, KH, KW))`` for every Conv2D layer, in order."""
-    return [(name, _frozen(layer.params["W"])) for name, layer in model.named_layers()
+    return [(name, read_only(layer.params["W"])) for name, layer in model.named_layers()
             if schema.spec(layer.type_name).role == "conv"]
 
 
@@ -64,8 +64,8 @@ def conv_layers(model) -> list[ConvLayerView]:
         row = rows[name]
         bias = layer.params.get("b")
         views.append(ConvLayerView(
-            name=name, weights=_frozen(layer.params["W"]),
-            bias=None if bias is None else _frozen(bias),
+            name=name, weights=read_only(layer.params["W"]),
+            bias=None if bias is None else read_only(bias),
             stride=tuple(row.stride_hw), padding=tuple(row.padding_tblr),
             padding_mode=layer.padding_mode, input_chw=tuple(row.input_chw),
             output_chw=tuple(row.output_chw)))
@@ -103,4 +103,4 @@ def activations(model, x1) -> list[tuple[str, str, np.ndarray]]:
         raise ValueError(f"activations: the sample must have the model's input shape {tuple(model.input_shape)}, "
                          f"got {x1.shape} (pass one sample, without the batch axis)")
     trace = model.forward_trace(x1[np.newaxis])
-    return [(name, kind, _frozen(output[0])) for (name, output), kind in zip(trace, layer_kinds(model))]
+    return [(name, kind, read_only(output[0])) for (name, output), kind in zip(trace, layer_kinds(model))]

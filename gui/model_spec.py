@@ -53,6 +53,13 @@ def columns_for(layer_type: str) -> set[str]:
     return _columns(layer_type)
 
 
+def describe(layer_type: str) -> str:
+    """What a layer type does, its formula and its settings, from the schema (a tooltip)."""
+    entry = schema.spec(layer_type)
+    settings = [key.text for key in entry.keys if key.column]
+    return "\n".join([f"{layer_type}: {entry.summary}", entry.formula, *settings])
+
+
 def _split_numbers(text: str) -> list[str]:
     return [part for part in re.split(r"[\s,x×*]+", text.strip()) if part]
 
@@ -130,6 +137,22 @@ def _stride_value(spec: RowSpec, key, kernel) -> list[int]:
     # A blank stride means the schema's default; a pool's default is its window.
     default = kernel if key.default is None else key.default
     return [default, default] if isinstance(default, int) else list(default)
+
+
+#: The column of each text field's parse error ("kernel: expected a whole number ...").
+_FIELD_COLUMNS = {"filters": "units", "units": "units", "kernel": "kernel", "stride": "stride",
+                  "padding": "padding", "extra": "extra"}
+
+
+def error_column(spec: RowSpec, error: Exception) -> str:
+    """The editor column a :func:`spec_to_config` error is about: the parsed field, or the
+    column of the setting the schema's message names ("conv1: stride must be ...")."""
+    head, _, rest = str(error).partition(": ")
+    if head in _FIELD_COLUMNS:
+        return _FIELD_COLUMNS[head]
+    named = [key for key in schema.spec(spec.type).keys
+             if key.column and rest.split(" ", 2)[:2].count(key.name)]
+    return named[0].column if named else "extra"
 
 
 def spec_to_config(spec: RowSpec) -> dict:

@@ -26,7 +26,7 @@ def every_layer_model():
         L.Conv2D(6, 6, 2, stride=(1, 2), padding=[0, 1, 1, 0], padding_mode="circular",
                  rng=rng), L.Sigmoid(),
         L.MinPool2D(2, stride=1, padding=1),
-        L.Flatten(), L.Dropout(0.3, rng=rng), L.Dense(90, 7, rng=rng), L.Softmax(),
+        L.Flatten(), L.Dropout(0.3, rng=rng), L.Dense(90, 7, rng=rng), L.ELU(0.7), L.Softmax(),
     ], input_shape=(3, 13, 11))
 
 
@@ -155,3 +155,13 @@ def test_export_of_a_loaded_checkpoint(tmp_path):
     x = np.random.default_rng(1).standard_normal((2, 1, 28, 28)).astype(np.float32)
     session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
     assert_same_outputs(session.run(None, {"input": x})[0], model.predict(x))
+
+
+def test_elu_exports_to_torch_elu_and_onnx_elu_with_its_alpha():
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    model = every_layer_model()
+    elu = dict(export.to_torch(model).named_children())["elu1"]
+    assert isinstance(elu, torch.nn.ELU) and elu.alpha == pytest.approx(0.7)
+    node = next(n for n in export.onnx_model(model).graph.node if n.op_type == "Elu")
+    assert node.attribute[0].name == "alpha" and node.attribute[0].f == pytest.approx(0.7)

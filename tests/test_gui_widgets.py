@@ -112,6 +112,21 @@ def test_unparsable_text_marks_the_cell(editor):
     assert "ffcdcd" in editor.table.cellWidget(0, COLUMNS.index("kernel")).styleSheet()
 
 
+@pytest.mark.parametrize("key, text, column", [
+    ("extra", "bias=1", "extra"),          # the schema's TypeError, not a crash of the slot
+    ("stride", "0", "stride"),
+    ("padding", "9", "padding"),           # the schema's pool rule: at most half the window
+], ids=["bias-not-a-bool", "stride-zero", "pool-padding"])
+def test_a_setting_the_schema_refuses_marks_its_cell(editor, key, text, column):
+    from gui.widgets.model_editor import COLUMNS
+
+    editor.load_preset("mnist_cnn")
+    row = 0 if key != "padding" else 2                 # conv1, relu1, pool1
+    _set_cell(editor, row, key, text)
+    assert not editor.valid
+    assert "ffcdcd" in editor.table.cellWidget(row, COLUMNS.index(column)).styleSheet()
+
+
 def test_changing_filters_updates_next_layer_channels(editor):
     editor.load_preset("mnist_cnn")
     _set_cell(editor, 0, "units", "6")

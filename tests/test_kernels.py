@@ -3,10 +3,13 @@
 Each kernel is run on many geometries, in float32 and float64, with 1 and 2 threads, and on
 read-only and non-contiguous inputs; the reference (cyconv.reference) is the oracle.
 """
+import math
+
 import numpy as np
 import pytest
 
 import cyconv
+from cyconv import _plans
 from cyconv import functional as F
 from cyconv import reference as R
 from cyconv.shapes import normalize_padding
@@ -59,7 +62,7 @@ def _variant(a, how):
 def threads(request, monkeypatch):
     # Small calls normally run on one thread (waking a second costs more than it saves);
     # the tests want the parallel code paths on their small arrays too.
-    monkeypatch.setattr(F, "_WORK_PER_EXTRA_THREAD", 1)
+    monkeypatch.setattr(_plans, "_WORK_PER_EXTRA_THREAD", 1)
     before = cyconv.get_num_threads()
     cyconv.set_num_threads(request.param)
     yield request.param
@@ -116,24 +119,10 @@ def test_conv2d_without_bias_and_without_dx(dtype, rng):
     np.testing.assert_allclose(dw, rdw, **TOL[dtype])
 
 
-def test_conv2d_fused_relu_equals_conv_then_relu(rng):
-    x = rng.standard_normal((3, 2, 7, 7))
-    w = rng.standard_normal((4, 2, 3, 3))
-    b = rng.standard_normal(4)
-    fused, cache = F.conv2d_forward(x, w, b, padding=1, relu=True)
-    plain, plain_cache = F.conv2d_forward(x, w, b, padding=1)
-    np.testing.assert_allclose(fused, np.maximum(plain, 0), rtol=1e-12, atol=1e-12)
-    dout = rng.standard_normal(fused.shape)
-    got = F.conv2d_backward(dout, cache)
-    want = F.conv2d_backward(np.where(plain > 0, dout, 0), plain_cache)
-    for g, w_ in zip(got, want):
-        np.testing.assert_allclose(g, w_, rtol=1e-12, atol=1e-12)
-
-
 def test_backward_does_not_mutate_dout(rng):
     x = rng.standard_normal((2, 2, 5, 5))
     w = rng.standard_normal((3, 2, 3, 3))
-    out, cache = F.conv2d_forward(x, w, None, relu=True)
+    out, cache = F.conv2d_forward(x, w, None)
     dout = rng.standard_normal(out.shape)
     before = dout.copy()
     F.conv2d_backward(dout, cache)
@@ -232,9 +221,21 @@ ACTIVATIONS = {
     "relu": (R.relu_forward, lambda d, x, o: R.relu_backward(d, x)),
     "leaky_relu": (lambda x: R.leaky_relu_forward(x, 0.1),
                    lambda d, x, o: R.leaky_relu_backward(d, x, 0.1)),
+    "elu": (lambda x: R.elu_forward(x, 0.1), lambda d, x, o: R.elu_backward(d, x, 0.1)),
     "sigmoid": (R.sigmoid_forward, lambda d, x, o: R.sigmoid_backward(d, o)),
     "tanh": (R.tanh_forward, lambda d, x, o: R.tanh_backward(d, o)),
 }
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_elu_hand_computed_values(dtype):
+    # ELU(1): -1 -> e^-1 - 1, slope e^-1 there; 0 takes the x <= 0 branch (slope alpha = 1);
+    # a tiny negative x keeps its digits (expm1, not exp - 1).
+    x = np.array([-1.0, 0.0, 2.0, -1e-8], dtype=dtype)
+    out, cache = F.activation_forward(x, "elu", parameter=1.0)
+    np.testing.assert_allclose(out, [math.exp(-1) - 1, 0.0, 2.0, -1e-8], rtol=1e-6)
+    dx = F.activation_backward(np.ones_like(x), cache)
+    np.testing.assert_allclose(dx, [math.exp(-1), 1.0, 1.0, 1.0], rtol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
@@ -242,7 +243,7 @@ ACTIVATIONS = {
 def test_activations_match_reference(kind, dtype, threads, rng):
     x = (rng.standard_normal((3, 4, 5, 6)) * 3).astype(dtype)
     forward, backward = ACTIVATIONS[kind]
-    out, cache = F.activation_forward(_variant(x, "noncontiguous"), kind, negative_slope=0.1)
+    out, cache = F.activation_forward(_variant(x, "noncontiguous"), kind, parameter=0.1)
     np.testing.assert_allclose(out, forward(x), **TOL[dtype])
     dout = rng.standard_normal(x.shape).astype(dtype)
     np.testing.assert_allclose(F.activation_backward(dout, cache), backward(dout, x, out),
@@ -330,7 +331,7 @@ def test_dropout_is_inverted_and_seeded(rng):
 
 
 def test_two_threads_give_the_same_numbers_as_one(rng, monkeypatch):
-    monkeypatch.setattr(F, "_WORK_PER_EXTRA_THREAD", 1)
+    monkeypatch.setattr(_plans, "_WORK_PER_EXTRA_THREAD", 1)
     x = rng.standard_normal((9, 3, 12, 12)).astype(np.float32)
     w = rng.standard_normal((8, 3, 3, 3)).astype(np.float32)
     results = []
@@ -372,7 +373,7 @@ def test_kernels_release_the_gil(rng):
 @pytest.mark.parametrize("forward_threads, backward_threads", [(1, 1), (2, 2), (2, 1), (1, 2)])
 def test_columns_kept_for_backward_give_the_same_gradients(forward_threads, backward_threads,
                                                             rng, monkeypatch):
-    monkeypatch.setattr(F, "_WORK_PER_EXTRA_THREAD", 1)
+    monkeypatch.setattr(_plans, "_WORK_PER_EXTRA_THREAD", 1)
     # A training forward pass keeps its im2col columns in the layer's workspace; the backward
     # pass must give exactly what recomputing them gives, even if the thread count changed.
     x = rng.standard_normal((5, 3, 9, 8))
@@ -394,7 +395,7 @@ def test_columns_kept_for_backward_give_the_same_gradients(forward_threads, back
 
 
 def test_columns_over_the_budget_are_recomputed(monkeypatch, rng):
-    monkeypatch.setattr(F, "_KEPT_COLUMNS_BYTES", 16)
+    monkeypatch.setattr(_plans, "_KEPT_COLUMNS_BYTES", 16)
     x, w = rng.standard_normal((2, 1, 5, 5)), rng.standard_normal((1, 1, 2, 2))
     _, cache = F.conv2d_forward(x, w, workspace={})
     assert cache.columns is None
@@ -406,7 +407,7 @@ def test_columns_over_the_budget_are_recomputed(monkeypatch, rng):
 def test_conv2d_every_chunk_size_matches_reference(case, kept, budget, threads, rng,
                                                    monkeypatch):
     # The im2col budget decides how many samples share a GEMM; both extremes must agree.
-    monkeypatch.setattr(F, "_CHUNK_ELEMENTS", budget)
+    monkeypatch.setattr(_plans, "_CHUNK_ELEMENTS", budget)
     x_shape, (nf, kh, kw), stride, padding = case
     strides = stride if isinstance(stride, tuple) else (stride, stride)
     pads = normalize_padding(padding, (kh, kw), strides, x_shape[2:])
@@ -433,7 +434,7 @@ def test_conv2d_backward_per_sample_gemms_match_reference(case, mode, kept, thre
                                                           monkeypatch):
     # Large feature maps take the backward path that runs GEMMs straight on dout; force it on
     # every small case too.
-    monkeypatch.setattr(F, "_DIRECT_DOUT_MIN_PIXELS", 1)
+    monkeypatch.setattr(_plans, "DIRECT_DOUT_MIN_PIXELS", 1)
     x_shape, (nf, kh, kw), stride, padding = case
     strides = stride if isinstance(stride, tuple) else (stride, stride)
     pads = normalize_padding(padding, (kh, kw), strides, x_shape[2:])

@@ -23,6 +23,7 @@ LAYERS = {
     "dense-nobias": (lambda: layers.Dense(5, 3, bias=False), (5,)),
     "relu": (layers.ReLU, (3, 4, 4)),
     "leaky-relu": (lambda: layers.LeakyReLU(0.2), (3, 4, 4)),
+    "elu": (lambda: layers.ELU(0.7), (3, 4, 4)),
     "sigmoid": (layers.Sigmoid, (3, 4)),
     "tanh": (layers.Tanh, (3, 4)),
     "softmax": (layers.Softmax, (6,)),

@@ -1,6 +1,8 @@
 """Sequential, the layers' contract (params/grads identity, backward not mutating dout) and
 the optimizers."""
+import copy
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -226,3 +228,16 @@ def test_default_initializer_is_pytorchs(rng):
     dense = layers.Dense(10, 4, init="he_normal", rng=rng)
     assert np.all(dense.params["b"] == 0)
     assert init.DEFAULT == "pytorch_default"
+
+
+def test_a_model_with_forward_caches_can_be_copied_and_pickled():
+    # The caches hold the kernels' typed plans: copies must rebuild them and still train.
+    model = cyconv.presets.build("mnist_cnn", seed=2)
+    x = np.random.default_rng(0).standard_normal((2, 1, 28, 28)).astype(np.float32)
+    dout = np.ones((2, 10), np.float32)
+    model.forward(x)
+    model.backward(dout)
+    for twin in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        twin.backward(dout)
+        for (name, _, grad), (_, _, twin_grad) in zip(model.parameters(), twin.parameters()):
+            np.testing.assert_array_equal(grad, twin_grad, err_msg=name)

@@ -349,6 +349,8 @@ ACTIVATIONS = {
     "relu": (ref.relu_forward, lambda dout, x, out: ref.relu_backward(dout, x)),
     "leaky_relu": (lambda x: ref.leaky_relu_forward(x, 0.2),
                    lambda dout, x, out: ref.leaky_relu_backward(dout, x, 0.2)),
+    "elu": (lambda x: ref.elu_forward(x, 0.7),
+            lambda dout, x, out: ref.elu_backward(dout, x, 0.7)),
     "sigmoid": (ref.sigmoid_forward, lambda dout, x, out: ref.sigmoid_backward(dout, out)),
     "tanh": (ref.tanh_forward, lambda dout, x, out: ref.tanh_backward(dout, out)),
     "softmax": (ref.softmax_forward, lambda dout, x, out: ref.softmax_backward(dout, out)),
@@ -615,6 +617,7 @@ def _torch_activation(torch, name, xt):
     return {
         "relu": lambda: F.relu(xt),
         "leaky_relu": lambda: F.leaky_relu(xt, 0.2),
+        "elu": lambda: F.elu(xt, 0.7),
         "sigmoid": lambda: torch.sigmoid(xt),
         "tanh": lambda: torch.tanh(xt),
         "softmax": lambda: F.softmax(xt, dim=1),

@@ -25,6 +25,7 @@ BAD_SETTINGS = [
     ("Dense", {"in_features": 4}, "out_features", 0, ValueError, "out_features must be at least"),
     ("LeakyReLU", {}, "negative_slope", True, TypeError, "negative_slope must be a finite"),
     ("Dropout", {}, "p", 1.0, ValueError, r"p must be in \[0, 1\)"),
+    ("ELU", {}, "alpha", -1.0, ValueError, r"alpha must be in \[0, inf\]"),
     ("LRN", {}, "k", 0.0, ValueError, r"k must be in \(0, inf\]"),
     ("LRN", {}, "beta", -1.0, ValueError, r"beta must be in \[0, inf\]"),
 ]
@@ -81,6 +82,7 @@ def test_constructor_defaults_are_the_schema_defaults(type_name):
     {"type": "Dense", "in_features": 7, "out_features": 3, "bias": True},
     {"type": "LRN", "size": 4, "alpha": 0.01, "beta": 0.5, "k": 1.0},
     {"type": "LeakyReLU", "negative_slope": 0.2},
+    {"type": "ELU", "alpha": 0.5},
     {"type": "Dropout", "p": 0.25},
     {"type": "Softmax"},
 ], ids=lambda config: config["type"])
@@ -111,3 +113,15 @@ def test_importing_the_shape_engine_loads_no_compiled_kernel(module):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == ""
+
+
+def test_the_editor_describes_a_type_from_its_schema_entry():
+    text = model_spec.describe("Dropout")
+    assert text.splitlines()[:2] == ["Dropout: zeroes random values while training",
+                                    "training: x·mask/(1 − p); inference: x"]
+    assert "p: number in [0, 1) (default 0.5)" in text
+
+
+def test_a_new_element_wise_type_gets_a_shape_row_and_a_default_name():
+    row = shapes.layer_row({"type": "ELU", "alpha": 0.5}, (3, 4, 4))
+    assert (row.name, row.output_chw, row.params) == ("elu1", (3, 4, 4), 0)

@@ -1,5 +1,5 @@
-# Design: element-wise activations (ReLU, LeakyReLU, Sigmoid, Tanh) and the row-wise softmax,
-# forward and backward.
+# Design: element-wise activations (ReLU, LeakyReLU, ELU, Sigmoid, Tanh) and the row-wise
+# softmax, forward and backward.
 #
 # The element-wise kernels take flat (size,) views; the caller reshapes. Sigmoid and Tanh
 # backward use the forward *output* (s' = s(1 - s), tanh' = 1 - t²), so the cache holds the
@@ -11,7 +11,7 @@
 # on one thread: starting threads costs more than they save), softmax runs prange over rows.
 # Every output element is written by exactly one block or row, so nothing is shared.
 from cython.parallel cimport prange
-from libc.math cimport exp, tanh
+from libc.math cimport exp, expm1, tanh
 
 from cyconv._kernels._blas cimport floating
 
@@ -20,6 +20,14 @@ cdef enum:
     ACT_LEAKY_RELU = 1
     ACT_SIGMOID = 2
     ACT_TANH = 3
+    ACT_ELU = 4
+
+# What the Python side passes as `kind`, and which kinds' backward reads the forward output
+# instead of the input (the facade keeps that array in the cache). `parameter` is the one
+# scalar a kind may have (LeakyReLU's negative slope, ELU's alpha); the others ignore it.
+KINDS = {"relu": ACT_RELU, "leaky_relu": ACT_LEAKY_RELU, "sigmoid": ACT_SIGMOID,
+         "tanh": ACT_TANH, "elu": ACT_ELU}
+BACKWARD_READS_OUTPUT = frozenset({"sigmoid", "tanh", "elu"})
 
 
 cdef inline floating sigmoid(floating v) noexcept nogil:
@@ -42,6 +50,10 @@ cdef void forward_block(const floating *x, floating *out, Py_ssize_t n, int kind
     elif kind == ACT_LEAKY_RELU:
         for i in range(n):
             out[i] = x[i] if x[i] > 0 else slope * x[i]
+    elif kind == ACT_ELU:
+        # expm1 keeps alpha·(eˣ − 1) exact near 0, where eˣ − 1 would cancel.
+        for i in range(n):
+            out[i] = x[i] if x[i] > 0 else slope * expm1(x[i])
     elif kind == ACT_SIGMOID:
         for i in range(n):
             out[i] = sigmoid(x[i])
@@ -64,6 +76,11 @@ cdef void backward_block(const floating *dout, const floating *cached, floating 
         for i in range(n):
             g = dout[i]
             dx[i] = g if cached[i] > 0 else slope * g
+    elif kind == ACT_ELU:
+        # cached is the output: > 0 exactly where x > 0, and alpha·eˣ = out + alpha elsewhere.
+        for i in range(n):
+            g = dout[i]
+            dx[i] = g if cached[i] > 0 else g * (cached[i] + slope)
     elif kind == ACT_SIGMOID:
         for i in range(n):
             dx[i] = dout[i] * cached[i] * (1 - cached[i])
@@ -76,7 +93,7 @@ cdef inline Py_ssize_t block_start(Py_ssize_t total, Py_ssize_t blocks, Py_ssize
     return (total * i) // blocks
 
 
-def activation_forward(const floating[::1] x, int kind, double negative_slope,
+def activation_forward(const floating[::1] x, int kind, double parameter,
                        floating[::1] out, int num_threads):
     cdef Py_ssize_t size = x.shape[0]
     cdef Py_ssize_t blocks = max(1, min(<Py_ssize_t> num_threads, size // 16384))
@@ -84,19 +101,19 @@ def activation_forward(const floating[::1] x, int kind, double negative_slope,
     for t in prange(blocks, nogil=True, num_threads=num_threads, schedule="static"):
         lo = block_start(size, blocks, t)
         hi = block_start(size, blocks, t + 1)
-        forward_block(&x[lo], &out[lo], hi - lo, kind, <floating> negative_slope)
+        forward_block(&x[lo], &out[lo], hi - lo, kind, <floating> parameter)
 
 
 def activation_backward(const floating[::1] dout, const floating[::1] cached, int kind,
-                        double negative_slope, floating[::1] dx, int num_threads):
-    """`cached` is the input for (leaky) ReLU and the output for sigmoid and tanh."""
+                        double parameter, floating[::1] dx, int num_threads):
+    """`cached` is the forward output for the kinds in BACKWARD_READS_OUTPUT, else the input."""
     cdef Py_ssize_t size = dout.shape[0]
     cdef Py_ssize_t blocks = max(1, min(<Py_ssize_t> num_threads, size // 16384))
     cdef Py_ssize_t t, lo, hi
     for t in prange(blocks, nogil=True, num_threads=num_threads, schedule="static"):
         lo = block_start(size, blocks, t)
         hi = block_start(size, blocks, t + 1)
-        backward_block(&dout[lo], &cached[lo], &dx[lo], hi - lo, kind, <floating> negative_slope)
+        backward_block(&dout[lo], &cached[lo], &dx[lo], hi - lo, kind, <floating> parameter)
 
 
 def softmax_forward(const floating[:, ::1] x, floating[:, ::1] out, int num_threads):

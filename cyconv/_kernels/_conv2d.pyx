@@ -5,11 +5,16 @@
 # K = C·KH·KW and L = nb·OH·OW, so each chunk needs one large GEMM instead of nb tiny ones
 # (on small networks the per-call overhead of BLAS was as large as the arithmetic):
 #
-#   out_chunk (F, L)  = W (F, K) @ col (K, L)            then + b, ReLU, and scatter to NCHW
+#   out_chunk (F, L)  = W (F, K) @ col (K, L)            then + b, and scatter to NCHW
 #   dW        (F, K) += dout_chunk (F, L) @ col^T (L, K)  (accumulated transposed, (K, F))
 #   dcol      (K, L)  = W^T (K, F) @ dout_chunk (F, L)   then col2im into dx
 #
-# Padding of every mode is folded into two index tables made by the caller (functional.py):
+# The geometry lives in one typed plan: ConvPlan, built once per layer shape by the caller
+# (cyconv/_plans.py) from the sizes and the index tables, and a Geometry struct inside it that
+# the nogil helpers read. What changes from call to call (chunk size, threads, which outputs
+# are wanted) is a ConvRun struct, passed from Python as a dict.
+#
+# Padding of every mode is folded into two index tables made by the caller:
 # row_src[oh·KH + i] is the input row that padded row oh·SH + i reads, or -1 for a zero, and
 # col_src[ow·KW + j] likewise for columns. One im2col therefore serves zeros, replicate,
 # reflect and circular padding, and col2im sends each padded position's gradient back to the
@@ -28,97 +33,149 @@
 from cython.parallel cimport prange, threadid
 from libc.string cimport memset
 
-from cyconv._kernels._blas cimport floating, gemm
+from cyconv._kernels._blas cimport floating, gemm_rowmajor
 
 
-cdef void im2col(const floating *xn, Py_ssize_t C, Py_ssize_t H, Py_ssize_t W,
-                 const Py_ssize_t *row_src, const Py_ssize_t *col_src,
-                 const Py_ssize_t *col_lo, const Py_ssize_t *col_hi, Py_ssize_t SW,
-                 Py_ssize_t left, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t OH, Py_ssize_t OW,
-                 floating *col, Py_ssize_t ld) noexcept nogil:
+cdef struct Geometry:
+    Py_ssize_t C, H, W          # input channels and size
+    Py_ssize_t KH, KW           # kernel size
+    Py_ssize_t OH, OW           # output size
+    Py_ssize_t SW, left         # column stride and left padding, for the interior copy
+    const Py_ssize_t *row_src   # (OH·KH,) input row under each kernel row, -1 for a zero
+    const Py_ssize_t *col_src   # (OW·KW,) likewise for columns
+    const Py_ssize_t *col_lo    # (KW,) first output column whose tap j lies inside the row
+    const Py_ssize_t *col_hi    # (KW,) one past the last
+
+
+cdef struct ConvRun:
+    Py_ssize_t chunk            # samples per GEMM
+    int num_threads
+    bint has_bias
+    bint keep_columns           # forward: keep every chunk's columns; backward: they were kept
+    bint direct_dout            # backward: one GEMM per sample straight on dout
+    bint need_dx
+
+
+cdef class ConvPlan:
+    """The shape-only part of a convolution: sizes and the padding index tables.
+
+    Built once per (input shape, weight shape, stride, padding, mode) and shared by every
+    call with those shapes; it keeps the tables alive and never changes after construction.
+    The builder checks only that the tables fit the sizes, since the kernels trust them.
+    """
+    cdef Geometry g
+    cdef object _tables     # the memoryviews the pointers in g point into
+    cdef tuple _args        # what __reduce__ rebuilds the plan from (copy, deepcopy, pickle)
+
+    def __cinit__(self, Py_ssize_t C, Py_ssize_t H, Py_ssize_t W, Py_ssize_t KH,
+                  Py_ssize_t KW, Py_ssize_t SW, Py_ssize_t left,
+                  const Py_ssize_t[::1] row_src, const Py_ssize_t[::1] col_src,
+                  const Py_ssize_t[::1] col_lo, const Py_ssize_t[::1] col_hi):
+        if (KH < 1 or KW < 1 or row_src.shape[0] % KH or col_src.shape[0] % KW
+                or col_lo.shape[0] != KW or col_hi.shape[0] != KW):
+            raise ValueError("ConvPlan: the index tables do not fit the kernel size")
+        self.g.C, self.g.H, self.g.W, self.g.KH, self.g.KW = C, H, W, KH, KW
+        self.g.OH = row_src.shape[0] // KH
+        self.g.OW = col_src.shape[0] // KW
+        self.g.SW, self.g.left = SW, left
+        self.g.row_src = &row_src[0]
+        self.g.col_src = &col_src[0]
+        self.g.col_lo = &col_lo[0]
+        self.g.col_hi = &col_hi[0]
+        self._tables = (row_src, col_src, col_lo, col_hi)
+        self._args = (C, H, W, KH, KW, SW, left, row_src.base, col_src.base, col_lo.base,
+                      col_hi.base)
+
+    def __reduce__(self):
+        # A layer's forward cache holds its plan, and models are deep-copied with their caches.
+        return ConvPlan, self._args
+
+    @property
+    def out_hw(self):
+        return self.g.OH, self.g.OW
+
+
+cdef void im2col(Geometry g, const floating *xn, floating *col,
+                 Py_ssize_t ld) noexcept nogil:
     # One sample's patches into columns [0, OH·OW) of rows that are `ld` apart. For tap j the
     # outputs ow in [col_lo[j], col_hi[j]) read inside the row, at ow·SW + j − left: a plain
     # strided (for SW = 1, contiguous) copy. Only the few edge columns go through the table.
+    # The geometry comes by value: a local copy that no store through dst can alias (CPython
+    # builds with -fno-strict-aliasing), so its fields can stay in registers.
     cdef Py_ssize_t c, i, j, oh, ow, r, s, lo, hi, offset
     cdef floating *dst
     cdef const floating *src_row
-    for c in range(C):
-        for i in range(KH):
-            for j in range(KW):
-                lo = col_lo[j]
-                hi = col_hi[j]
-                offset = j - left
-                dst = col + ((c * KH + i) * KW + j) * ld
-                for oh in range(OH):
-                    r = row_src[oh * KH + i]
+    for c in range(g.C):
+        for i in range(g.KH):
+            for j in range(g.KW):
+                lo = g.col_lo[j]
+                hi = g.col_hi[j]
+                offset = j - g.left
+                dst = col + ((c * g.KH + i) * g.KW + j) * ld
+                for oh in range(g.OH):
+                    r = g.row_src[oh * g.KH + i]
                     if r < 0:
-                        memset(dst + oh * OW, 0, OW * sizeof(floating))
+                        memset(dst + oh * g.OW, 0, g.OW * sizeof(floating))
                         continue
-                    src_row = xn + (c * H + r) * W
+                    src_row = xn + (c * g.H + r) * g.W
                     for ow in range(lo):
-                        s = col_src[ow * KW + j]
-                        dst[oh * OW + ow] = src_row[s] if s >= 0 else 0
-                    if SW == 1:
+                        s = g.col_src[ow * g.KW + j]
+                        dst[oh * g.OW + ow] = src_row[s] if s >= 0 else 0
+                    if g.SW == 1:
                         for ow in range(lo, hi):
-                            dst[oh * OW + ow] = src_row[ow + offset]
+                            dst[oh * g.OW + ow] = src_row[ow + offset]
                     else:
                         for ow in range(lo, hi):
-                            dst[oh * OW + ow] = src_row[ow * SW + offset]
-                    for ow in range(hi, OW):
-                        s = col_src[ow * KW + j]
-                        dst[oh * OW + ow] = src_row[s] if s >= 0 else 0
+                            dst[oh * g.OW + ow] = src_row[ow * g.SW + offset]
+                    for ow in range(hi, g.OW):
+                        s = g.col_src[ow * g.KW + j]
+                        dst[oh * g.OW + ow] = src_row[s] if s >= 0 else 0
 
 
-cdef void col2im_add(const floating *dcol, Py_ssize_t ld, Py_ssize_t C, Py_ssize_t H,
-                     Py_ssize_t W, const Py_ssize_t *row_src, const Py_ssize_t *col_src,
-                     const Py_ssize_t *col_lo, const Py_ssize_t *col_hi, Py_ssize_t SW,
-                     Py_ssize_t left, Py_ssize_t KH, Py_ssize_t KW, Py_ssize_t OH,
-                     Py_ssize_t OW, floating *dxn) noexcept nogil:
+cdef void col2im_add(Geometry g, const floating *dcol, Py_ssize_t ld,
+                     floating *dxn) noexcept nogil:
     # The transpose of im2col: every patch value goes back to the pixel it was read from.
     cdef Py_ssize_t c, i, j, oh, ow, r, s, lo, hi, offset
     cdef const floating *src
     cdef floating *dst_row
-    for c in range(C):
-        for i in range(KH):
-            for j in range(KW):
-                lo = col_lo[j]
-                hi = col_hi[j]
-                offset = j - left
-                src = dcol + ((c * KH + i) * KW + j) * ld
-                for oh in range(OH):
-                    r = row_src[oh * KH + i]
+    for c in range(g.C):
+        for i in range(g.KH):
+            for j in range(g.KW):
+                lo = g.col_lo[j]
+                hi = g.col_hi[j]
+                offset = j - g.left
+                src = dcol + ((c * g.KH + i) * g.KW + j) * ld
+                for oh in range(g.OH):
+                    r = g.row_src[oh * g.KH + i]
                     if r < 0:
                         continue
-                    dst_row = dxn + (c * H + r) * W
+                    dst_row = dxn + (c * g.H + r) * g.W
                     for ow in range(lo):
-                        s = col_src[ow * KW + j]
+                        s = g.col_src[ow * g.KW + j]
                         if s >= 0:
-                            dst_row[s] += src[oh * OW + ow]
-                    if SW == 1:
+                            dst_row[s] += src[oh * g.OW + ow]
+                    if g.SW == 1:
                         for ow in range(lo, hi):
-                            dst_row[ow + offset] += src[oh * OW + ow]
+                            dst_row[ow + offset] += src[oh * g.OW + ow]
                     else:
                         for ow in range(lo, hi):
-                            dst_row[ow * SW + offset] += src[oh * OW + ow]
-                    for ow in range(hi, OW):
-                        s = col_src[ow * KW + j]
+                            dst_row[ow * g.SW + offset] += src[oh * g.OW + ow]
+                    for ow in range(hi, g.OW):
+                        s = g.col_src[ow * g.KW + j]
                         if s >= 0:
-                            dst_row[s] += src[oh * OW + ow]
+                            dst_row[s] += src[oh * g.OW + ow]
 
 
 cdef void scatter_output(const floating *chunk, Py_ssize_t ld, const floating *b,
-                         bint has_bias, bint relu, Py_ssize_t F, Py_ssize_t P,
+                         bint has_bias, Py_ssize_t F, Py_ssize_t P,
                          floating *outn) noexcept nogil:
-    # (F, L) chunk columns of one sample -> out[n] (F, P), with bias and ReLU on the way.
+    # (F, L) chunk columns of one sample -> out[n] (F, P), with the bias on the way.
     cdef Py_ssize_t f, p
-    cdef floating v, bias
+    cdef floating bias
     for f in range(F):
         bias = b[f] if has_bias else 0
         for p in range(P):
-            v = chunk[f * ld + p] + bias
-            if relu and v < 0:
-                v = 0
-            outn[f * P + p] = v
+            outn[f * P + p] = chunk[f * ld + p] + bias
 
 
 cdef void gather_dout(const floating *doutn, Py_ssize_t F, Py_ssize_t P, floating *chunk,
@@ -146,117 +203,97 @@ cdef void sum_db(const floating *doutn, Py_ssize_t F, Py_ssize_t P,
         db[f] += acc
 
 
-def conv2d_forward(const floating[:, :, :, ::1] x,       # IN  (N, C, H, W)
+def conv2d_forward(ConvPlan plan, ConvRun run,
+                   const floating[:, :, :, ::1] x,       # IN  (N, C, H, W)
                    const floating[:, ::1] w,             # IN  (F, K)
                    const floating[::1] b,                # IN  (F,) (ignored unless has_bias)
-                   bint has_bias, bint relu,
-                   const Py_ssize_t[::1] row_src,        # IN  (OH·KH,)
-                   const Py_ssize_t[::1] col_src,        # IN  (OW·KW,)
-                   const Py_ssize_t[::1] col_lo,         # IN  (KW,) first in-row output column
-                   const Py_ssize_t[::1] col_hi,         # IN  (KW,) one past the last
-                   Py_ssize_t SW, Py_ssize_t left,
-                   Py_ssize_t KH, Py_ssize_t KW,
-                   Py_ssize_t chunk,                     # samples per chunk
                    floating[:, :, ::1] out,              # OUT (N, F, P)
                    floating[:, ::1] col_buf,             # (threads, K·chunk·P) scratch, or
                                                          # (chunks, K·chunk·P) kept for backward
-                   bint keep_columns,
-                   floating[:, ::1] out_buf,             # scratch (threads, F·chunk·P)
-                   int num_threads):
-    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
-    cdef Py_ssize_t F = w.shape[0], K = w.shape[1]
-    cdef Py_ssize_t OH = row_src.shape[0] // KH, OW = col_src.shape[0] // KW
-    cdef Py_ssize_t P = OH * OW
+                   floating[:, ::1] out_buf):            # scratch (threads, F·chunk·P)
+    cdef Geometry g = plan.g
+    cdef Py_ssize_t N = x.shape[0], F = w.shape[0], K = w.shape[1]
+    cdef Py_ssize_t P = g.OH * g.OW
+    cdef Py_ssize_t chunk = run.chunk
     cdef Py_ssize_t chunks = (N + chunk - 1) // chunk
     cdef Py_ssize_t q, n, n0, nb, L
     cdef int tid
     cdef floating *col
     cdef floating *tmp
-    for q in prange(chunks, nogil=True, num_threads=num_threads, schedule="static"):
+    for q in prange(chunks, nogil=True, num_threads=run.num_threads, schedule="static"):
         tid = threadid()
-        col = &col_buf[q if keep_columns else tid, 0]
+        col = &col_buf[q if run.keep_columns else tid, 0]
         tmp = &out_buf[tid, 0]
         n0 = q * chunk
         nb = min(chunk, N - n0)
         L = nb * P
         for n in range(n0, n0 + nb):
-            im2col(&x[n, 0, 0, 0], C, H, W, &row_src[0], &col_src[0], &col_lo[0], &col_hi[0],
-                   SW, left, KH, KW, OH, OW, col + (n - n0) * P, L)
-        # tmp^T (L, F) = col^T (L, K) @ W^T (K, F), in column-major terms.
-        gemm(c'N', c'N', <int> L, <int> F, <int> K, 1.0, col, <int> L, &w[0, 0], <int> K,
-             0.0, tmp, <int> L)
+            im2col(g, &x[n, 0, 0, 0], col + (n - n0) * P, L)
+        # out_chunk (F, L) = W (F, K) @ col (K, L)
+        gemm_rowmajor(False, False, <int> F, <int> L, <int> K,
+                      1.0, &w[0, 0], <int> K, col, <int> L, 0.0, tmp, <int> L)
         for n in range(n0, n0 + nb):
-            scatter_output(tmp + (n - n0) * P, L, &b[0], has_bias, relu, F, P, &out[n, 0, 0])
+            scatter_output(tmp + (n - n0) * P, L, &b[0], run.has_bias, F, P, &out[n, 0, 0])
 
 
-def conv2d_backward(const floating[:, :, ::1] dout,      # IN  (N, F, P)
+def conv2d_backward(ConvPlan plan, ConvRun run,
+                    const floating[:, :, ::1] dout,      # IN  (N, F, P)
                     const floating[:, :, :, ::1] x,      # IN  (N, C, H, W)
                     const floating[:, ::1] w,            # IN  (F, K)
-                    const Py_ssize_t[::1] row_src,
-                    const Py_ssize_t[::1] col_src,
-                    const Py_ssize_t[::1] col_lo,
-                    const Py_ssize_t[::1] col_hi,
-                    Py_ssize_t SW, Py_ssize_t left,
-                    Py_ssize_t KH, Py_ssize_t KW,
-                    Py_ssize_t chunk,
-                    bint direct_dout,                    # per-sample GEMMs on dout itself
-                    bint need_dx,
                     floating[:, :, :, ::1] dx,           # OUT (N, C, H, W), zeroed by the caller
-                    floating[:, ::1] dw_acc,             # OUT (threads, K·F): dW^T, zeroed
+                    floating[:, ::1] dw_acc,             # OUT (threads, K·F): dWᵀ, zeroed
                     floating[:, ::1] db_acc,             # OUT (threads, F), zeroed
                     floating[:, ::1] col_buf,            # (threads, K·chunk·P) scratch, or the
                                                          # forward's (chunks, K·chunk·P) columns
-                    bint columns_kept,
                     floating[:, ::1] dcol_buf,           # scratch (threads, K·chunk·P)
-                    floating[:, ::1] dout_buf,           # scratch (threads, F·chunk·P)
-                    int num_threads):
-    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
-    cdef Py_ssize_t F = w.shape[0], K = w.shape[1]
-    cdef Py_ssize_t OH = row_src.shape[0] // KH, OW = col_src.shape[0] // KW
-    cdef Py_ssize_t P = OH * OW
+                    floating[:, ::1] dout_buf):          # scratch (threads, F·chunk·P)
+    cdef Geometry g = plan.g
+    cdef Py_ssize_t N = x.shape[0], F = w.shape[0], K = w.shape[1]
+    cdef Py_ssize_t P = g.OH * g.OW
+    cdef Py_ssize_t chunk = run.chunk
     cdef Py_ssize_t chunks = (N + chunk - 1) // chunk
     cdef Py_ssize_t q, n, n0, nb, L
+    cdef bint direct = run.direct_dout
     cdef int tid
     cdef floating *col
     cdef floating *dcol
     cdef floating *dchunk
-    for q in prange(chunks, nogil=True, num_threads=num_threads, schedule="static"):
+    for q in prange(chunks, nogil=True, num_threads=run.num_threads, schedule="static"):
         tid = threadid()
-        col = &col_buf[q if columns_kept else tid, 0]
+        col = &col_buf[q if run.keep_columns else tid, 0]
         dchunk = &dout_buf[tid, 0]
         n0 = q * chunk
         nb = min(chunk, N - n0)
         L = nb * P
         for n in range(n0, n0 + nb):
-            if not columns_kept:
-                im2col(&x[n, 0, 0, 0], C, H, W, &row_src[0], &col_src[0], &col_lo[0],
-                       &col_hi[0], SW, left, KH, KW, OH, OW, col + (n - n0) * P, L)
-            if direct_dout:
+            if not run.keep_columns:
+                im2col(g, &x[n, 0, 0, 0], col + (n - n0) * P, L)
+            if direct:
                 sum_db(&dout[n, 0, 0], F, P, &db_acc[tid, 0])
             else:
                 gather_dout(&dout[n, 0, 0], F, P, dchunk + (n - n0) * P, L, &db_acc[tid, 0])
-        # dW^T (K, F) += col (K, L) @ dchunk^T (L, F), computed as the column-major (F, K)
-        # product dchunk (F, L) @ col^T (L, K): with the small F as BLAS's m this orientation
-        # ran about twice as fast on these shapes. The caller transposes the (K, F) sum.
-        # With many output pixels per sample, one GEMM per sample straight on dout is large
-        # enough, and spares copying dout into the chunk layout.
-        if direct_dout:
+        # dWᵀ (K, F) += col (K, L) @ dchunkᵀ (L, F): accumulated transposed, because with the
+        # small F as BLAS's m this orientation ran about twice as fast on these shapes; the
+        # caller transposes the (K, F) sum. With many output pixels per sample, one GEMM per
+        # sample straight on dout is large enough, and spares copying dout into the chunk.
+        if direct:
             for n in range(n0, n0 + nb):
-                gemm(c'T', c'N', <int> F, <int> K, <int> P, 1.0, &dout[n, 0, 0], <int> P,
-                     col + (n - n0) * P, <int> L, 1.0, &dw_acc[tid, 0], <int> F)
+                gemm_rowmajor(False, True, <int> K, <int> F, <int> P,
+                              1.0, col + (n - n0) * P, <int> L, &dout[n, 0, 0], <int> P,
+                              1.0, &dw_acc[tid, 0], <int> F)
         else:
-            gemm(c'T', c'N', <int> F, <int> K, <int> L, 1.0, dchunk, <int> L, col, <int> L,
-                 1.0, &dw_acc[tid, 0], <int> F)
-        if need_dx:
+            gemm_rowmajor(False, True, <int> K, <int> F, <int> L,
+                          1.0, col, <int> L, dchunk, <int> L, 1.0, &dw_acc[tid, 0], <int> F)
+        if run.need_dx:
             dcol = &dcol_buf[tid, 0]
-            # dcol^T (L, K) = dchunk^T (L, F) @ W (F, K)
-            if direct_dout:
+            # dcol (K, L) = Wᵀ (K, F) @ dchunk (F, L)
+            if direct:
                 for n in range(n0, n0 + nb):
-                    gemm(c'N', c'T', <int> P, <int> K, <int> F, 1.0, &dout[n, 0, 0], <int> P,
-                         &w[0, 0], <int> K, 0.0, dcol + (n - n0) * P, <int> L)
+                    gemm_rowmajor(True, False, <int> K, <int> P, <int> F,
+                                  1.0, &w[0, 0], <int> K, &dout[n, 0, 0], <int> P,
+                                  0.0, dcol + (n - n0) * P, <int> L)
             else:
-                gemm(c'N', c'T', <int> L, <int> K, <int> F, 1.0, dchunk, <int> L, &w[0, 0],
-                     <int> K, 0.0, dcol, <int> L)
+                gemm_rowmajor(True, False, <int> K, <int> L, <int> F,
+                              1.0, &w[0, 0], <int> K, dchunk, <int> L, 0.0, dcol, <int> L)
             for n in range(n0, n0 + nb):
-                col2im_add(dcol + (n - n0) * P, L, C, H, W, &row_src[0], &col_src[0],
-                           &col_lo[0], &col_hi[0], SW, left, KH, KW, OH, OW, &dx[n, 0, 0, 0])
+                col2im_add(g, dcol + (n - n0) * P, L, &dx[n, 0, 0, 0])

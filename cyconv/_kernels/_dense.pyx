@@ -11,7 +11,7 @@
 # and no reduction is needed. Layout: C-contiguous.
 from cython.parallel cimport prange
 
-from cyconv._kernels._blas cimport floating, gemm
+from cyconv._kernels._blas cimport floating, gemm_rowmajor
 
 
 cdef inline Py_ssize_t block_start(Py_ssize_t total, Py_ssize_t blocks, Py_ssize_t i) noexcept nogil:
@@ -31,9 +31,9 @@ def dense_forward(const floating[:, ::1] x,     # IN  (N, I)
         n0 = block_start(N, blocks, t)
         n1 = block_start(N, blocks, t + 1)
         if n1 > n0:
-            # y^T (O, nb) = W (O, I) @ x^T (I, nb), in column-major terms.
-            gemm(c'T', c'N', <int> O, <int> (n1 - n0), <int> I, 1.0, &w[0, 0], <int> I,
-                 &x[n0, 0], <int> I, 0.0, &y[n0, 0], <int> O)
+            # y[n0:n1] (nb, O) = x[n0:n1] (nb, I) @ Wᵀ (I, O)
+            gemm_rowmajor(False, True, <int> (n1 - n0), <int> O, <int> I,
+                          1.0, &x[n0, 0], <int> I, &w[0, 0], <int> I, 0.0, &y[n0, 0], <int> O)
             if has_bias:
                 for n in range(n0, n1):
                     for o in range(O):
@@ -59,16 +59,17 @@ def dense_backward(const floating[:, ::1] dout,  # IN  (N, O)
             n0 = block_start(N, row_blocks, t)
             n1 = block_start(N, row_blocks, t + 1)
             if n1 > n0:
-                # dx^T (I, nb) = W^T (I, O) @ dout^T (O, nb)
-                gemm(c'N', c'N', <int> I, <int> (n1 - n0), <int> O, 1.0, &w[0, 0], <int> I,
-                     &dout[n0, 0], <int> O, 0.0, &dx[n0, 0], <int> I)
+                # dx[n0:n1] (nb, I) = dout[n0:n1] (nb, O) @ W (O, I)
+                gemm_rowmajor(False, False, <int> (n1 - n0), <int> I, <int> O,
+                              1.0, &dout[n0, 0], <int> O, &w[0, 0], <int> I,
+                              0.0, &dx[n0, 0], <int> I)
     for t in prange(feature_blocks, nogil=True, num_threads=num_threads, schedule="static"):
         o0 = block_start(O, feature_blocks, t)
         o1 = block_start(O, feature_blocks, t + 1)
         if o1 > o0:
-            # dW^T[:, o0:o1] (I, ob) = x^T (I, N) @ dout[:, o0:o1] (N, ob)
-            gemm(c'N', c'T', <int> I, <int> (o1 - o0), <int> N, 1.0, &x[0, 0], <int> I,
-                 &dout[0, o0], <int> O, 0.0, &dw[o0, 0], <int> I)
+            # dW[o0:o1] (ob, I) = dout[:, o0:o1]ᵀ (ob, N) @ x (N, I)
+            gemm_rowmajor(True, False, <int> (o1 - o0), <int> I, <int> N,
+                          1.0, &dout[0, o0], <int> O, &x[0, 0], <int> I, 0.0, &dw[o0, 0], <int> I)
             if has_bias:
                 for o in range(o0, o1):
                     acc = 0

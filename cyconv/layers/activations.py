@@ -6,13 +6,14 @@ from .base import Layer
 
 
 class _Elementwise(Layer):
+    """An element-wise activation run by the activation kernel's ``kind``; a subclass with a
+    scalar setting names it in ``parameter_key``."""
     kind = None
-
-    def _slope(self):
-        return 0.01
+    parameter_key = None
 
     def forward(self, x, training=True):
-        out, cache = F.activation_forward(x, self.kind, negative_slope=self._slope(),
+        parameter = self.settings[self.parameter_key] if self.parameter_key else 0.0
+        out, cache = F.activation_forward(x, self.kind, parameter=parameter,
                                           layer=self.label)
         self._cache = cache if training else None
         return out
@@ -31,13 +32,23 @@ class LeakyReLU(_Elementwise):
     """x for x > 0, negative_slope·x otherwise."""
     type_name = "LeakyReLU"
     kind = "leaky_relu"
+    parameter_key = "negative_slope"
 
     def __init__(self, negative_slope=0.01, *, name=None):
         super().__init__(name)
         self._configure(negative_slope=negative_slope)
 
-    def _slope(self):
-        return self.negative_slope
+
+class ELU(_Elementwise):
+    """x for x > 0, alpha·(eˣ − 1) otherwise: ReLU for positive inputs, but smooth at 0 and
+    with negative outputs down to −alpha, so a unit below 0 still passes a gradient."""
+    type_name = "ELU"
+    kind = "elu"
+    parameter_key = "alpha"
+
+    def __init__(self, alpha=1.0, *, name=None):
+        super().__init__(name)
+        self._configure(alpha=alpha)
 
 
 class Sigmoid(_Elementwise):

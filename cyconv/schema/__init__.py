@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from .checks import describe
 
 __all__ = ["REQUIRED", "Key", "LayerSpec", "ShapeError", "Op", "LAYER_TYPES", "check_config",
-           "check_type", "label", "register", "settings", "spec", "specs"]
+           "check_key_names", "check_type", "label", "register", "settings", "spec", "specs"]
 
 
 class ShapeError(ValueError):
@@ -176,6 +176,20 @@ def spec(type_name):
     return check_type({"type": type_name}, type_name)
 
 
+def check_key_names(entry, layer, values, *, complete=False):
+    """Unknown or missing keys of ``values`` for ``entry`` raise ``ValueError`` naming
+    ``layer`` (the first step of :func:`settings`)."""
+    unknown = sorted(str(key) for key in values if key not in entry.key_names)
+    if unknown:
+        names = ", ".join(entry.key_names) or "none"
+        raise ValueError(f"{layer}: {entry.type_name} has no key(s) {', '.join(unknown)}; its "
+                         f"keys are {names} (plus 'type' and 'name')")
+    missing = [item.name for item in entry.keys
+               if (item.required or (complete and item.inferred)) and values.get(item.name) is None]
+    if missing:
+        raise ValueError(f"{layer}: {entry.type_name} needs {', '.join(missing)}")
+
+
 def settings(type_name, layer, values, *, complete=False):
     """Check every setting of a ``type_name`` layer and fill in the defaults.
 
@@ -186,15 +200,7 @@ def settings(type_name, layer, values, *, complete=False):
     input size) makes it required.
     """
     entry = spec(type_name)
-    unknown = sorted(str(key) for key in values if key not in entry.key_names)
-    if unknown:
-        names = ", ".join(entry.key_names) or "none"
-        raise ValueError(f"{layer}: {type_name} has no key(s) {', '.join(unknown)}; its keys "
-                         f"are {names} (plus 'type' and 'name')")
-    missing = [item.name for item in entry.keys
-               if (item.required or (complete and item.inferred)) and values.get(item.name) is None]
-    if missing:
-        raise ValueError(f"{layer}: {type_name} needs {', '.join(missing)}")
+    check_key_names(entry, layer, values, complete=complete)
     result = {}
     for item in entry.keys:
         value = values.get(item.name)

@@ -115,6 +115,12 @@ register(LayerSpec(
     onnx=Op("LeakyRelu", {"alpha": "negative_slope"})))
 
 register(LayerSpec(
+    "ELU", "elu",
+    keys=(Key("alpha", real(0.0), default=1.0, help="the value approached for x → −∞ is −alpha"),),
+    formula="x if x > 0 else alpha·(eˣ − 1)", summary="a ReLU that bends smoothly below 0",
+    torch=Op("ELU", {"alpha": "alpha"}), onnx=Op("Elu", {"alpha": "alpha"})))
+
+register(LayerSpec(
     "Sigmoid", "sigmoid", formula="1/(1 + e^(−x))", summary="squashes into (0, 1)",
     torch=Op("Sigmoid"), onnx=Op("Sigmoid")))
 

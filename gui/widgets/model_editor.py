@@ -142,7 +142,9 @@ class ModelEditor(QtWidgets.QWidget):
         self._enable_columns(index)
 
     def _enable_columns(self, index: int) -> None:
-        used = model_spec.columns_for(self.table.cellWidget(index, 0).currentText())
+        type_box = self.table.cellWidget(index, 0)
+        used = model_spec.columns_for(type_box.currentText())
+        type_box.setToolTip(model_spec.describe(type_box.currentText()))
         for key in COLUMNS[1:]:
             self.table.cellWidget(index, COLUMNS.index(key)).setEnabled(key in used)
 
@@ -225,11 +227,8 @@ class ModelEditor(QtWidgets.QWidget):
                 config = model_spec.spec_to_config(spec)
                 if problem is None:          # the table stops at the first bad row
                     configs.append(config)
-            except ValueError as error:
-                field = str(error).split(":")[0]
-                column = {"filters": "units", "units": "units", "kernel": "kernel", "stride": "stride",
-                          "padding": "padding", "extra": "extra"}.get(field, "extra")
-                self._mark(index, column, True)
+            except (ValueError, TypeError) as error:
+                self._mark(index, model_spec.error_column(spec, error), True)
                 if problem is None:
                     problem = tr("model.invalid", index=index + 1, name=spec.name or spec.type, reason=str(error))
         return configs, problem

@@ -1,0 +1,206 @@
+"""What the kernels are told besides the arrays: geometry plans, thread counts, scratch buffers.
+
+:mod:`cyconv.functional` validates its inputs, asks this module for a plan (the index tables
+and sizes that depend only on shapes and settings, cached), allocates, and calls a kernel.
+NumPy only: nothing here imports a compiled kernel.
+"""
+import functools
+import threading
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _threads, schema
+from .shapes.geometry import check_padding_reach, conv_output_size, normalize_padding
+
+__all__ = ["ConvGeometry", "PoolGeometry", "conv_chunk", "conv_geometry", "kept_columns",
+           "num_threads", "per_thread", "pool_geometry", "scratch", "source_index"]
+
+# Below this many multiply-adds (or element visits) a kernel runs on one thread: waking a
+# sleeping OpenMP thread (OMP_WAIT_POLICY=PASSIVE) costs tens of microseconds, more than the
+# work itself at batch 1, where two threads made a training step 4x slower than one.
+_WORK_PER_EXTRA_THREAD = 1 << 17
+
+# From this many output pixels per sample on, the backward pass runs one GEMM per sample
+# straight on dout; below it, copying dout into the chunk layout for one big GEMM is cheaper.
+DIRECT_DOUT_MIN_PIXELS = 256
+
+_KEPT_COLUMNS_BYTES = 64 << 20   # keep im2col columns for backward up to 64 MiB per layer
+
+# im2col columns a thread fills before its GEMM reads them: K·chunk·P ≤ 32 Ki values (128 KiB
+# in float32), so the columns are still in L2 when the GEMM packs them. A budget of 512 Ki
+# values (the columns of the whole batch for the small nets) made bigger GEMMs but sent the
+# columns through memory: forward + backward of LeNet-5's conv1 took 1.47 ms against 0.94,
+# mnist_cnn's conv2 3.25 against 2.75 (1 thread, batch 64; `benchmarks/` per-layer timings).
+_CHUNK_ELEMENTS = 1 << 15
+
+
+def num_threads(work=None):
+    """The thread count for a kernel call doing about ``work`` operations."""
+    threads = _threads.get_num_threads()
+    if work is None or threads == 1:
+        return threads
+    return max(1, min(threads, int(work) // _WORK_PER_EXTRA_THREAD))
+
+
+# ----------------------------------------------------------------------------- scratch
+
+_scratch_store = threading.local()
+
+
+def scratch(role, rows, cols, dtype):
+    """A (rows, cols) scratch array the kernels overwrite, reused from call to call.
+
+    Allocating megabytes of im2col scratch every step cost a page fault per 4 KiB touched.
+    The store is per Python thread, so the app's training thread and a caller in the GUI
+    thread never share a buffer; an array returned to the caller is never scratch."""
+    store = getattr(_scratch_store, "buffers", None)
+    if store is None:
+        store = _scratch_store.buffers = {}
+    key = (role, np.dtype(dtype).str)
+    size = rows * max(cols, 1)
+    buffer = store.get(key)
+    if buffer is None or buffer.size < size:
+        buffer = store[key] = np.empty(size, dtype=dtype)
+    return buffer[:size].reshape(rows, max(cols, 1))
+
+
+def per_thread(role, rows, cols, dtype):
+    """Zeroed per-thread accumulators (one row per OpenMP thread), from the scratch store."""
+    array = scratch(role, rows, cols, dtype)
+    array.fill(0)
+    return array
+
+
+def kept_columns(workspace, chunks, width, dtype):
+    """The (chunks, width) array a training forward pass keeps its columns in, reused from
+    ``workspace`` (a dict the layer owns) step after step; None when it would exceed the
+    budget, and the backward pass then recomputes them."""
+    if workspace is None or chunks * width * np.dtype(dtype).itemsize > _KEPT_COLUMNS_BYTES:
+        return None
+    buffer = workspace.get("columns")
+    if buffer is None or buffer.dtype != dtype or buffer.size < chunks * width:
+        buffer = workspace["columns"] = np.empty(chunks * width, dtype=dtype)
+    return buffer[:chunks * width].reshape(chunks, width)
+
+
+def conv_chunk(N, K, P, threads):
+    """Samples per GEMM: as many as fit the scratch budget (at least one), but at least one
+    chunk per thread."""
+    fits = max(1, _CHUNK_ELEMENTS // max(1, K * P))
+    per_thread_count = -(-N // threads)
+    return max(1, min(fits, per_thread_count))
+
+
+# ----------------------------------------------------------------------------- convolution
+
+def source_index(size, before, after, mode):
+    """For each position of a padded axis, the input index it copies, or -1 for a zero.
+
+    ``size`` input pixels, ``before``/``after`` padded ones: positions ``-before .. size+after-1``.
+    replicate repeats the edge (the edge-filling kind of "same padding"), reflect mirrors
+    without repeating the edge (PyTorch's 'reflect'), circular wraps around.
+    """
+    idx = np.arange(-before, size + after, dtype=np.intp)
+    if mode == "zeros":
+        idx[(idx < 0) | (idx >= size)] = -1
+    elif mode == "replicate":
+        idx = np.clip(idx, 0, size - 1)
+    elif mode == "reflect":
+        idx = np.abs(idx)
+        idx = np.where(idx >= size, 2 * (size - 1) - idx, idx)
+    else:  # circular
+        idx = idx % size
+    return idx
+
+
+def _window_table(src, out_size, kernel, stride):
+    """table[o·kernel + k] = src[o·stride + k]: the input index under each kernel tap."""
+    positions = np.arange(out_size)[:, None] * stride + np.arange(kernel)[None, :]
+    return np.ascontiguousarray(src[positions.ravel()], dtype=np.intp)
+
+
+def _interior_columns(W, left, KW, SW, OW):
+    """For each kernel column j, the outputs [lo, hi) whose input column ow·SW + j − left lies
+    inside the image: there im2col copies directly, without the padding table."""
+    ow = np.arange(OW)[None, :]
+    source = ow * SW + np.arange(KW)[:, None] - left
+    inside = (source >= 0) & (source < W)
+    lo = np.where(inside.any(axis=1), inside.argmax(axis=1), OW)
+    hi = np.where(inside.any(axis=1), OW - inside[:, ::-1].argmax(axis=1), OW)
+    return np.ascontiguousarray(lo, np.intp), np.ascontiguousarray(np.maximum(hi, lo), np.intp)
+
+
+class ConvGeometry(NamedTuple):
+    """Everything about a convolution that depends only on shapes and settings."""
+    stride: tuple
+    pads: tuple          # (top, bottom, left, right)
+    out_hw: tuple
+    row_src: np.ndarray  # (OH·KH,) input row under each kernel row, -1 for a zero
+    col_src: np.ndarray  # (OW·KW,) likewise for columns
+    col_lo: np.ndarray   # (KW,) see _interior_columns
+    col_hi: np.ndarray
+
+
+def hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+def conv_geometry(chw, w_shape, stride, padding, padding_mode, layer):
+    """The :class:`ConvGeometry` of x (N,) + ``chw`` and weights ``w_shape`` (F, C, KH, KW).
+
+    Raises with the schema's and the shape engine's messages: these are the checks the
+    kernels rely on for memory safety. The caller caches the result per layer shape.
+    """
+    C, H, W = chw
+    F, CW, KH, KW = w_shape
+    if C != CW:
+        raise ValueError(
+            f"{layer}: the input has C={C} channels but the weights W {tuple(w_shape)} expect "
+            f"C={CW} (W is (F, C, KH, KW)); x is (N, {C}, {H}, {W})")
+    values = schema.settings("Conv2D", layer, {
+        "in_channels": C, "out_channels": F, "kernel_size": (KH, KW), "stride": stride,
+        "padding": padding, "padding_mode": padding_mode})
+    sh, sw = values["stride"]
+    pads = normalize_padding(padding, (KH, KW), (sh, sw), (H, W), layer)
+    check_padding_reach(padding_mode, pads, (H, W), layer)
+    top, bottom, left, right = pads
+    OH = conv_output_size(H, top, bottom, KH, sh, axis="H", layer=layer)
+    OW = conv_output_size(W, left, right, KW, sw, axis="W", layer=layer)
+    row_src = _window_table(source_index(H, top, bottom, padding_mode), OH, KH, sh)
+    col_src = _window_table(source_index(W, left, right, padding_mode), OW, KW, sw)
+    col_lo, col_hi = _interior_columns(W, left, KW, sw, OW)
+    for table in (row_src, col_src, col_lo, col_hi):
+        table.flags.writeable = False     # shared by every call with these shapes
+    return ConvGeometry((sh, sw), pads, (OH, OW), row_src, col_src, col_lo, col_hi)
+
+
+# ----------------------------------------------------------------------------- pooling
+
+POOL_TYPES = {"max": "MaxPool2D", "avg": "AvgPool2D", "min": "MinPool2D"}
+
+
+class PoolGeometry(NamedTuple):
+    kernel: tuple
+    stride: tuple
+    padding: tuple   # (PH, PW), the same before and after
+    out_hw: tuple
+
+    def window(self):
+        """The kernels' Window struct, as the dict Cython converts."""
+        (KH, KW), (SH, SW), (PH, PW) = self.kernel, self.stride, self.padding
+        return {"KH": KH, "KW": KW, "SH": SH, "SW": SW, "PH": PH, "PW": PW}
+
+
+@functools.lru_cache(maxsize=256)
+def pool_geometry(hw, kind, kernel_size, stride, padding, layer):
+    """The :class:`PoolGeometry` of pooling an (H, W) plane; the schema's checks (padding at
+    most half the window, symmetric) and the shape engine's output size. Cached: the Python
+    checks cost more than the pooling itself on small batches; errors are not cached."""
+    values = schema.settings(POOL_TYPES[kind], layer, {
+        "kernel_size": kernel_size, "stride": stride, "padding": padding})
+    (KH, KW), (SH, SW), (PH, PW) = values["kernel_size"], values["stride"], values["padding"]
+    H, W = hw
+    OH = conv_output_size(H, PH, PH, KH, SH, axis="H", layer=layer)
+    OW = conv_output_size(W, PW, PW, KW, SW, axis="W", layer=layer)
+    return PoolGeometry((KH, KW), (SH, SW), (PH, PW), (OH, OW))
