@@ -192,8 +192,10 @@ def main(argv=None) -> int:
     app = _application(args.screenshot is not None)
     from .main_window import MainWindow
 
-    preferences = _preferences()
-    language = args.lang or str(preferences.value("language", "en"))
+    # A screenshot run is a script's: it starts in English unless told, and changes no preference.
+    preferences = None if args.screenshot is not None else _preferences()
+    remembered = preferences.value("language", "en") if preferences is not None else "en"
+    language = args.lang or str(remembered)
     if language not in i18n.LANGUAGES:
         language = "en"
     window = MainWindow(preset=args.preset, language=language, preferences=preferences)

@@ -6,6 +6,9 @@ import time: the GUI tests run headless ("offscreen") unless the caller chose a 
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The app remembers the language in the user's Qt settings: the tests get their own, empty
+# folder, so a test that chose Korean never changes the language another test starts in.
+os.environ["XDG_CONFIG_HOME"] = __import__("tempfile").mkdtemp(prefix="cyconv-test-config-")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

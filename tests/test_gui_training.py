@@ -252,8 +252,8 @@ def test_save_and_load_a_session(qtbot, window, tmp_path):
     assert [row.name for row in window.editor.summary] == ["conv1", "relu1", "pool1", "flatten1", "dense1"]
     assert window.controls.batch.value() == 20
     window.controls.epochs.setValue(3)                 # train on from the checkpoint
-    with qtbot.waitSignal(window.run_finished, timeout=WAIT_MS):
-        window.run_command("start")
+    window.run_command("start")
+    qtbot.waitUntil(lambda: _steps(window) == 3 * 9 and window.controls.state == "finished", timeout=WAIT_MS)
     assert window.session.global_step == 2 * 9 and _steps(window) == 3 * 9
     assert not np.array_equal(worker.session.model["conv1"].params["W"], weights)
 

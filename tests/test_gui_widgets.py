@@ -10,7 +10,8 @@ pytest.importorskip("pytestqt")
 from cyconv import introspect, presets  # noqa: E402
 from cyconv.model import Sequential  # noqa: E402
 from cyconv.lab import i18n
-from gui import model_spec, render  # noqa: E402
+from cyconv.lab import render  # noqa: E402
+from gui import model_spec  # noqa: E402
 from cyconv.lab.i18n import tr  # noqa: E402
 from cyconv._arrays import read_only as frozen, softmax  # noqa: E402
 from cyconv.lab.snapshots import SampleView  # noqa: E402
