@@ -11,7 +11,7 @@ import importlib
 import sys
 
 INSTALL_LAB = 'pip install "cyconv[lab]"'
-QT_SYSTEM_PACKAGES = "libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3"
+QT_SYSTEM_PACKAGES = "libegl1 libgl1 libglib2.0-0 libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0"
 # In import order: PySide6 itself, then the Qt modules whose import loads Qt's shared libraries
 # (where a missing system library shows), then pyqtgraph, which needs a working Qt binding.
 _CHECKS = (("PySide6", "package"), ("PySide6.QtCore", "qt"), ("PySide6.QtGui", "qt"),

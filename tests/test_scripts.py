@@ -25,8 +25,7 @@ def test_unique_extras_keeps_each_extra_once_in_order(given, expected):
 
 
 def test_every_script_parses():
-    for name in ("setup.sh", "system-packages.sh", "build-wheel", "make-lab-kit"):
+    for name in ("setup.sh", "system-packages.sh", "build-wheel", "make-lab-kit", "lab-kit-install"):
         path = os.path.join(ROOT, "scripts", name)
-        if os.path.exists(path):
-            result = subprocess.run(["bash", "-n", path], capture_output=True, text=True)
-            assert result.returncode == 0, f"{name}: {result.stderr}"
+        result = subprocess.run(["bash", "-n", path], capture_output=True, text=True)
+        assert result.returncode == 0, f"{name}: {result.stderr}"
