@@ -37,21 +37,20 @@ build_fingerprint() {
 
 install_project() {
   local stamp=.venv/.cyconv-install
-  local fingerprint wanted installed="" extra
+  local fingerprint wanted installed="" extra missing=""
   fingerprint="$(build_fingerprint)-debug${CYCONV_DEBUG_CYTHON:-0}"
   wanted=$(unique_extras "${CYCONV_EXTRAS:-test,lab}")
-  if [ -f "$stamp" ] && [ "$(head -n 1 "$stamp")" = "$fingerprint" ]; then
-    installed=$(sed -n 2p "$stamp")
-    local missing=""
-    for extra in ${wanted//,/ }; do
-      case ",$installed," in *",$extra,"*) ;; *) missing=1 ;; esac
-    done
-    if [ -z "$missing" ] && .venv/bin/python -c "import cyconv" 2>/dev/null; then
-      echo "setup: cyconv[$installed] is up to date in .venv"
-      return 0
-    fi
-    wanted=$(unique_extras "$installed,$wanted")   # extras only grow: ./run-lab keeps the test ones
+  [ -f "$stamp" ] && installed=$(sed -n 2p "$stamp")
+  for extra in ${wanted//,/ }; do
+    case ",$installed," in *",$extra,"*) ;; *) missing=1 ;; esac
+  done
+  if [ -f "$stamp" ] && [ "$(head -n 1 "$stamp")" = "$fingerprint" ] && [ -z "$missing" ] \
+     && .venv/bin/python -c "import cyconv" 2>/dev/null; then
+    echo "setup: cyconv[$installed] is up to date in .venv"
+    return 0
   fi
+  # Extras only grow, also across a rebuild: ./run-lab keeps the test ones ./run-tests installed.
+  wanted=$(unique_extras "${installed:+$installed,}$wanted")
   echo "setup: installing cyconv[$wanted] into .venv (compiles the Cython kernels)"
   .venv/bin/python -m pip install -q -e ".[$wanted]"
   printf '%s\n%s\n' "$fingerprint" "$wanted" > "$stamp"
