@@ -66,3 +66,19 @@ def test_confusion_is_darkest_where_a_class_went():
 def test_bad_scale_is_refused(model):
     with pytest.raises(ValueError, match="scale"):
         pictures.filters(model, scale=0)
+
+
+def test_the_shape_table_renders_as_html_in_a_notebook():
+    import re
+
+    from cyconv import shapes
+
+    summary = presets.summary("deepid")
+    page = summary._repr_html_()
+    assert page.count("<tr>") == len(summary) + 1 and "64,620" in page
+    assert str(summary).splitlines()[0].split(" = ")[1].split(",")[0] in page      # the input line
+    broken = shapes.summarize([{"type": "Conv2D", "in_channels": 1, "out_channels": 2, "kernel_size": 9}],
+                              (1, 4, 4))
+    page = broken._repr_html_()
+    assert "background:#ffd6d6" in page and "Error" in page
+    assert not re.search(r"<(?!/?(p|table|thead|tbody|tr|th|td|br|ul|li)\b)", page)   # nothing unescaped

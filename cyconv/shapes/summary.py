@@ -1,6 +1,8 @@
 """The printable shape table: :class:`Summary`, a list of rows with totals."""
 from __future__ import annotations
 
+import html
+
 from .geometry import number_text as _num
 from .rows import check_input_shape, hwc, layer_rows
 
@@ -94,29 +96,37 @@ class Summary(list):
         return (f"Summary({len(self)} layers, input {self.input_shape}, "
                 f"{_num(self.total_params)} params, ok={self.ok})")
 
-    def __str__(self):
-        headers = ["Layer (type)", "Output (H, W, C)", "Output (C, H, W)", "Formula", "Params",
-                   "Share", "MACs"]
+    _HEADERS = ("Layer (type)", "Output (H, W, C)", "Output (C, H, W)", "Formula", "Params", "Share", "MACs")
+
+    def _cells(self):
+        """One list of cell texts per row (the same for the text and the HTML table)."""
         cells = []
         for row in self:
             if row.error is not None:
-                cells.append([f"{row.name} ({row.kind})", "—", "—", "ERROR (see below)", "—",
-                              "", ""])
+                cells.append([f"{row.name} ({row.kind})", "—", "—", "ERROR (see below)", "—", "", ""])
                 continue
             share = "" if row.share is None else f"{100 * row.share:.1f}%"
             cells.append([f"{row.name} ({row.kind})", _shape_text(row.output_hwc),
                           _shape_text(row.output_chw), row.formula.replace("; ", "\n"),
                           row.params_formula, share, _num(row.macs)])
-        lines = []
-        if self.input_shape is not None:
-            lines.append(f"Input (C, H, W) = {_shape_text(self.input_shape)}, "
-                         f"(H, W, C) = {_shape_text(hwc(self.input_shape))}")
-        lines += _table(headers, cells, ["<", "<", "<", "<", "<", ">", ">"])
-        lines.append(f"Total params: {_num(self.total_params)} (weights "
-                     f"{_num(self.total_weights)} + biases {_num(self.total_biases)})")
-        lines.append(f"Multiply-adds per sample: {_num(self.total_macs)}")
+        return cells
+
+    def _input_line(self):
+        return (f"Input (C, H, W) = {_shape_text(self.input_shape)}, "
+                f"(H, W, C) = {_shape_text(hwc(self.input_shape))}")
+
+    def _footer_lines(self):
+        lines = [f"Total params: {_num(self.total_params)} (weights "
+                 f"{_num(self.total_weights)} + biases {_num(self.total_biases)})",
+                 f"Multiply-adds per sample: {_num(self.total_macs)}"]
         if self.ok:
             lines.append(f"Output: {_shape_text(self.output_shape)}")
+        return lines
+
+    def __str__(self):
+        lines = [self._input_line()] if self.input_shape is not None else []
+        lines += _table(list(self._HEADERS), self._cells(), ["<", "<", "<", "<", "<", ">", ">"])
+        lines += self._footer_lines()
         if self.warnings:
             lines.append("Warnings:")
             lines.extend(f"  {text}" for text in self.warnings)
@@ -124,6 +134,26 @@ class Summary(list):
             lines.append("Error (the table stops at the failing layer):")
             lines.extend(f"  {text}" for text in self.errors)
         return "\n".join(lines)
+
+    def _repr_html_(self):
+        """The table as HTML, for Jupyter: a failing row is red, warnings and errors follow."""
+        def cell(text, tag="td"):
+            return f"<{tag} style='text-align:left;vertical-align:top'>" + \
+                "<br>".join(html.escape(line) for line in text.split("\n")) + f"</{tag}>"
+
+        head = "".join(cell(h, "th") for h in self._HEADERS)
+        body = []
+        for row, cells in zip(self, self._cells()):
+            style = " style='background:#ffd6d6'" if row.error is not None else ""
+            body.append(f"<tr{style}>" + "".join(cell(c) for c in cells) + "</tr>")
+        parts = [f"<p>{html.escape(self._input_line())}</p>"] if self.input_shape is not None else []
+        parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+        parts += [f"<p>{html.escape(line)}</p>" for line in self._footer_lines()]
+        for title, texts, colour in (("Warnings", self.warnings, "#8a6d00"), ("Error", self.errors, "#c00000")):
+            if texts:
+                items = "".join(f"<li>{html.escape(text)}</li>" for text in texts)
+                parts.append(f"<p style='color:{colour}'>{title}:</p><ul style='color:{colour}'>{items}</ul>")
+        return "\n".join(parts)
 
 
 def summarize(configs, input_shape):
