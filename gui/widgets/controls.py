@@ -98,6 +98,8 @@ class TrainingControls(QtWidgets.QWidget):
         self.folder_button.setText(tr("train.choose_folder"))
         self.lr.setToolTip(tr("term.lr"))
         self.batch.setToolTip(tr("term.batch"))
+        self.n_train.setToolTip(tr("train.samples_tip"))
+        self.n_eval.setToolTip(tr("train.eval_samples_tip"))
         self._fill_datasets()
 
     def set_datasets(self, availability: dict[str, bool]) -> None:

@@ -332,6 +332,15 @@ TEXTS: dict[str, tuple[str, str]] = {
                     "커널 크기(KH×KW): 필터의 크기, 또는 풀링 창의 크기."),
     "term.lr": ("Learning rate: how far each update moves the weights; can be changed while training.",
                 "학습률: 한 번의 갱신에서 가중치를 얼마나 움직일지; 학습 중에도 바꿀 수 있습니다."),
+    "train.samples_tip": ("How many training images to use, for every dataset: the built-in shapes are made in this "
+                          "number, MNIST and the others use their first images up to it (a tenth is kept apart "
+                          "to validate after each epoch).",
+                          "사용할 학습 이미지 수입니다. 모든 데이터셋에 적용됩니다. 내장 도형은 이 개수만큼 만들고, MNIST 등은 "
+                          "앞에서부터 이 개수까지 씁니다. 그중 10분의 1은 에폭마다 검증에 씁니다."),
+    "train.eval_samples_tip": ("How many test images the confusion matrix and the sample picker show while training; "
+                               "the whole test set is evaluated once at the end of the run.",
+                               "학습 중에 혼동 행렬과 샘플 선택에 보여 줄 테스트 이미지 수입니다. 학습이 끝나면 전체 테스트 "
+                               "세트를 한 번 평가합니다."),
     "term.batch": ("Batch: how many images (N in N×C×H×W) are processed per step.",
                    "배치: 한 단계에서 처리하는 이미지 수 (N×C×H×W의 N)."),
 }
