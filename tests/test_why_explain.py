@@ -279,3 +279,9 @@ def test_fooling_reports_when_nothing_flips():
     model[1].params["b"][0] = 10.0          # class 0 leads by 10; ε ≤ 1 moves class 1 by 5 at most
     fooled = explain.fooling(model, np.zeros((1, 8, 8)), largest=1.0)
     assert not fooled.flipped and fooled.to_class == fooled.from_class
+
+
+def test_fields_show_their_formula_with_numbers():
+    fields = explain.model_fields(presets.build("mnist_cnn"))
+    assert fields[3].how == "r = 6 + (5 − 1)·2 = 14; j = 2·1 = 2"
+    assert fields[1].how == "" and fields[2].how == "r = 5 + (2 − 1)·1 = 6; j = 1·2 = 2"

@@ -45,9 +45,10 @@ def _elementwise(layer, x, y, dout, dx, grads):
         found = np.flatnonzero(wanted & (flat_dout != 0))
         if found.size:
             picks.append(int(found[np.argmax(np.abs(flat_dout[found]))]))
-    checks = []
+    checks, positions = [], []
     for p in picks:
         index = tuple(int(i) for i in np.unravel_index(p, x.shape))
+        positions.append(index)
         if slope is not None:
             local = slope(float(flat_x[p]))
             text = f"dx{list(index)} = dout·[x > 0] = {flat_dout[p]:.4g}·{local:g}"
@@ -56,7 +57,7 @@ def _elementwise(layer, x, y, dout, dx, grads):
             local = yv * (1 - yv) if kind == "Sigmoid" else 1 - yv * yv
             text = f"dx{list(index)} = dout·{'y(1 − y)' if kind == 'Sigmoid' else '(1 − y²)'} = {flat_dout[p]:.4g}·{local:.4g}"
         checks.append((text, _at(dx, index), float(flat_dout[p]) * local))
-    detail = {"mask": x > 0, "passed": int(np.count_nonzero(x > 0)), "total": int(x.size)}
+    detail = {"mask": x > 0, "passed": int(np.count_nonzero(x > 0)), "total": int(x.size), "positions": tuple(positions)}
     return detail, checks
 
 
@@ -99,7 +100,6 @@ def _conv(layer, x, y, dout, dx, grads):
     (sh, sw), (top, _, left, _), (OH, OW) = F.conv2d_geometry((1,) + x.shape, w.shape, layer.stride,
                                                               layer.padding, layer.padding_mode)
     n_filters, _, kh, kw = w.shape
-    f = _peak(dout)[0]
     c, r, q = _peak(dx)
     # dx as the full convolution of dout with the flipped filter: output (oh, ow) reaches
     # input pixel (r, q) through weight (i, j) = (r + top − oh·SH, q + left − ow·SW).
@@ -112,6 +112,7 @@ def _conv(layer, x, y, dout, dx, grads):
                     continue
                 terms[g, i, j] = dout[g, a // sh, b // sw], w[g, c, i, j], float(dout[g, a // sh, b // sw]) * w[g, c, i, j]
     by_hand_dx = float(np.nansum(terms[..., 2]))
+    f = int(np.argmax(np.abs(np.nansum(terms[..., 2], axis=(1, 2)))))      # the filter that gave most of it
     dw = grads["W"]
     i, j = _peak(dw[f, c])
     xpad = np.pad(x[c].astype(np.float64), ((top, max(0, (OH - 1) * sh + kh - x.shape[1] - top)),

@@ -26,6 +26,7 @@ class Field:
     jump: tuple
     start: tuple
     whole: bool = False
+    how: str = ""            # the formulas with this layer's numbers, e.g. 'r = 5 + (2 − 1)·1 = 6; j = 1·2 = 2'
 
     def formula(self) -> str:
         """The field as text, e.g. 'r = 6, j = 2, start = 0'; a pair when the axes differ."""
@@ -49,7 +50,10 @@ def _step(field: Field, row: shapes.LayerRow) -> Field:
     size = tuple(r + (k - 1) * j for r, k, j in zip(field.size, row.kernel_hw, field.jump))
     jump = tuple(j * s for j, s in zip(field.jump, row.stride_hw))
     start = tuple(a - p * j for a, p, j in zip(field.start, (top, left), field.jump))
-    return Field(row.name, row.kind, size, jump, start)
+    axes = [f"r = {r} + ({k} − 1)·{j} = {r + (k - 1) * j}; j = {j}·{s} = {j * s}"
+            for r, k, j, s in zip(field.size, row.kernel_hw, field.jump, row.stride_hw)]
+    how = axes[0] if axes[0] == axes[1] else f"H: {axes[0]}\nW: {axes[1]}"
+    return Field(row.name, row.kind, size, jump, start, how=how)
 
 
 def receptive_fields(rows) -> tuple:

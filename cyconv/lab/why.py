@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import explain
 from .._arrays import read_only
+from . import probes
 from .errors import LabError
 from .operations import operation
 
@@ -89,3 +90,10 @@ def fooling(session, index: int) -> SampleAnswer:
     image, label = _sample(session, index)
     low, high = _bounds(session)
     return _answer(index, image, label, explain.fooling(session.model, image, largest=high - low))
+
+
+@operation("why.maps")
+def maps(session, index: int):
+    """Test sample ``index`` through every layer (a SampleView), for the receptive-field view."""
+    image, label = _sample(session, index)
+    return probes.sample_view(session.model, image, source="eval", index=int(index), label=label)

@@ -19,6 +19,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "why.bad_filter": ("That filter cannot be searched: {reason}", "그 필터는 찾을 수 없습니다: {reason}"),
     "why.none": ("Train a step first: the explanations use the live network.",
                  "먼저 한 단계 학습하세요: 설명은 지금의 네트워크로 계산합니다."),
+    "why.ready": ("Pick a test image and press Show.", "테스트 이미지를 고르고 보기를 누르세요."),
+    "why.show": ("Show", "보기"),
+    "why.show_filter": ("Find its top images", "가장 강하게 반응하는 이미지 찾기"),
     "why.working": ("Working…", "계산 중…"),
     "why.sample": ("Test image", "테스트 이미지"),
     "why.class": ("Class", "클래스"),
@@ -48,8 +51,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "why.conv_dx": ("dx[{channel}, {row}, {col}] through filter {filter}: dout (left), the flipped filter (middle), "
                     "their products (right); sum {share}.", "필터 {filter}를 거친 dx[{channel}, {row}, {col}]: dout(왼쪽), "
                     "뒤집은 필터(가운데), 곱(오른쪽); 합 {share}."),
-    "why.conv_dw": ("dW[{filter}, {channel}, {i}, {j}]: the input under that weight (left) times dout (right), summed.",
-                    "dW[{filter}, {channel}, {i}, {j}]: 그 가중치 아래의 입력(왼쪽)과 dout(오른쪽)을 곱해 더합니다."),
+    "why.conv_dw": ("dW[{filter}, {channel}, {i}, {j}]: the input under that weight times dout, summed over all "
+                    "{rows}×{cols} outputs (the 6×6 where dout is largest shown).",
+                    "dW[{filter}, {channel}, {i}, {j}]: 그 가중치 아래의 입력과 dout을 곱해 {rows}×{cols}개 출력 모두에 대해 "
+                    "더합니다 (dout이 가장 큰 6×6 부분을 보여 줍니다)."),
     "why.dense_terms": ("dx[{index}] = Σₒ W[o, {index}]·dout[o], the largest terms:",
                         "dx[{index}] = Σₒ W[o, {index}]·dout[o], 큰 항들:"),
     "why.rf_hint": ("Click any unit of a map; its receptive field lights up on the input and on every layer between.",
