@@ -285,3 +285,53 @@ def test_fields_show_their_formula_with_numbers():
     fields = explain.model_fields(presets.build("mnist_cnn"))
     assert fields[3].how == "r = 6 + (5 − 1)·2 = 14; j = 2·1 = 2"
     assert fields[1].how == "" and fields[2].how == "r = 5 + (2 − 1)·1 = 6; j = 1·2 = 2"
+
+
+def reference_input_gradient(model, image, label):
+    """dL/dx of NONLINEAR's layers by cyconv.reference alone (float64, no engine code)."""
+    from cyconv import reference as R
+    x, saved = image[None], []
+    for layer in model.layers:
+        saved.append(x)
+        kind = layer.type_name
+        if kind == "Conv2D":
+            x = R.conv2d_forward(x, layer.params["W"], layer.params["b"], layer.stride, (layer.padding,) * 4
+                                 if isinstance(layer.padding, int) else tuple(layer.padding) * 2)
+        elif kind == "MaxPool2D":
+            x, arg = R.pool2d_forward(x, "max", layer.kernel_size, layer.stride)
+            saved[-1] = (saved[-1], arg)
+        elif kind == "ReLU":
+            x = R.relu_forward(x)
+        elif kind == "Tanh":
+            x = R.tanh_forward(x)
+            saved[-1] = (saved[-1], x)
+        elif kind == "Flatten":
+            x = x.reshape(1, -1)
+        elif kind == "Dense":
+            x = R.dense_forward(x, layer.params["W"], layer.params["b"])
+    _, dout = R.softmax_cross_entropy(x, np.array([label]))
+    for layer, kept in zip(reversed(model.layers), reversed(saved)):
+        kind = layer.type_name
+        if kind == "Conv2D":
+            pads = (layer.padding,) * 4 if isinstance(layer.padding, int) else tuple(layer.padding) * 2
+            dout, _, _ = R.conv2d_backward(dout, kept, layer.params["W"], layer.stride, pads)
+        elif kind == "MaxPool2D":
+            x_in, arg = kept
+            dout = R.pool2d_backward(dout, x_in.shape, "max", layer.kernel_size, layer.stride, (0, 0, 0, 0), arg)
+        elif kind == "ReLU":
+            dout = R.relu_backward(dout, kept)
+        elif kind == "Tanh":
+            dout = R.tanh_backward(dout, kept[1])
+        elif kind == "Flatten":
+            dout = dout.reshape(kept.shape)
+        elif kind == "Dense":
+            dout, _, _ = R.dense_backward(dout, kept, layer.params["W"])
+    return dout[0]
+
+
+def test_saliency_and_the_walk_match_a_reference_only_chain(rng):
+    model = build(NONLINEAR)
+    image = rng.standard_normal(model.input_shape)
+    expected = reference_input_gradient(model, image, 3)
+    np.testing.assert_allclose(explain.backprop_walk(model, image, 3).steps[-1].dx, expected, atol=1e-12)
+    np.testing.assert_allclose(explain.saliency(model, image, 3), np.abs(expected).max(axis=0), atol=1e-12)

@@ -89,7 +89,7 @@ def fooling(session, index: int) -> SampleAnswer:
     """The smallest signed-gradient change of test sample ``index`` that flips the prediction."""
     image, label = _sample(session, index)
     low, high = _bounds(session)
-    return _answer(index, image, label, explain.fooling(session.model, image, largest=high - low))
+    return _answer(index, image, label, explain.fooling(session.model, image, largest=max(high - low, 1.0)))
 
 
 @operation("why.maps")
