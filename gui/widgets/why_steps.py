@@ -12,6 +12,7 @@ from .why_common import number
 
 _MARK = "#ffd666"          # a highlighted cell: the winner, the product being summed
 _MAX_TERMS = 8
+_VECTOR_ENTRIES = 12
 
 
 def table(values, *, marked=(), caption: str = "") -> str:
@@ -71,7 +72,14 @@ def _dense(step) -> str:
 
 def _elementwise(step) -> str:
     positions = step.detail.get("positions", ())
-    if not positions or step.x.ndim != 3:
+    if not positions:
+        return ""
+    if step.x.ndim == 1:                    # a vector: the first entries, x, its mask, dout and dx in rows
+        shown = slice(0, min(_VECTOR_ENTRIES, step.x.size))
+        rows = np.stack([step.x[shown], step.x[shown] > 0, step.dout[shown], step.dx[shown]])
+        marked = {(r, p[0]) for p in positions for r in range(4) if p[0] < _VECTOR_ENTRIES}
+        return table(rows, marked=marked, caption="x; [x > 0]; dout; dx")
+    if step.x.ndim != 3:
         return ""
     c, r, q = positions[0]
     x_crop, centre = crop(step.x[c], (r, q))
