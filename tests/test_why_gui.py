@@ -131,3 +131,20 @@ def test_a_new_run_asks_nothing_until_the_user_does(window, qtbot):
     view = window.views["why_saliency"]
     view.show_button.click()
     qtbot.waitUntil(lambda: view.answer is not None, timeout=WAIT_MS)
+
+
+def test_a_click_on_the_activations_tab_boxes_the_field_there(window, qtbot):
+    from gui.tabs import TABS
+    window.tabs.setCurrentIndex(TABS.index("activations"))      # the window paints the tab on show
+    window.controller.select_sample(0)
+    view = window.views["activations"]
+    qtbot.waitUntil(lambda: view.sample is not None and len(view.panels) == len(view.sample.outputs), timeout=WAIT_MS)
+    tile_h, tile_w = view.sample.outputs[2][2].shape[1:]
+    corners = tile_corners(4, (tile_h, tile_w))
+    view._clicked(2, corners[1][0] + 3, corners[1][1] + 4)       # pool1, map 1, unit (3, 4)
+    yellow = [1.0, 0.85, 0.0]
+    assert np.allclose(view.input_panel.image[6, 8], yellow) and np.allclose(view.input_panel.image[11, 13], yellow)
+    assert "rows 6–11, columns 8–13" in view.input_panel.caption.text()
+    conv_corner = tile_corners(4, view.sample.outputs[0][2].shape[1:])[2]
+    assert np.allclose(view.panels[0].image[conv_corner[0] + 6, conv_corner[1] + 8], yellow)    # conv1: rows 6–9
+    assert np.allclose(view.panels[2].image[corners[1][0] + 3, corners[1][1] + 4], yellow)

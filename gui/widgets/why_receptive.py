@@ -9,6 +9,8 @@ from PySide6 import QtWidgets
 from cyconv import explain, shapes
 from cyconv.lab.i18n import tr
 from .. import render
+from .activations import MAX_MAPS as ACTIVATION_MAPS
+from .activations import layer_images
 from .images import ImagePanel
 from .why_common import WhyView, coloured, draw_box, grey_rgb, tile_corners
 
@@ -51,6 +53,36 @@ class ReceptiveFieldView(WhyView):
         self.input_panel.caption.setText(tr("why.input"))
         if self.unit is not None:
             self.highlight(*self.unit)
+
+    def attach(self, window) -> None:
+        super().attach(window)
+        window.views["activations"].unit_clicked.connect(self.highlight_in_activations)
+
+    def highlight_in_activations(self, layer: int, channel: int, row: int, col: int) -> None:
+        """The same boxes on the activations tab's own pictures, for a unit clicked there; its
+        next sample draws them afresh."""
+        view = self.lab_window.views["activations"] if self.lab_window is not None else None
+        if view is None or view.sample is None or not self.rows:
+            return
+        windows = explain.windows_below(self.rows, layer, row, col)
+        picture = grey_rgb(view.sample.image)
+        if windows[0] is not None:
+            draw_box(picture, windows[0])
+        view.input_panel.set_image(picture)
+        for below, (panel, image) in enumerate(zip(view.panels[:layer + 1], layer_images(view.sample))):
+            values = view.sample.outputs[below][2]
+            if values.ndim != 3:
+                continue
+            shown = min(values.shape[0], ACTIVATION_MAPS)
+            picture, corners = coloured(image), tile_corners(shown, values.shape[1:])
+            window, tiles = ((row, row, col, col), [channel]) if below == layer else (windows[below + 1], range(shown))
+            for index in tiles if window is not None else ():
+                draw_box(picture, window, offset=corners[index])
+            panel.set_image(picture)
+        field = explain.receptive_fields(self.rows)[layer]
+        top, bottom, left, right = windows[0]
+        view.input_panel.caption.setText(tr("why.rf_unit", layer=self.rows[layer].name, row=row, col=col, channel=channel,
+                                         top=top, bottom=bottom, left=left, right=right, field=field.formula()))
 
     def new_run(self, info) -> None:
         self.rows = list(shapes.summarize(info.model_config["layers"], tuple(info.input_shape)))
