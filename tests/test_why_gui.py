@@ -47,7 +47,8 @@ def test_backprop_view_steps_through_real_numbers(window, qtbot):
     assert not view.up.isEnabled()
     view.step_down()
     assert "dense1 (Dense)" in view.text.toPlainText() and view.up.isEnabled()
-    view.go(5)
+    view.layer_box.activated.emit(5)            # the layer list jumps to conv1's step
+    assert view.index == 5 and view.layer_box.currentText() == "conv1 (Conv2D)"
     text = view.text.toPlainText()
     assert "conv1 (Conv2D)" in text and "flipped" in text and not view.down.isEnabled()
     check = view.answer.result.steps[5].checks[0]

@@ -21,9 +21,11 @@ class BackpropView(WhyView):
         self.up.clicked.connect(self.step_up)
         self.down.clicked.connect(self.step_down)
         self.sample_box.valueChanged.connect(self.request)
+        self.layer_box = QtWidgets.QComboBox()           # jump straight to a layer's step
+        self.layer_box.activated.connect(self.go)
         self.text = QtWidgets.QTextBrowser()
         top = QtWidgets.QHBoxLayout()
-        for widget in (self.sample_label, self.sample_box, self.show_button, self.up, self.down):
+        for widget in (self.sample_label, self.sample_box, self.show_button, self.up, self.down, self.layer_box):
             top.addWidget(widget)
         top.addStretch(1)
         layout = QtWidgets.QVBoxLayout(self)
@@ -45,12 +47,15 @@ class BackpropView(WhyView):
         super().clear()
         self.index = 0
         self.text.clear()
+        self.layer_box.clear()
         self._buttons()
 
     def show_answer(self, answer) -> None:
         same_sample = self.answer is not None and self.answer.index == answer.index
         self.answer = answer
         self.index = min(self.index, len(answer.result.steps) - 1) if same_sample else 0
+        self.layer_box.clear()
+        self.layer_box.addItems([f"{step.layer} ({step.kind})" for step in answer.result.steps])
         self.status.setText("")
         self._show()
 
@@ -69,6 +74,8 @@ class BackpropView(WhyView):
         count = 0 if self.answer is None else len(self.answer.result.steps)
         self.up.setEnabled(self.index > 0)
         self.down.setEnabled(self.index < count - 1)
+        if self.layer_box.count() == count:
+            self.layer_box.setCurrentIndex(self.index)
 
     def _show(self) -> None:
         self._buttons()
