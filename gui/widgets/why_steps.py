@@ -21,7 +21,7 @@ def table(values, *, marked=(), caption: str = "") -> str:
     rows = []
     for r, line in enumerate(values):
         cells = "".join(f"<td align='right'{' bgcolor=' + repr(_MARK) if (r, c) in marked else ''}>"
-                        f"{'' if not np.isfinite(v) else number(v)}</td>" for c, v in enumerate(line))
+                        f"{'' if not np.isfinite(v) else f'{v + 0.0:.3g}'}</td>" for c, v in enumerate(line))
         rows.append(f"<tr>{cells}</tr>")
     title = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     return f"<table border='1' cellspacing='0' cellpadding='2'>{title}{''.join(rows)}</table>"
@@ -115,10 +115,11 @@ def _conv(step) -> str:
     window = (slice(corner[0], corner[0] + 6), slice(corner[1], corner[1] + 6))
     seen, dout_map = d["dw_inputs"][window], d["dout_map"][window]
     return (f"<p>{html.escape(dx_text)}</p>"
-            + side_by_side(table(terms[..., 0], caption="dout"), table(terms[..., 1], caption="W (flipped)"),
-                           table(terms[..., 2], caption="dout·W"))
+            + side_by_side(table(terms[..., 0], caption="dout"), table(terms[..., 1], caption="W (flipped)"))
+            + table(terms[..., 2], caption="dout·W")
             + f"<p>{html.escape(dw_text)}</p>"
-            + side_by_side(table(seen, caption="x"), table(dout_map, caption="dout"), table(seen * dout_map, caption="x·dout")))
+            + side_by_side(table(seen, caption="x"), table(dout_map, caption="dout"))
+            + table(seen * dout_map, caption="x·dout"))
 
 
 def step_html(walk, index: int, classes) -> str:

@@ -48,9 +48,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "why.rule.other": ("{kind}: the gradient is passed on ({shape}).", "{kind}: 기울기를 그대로 넘깁니다 ({shape})."),
     "why.pool_window": ("Output ({row}, {col}) of channel {channel} came from this window; the gradient {value} goes to {winner}.",
                         "채널 {channel}의 출력 ({row}, {col})은 이 창에서 나왔고, 기울기 {value}는 {winner}로 갑니다."),
-    "why.conv_dx": ("dx[{channel}, {row}, {col}] through filter {filter}: dout (left), the flipped filter (middle), "
-                    "their products (right); sum {share}.", "필터 {filter}를 거친 dx[{channel}, {row}, {col}]: dout(왼쪽), "
-                    "뒤집은 필터(가운데), 곱(오른쪽); 합 {share}."),
+    "why.conv_dx": ("dx[{channel}, {row}, {col}] through filter {filter}: dout and the flipped filter side by side, "
+                    "their products below; sum {share}.", "필터 {filter}를 거친 dx[{channel}, {row}, {col}]: dout과 뒤집은 "
+                    "필터를 나란히, 그 곱을 아래에; 합 {share}."),
     "why.conv_dw": ("dW[{filter}, {channel}, {i}, {j}]: the input under that weight times dout, summed over all "
                     "{rows}×{cols} outputs (the 6×6 where dout is largest shown).",
                     "dW[{filter}, {channel}, {i}, {j}]: 그 가중치 아래의 입력과 dout을 곱해 {rows}×{cols}개 출력 모두에 대해 "
