@@ -21,6 +21,10 @@ from .widgets.gradcheck import GradcheckView
 from .widgets.predictions import PredictionsView
 from .widgets.shape_table import ShapeTable
 from .widgets.speed import SpeedView
+from .widgets.why_backprop import BackpropView
+from .widgets.why_filters import FilterSearchView
+from .widgets.why_receptive import ReceptiveFieldView
+from .widgets.why_saliency import SaliencyView
 
 
 @dataclass(frozen=True)
@@ -41,5 +45,9 @@ TAB_SPECS = (
     TabSpec("gradcheck", GradcheckView),
     TabSpec("speed", SpeedView, "speed.explain"),
     TabSpec("draw", DrawView, "draw.hint"),
+    TabSpec("why_backprop", BackpropView, "tip.why_backprop"),
+    TabSpec("why_receptive", ReceptiveFieldView, "tip.why_receptive"),
+    TabSpec("why_saliency", SaliencyView, "tip.why_saliency"),
+    TabSpec("why_filters", FilterSearchView, "tip.why_filters"),
 )
 TABS = tuple(spec.key for spec in TAB_SPECS)

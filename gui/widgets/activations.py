@@ -88,6 +88,7 @@ class ActivationsView(QtWidgets.QWidget):
     """`sample_requested(index)` asks the worker for another eval sample."""
 
     sample_requested = QtCore.Signal(int)
+    unit_clicked = QtCore.Signal(int, int, int, int)      # (layer, channel, row, col) of a clicked map unit
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -303,6 +304,10 @@ class ActivationsView(QtWidgets.QWidget):
         if self.sample is None:
             return
         name, kind, values = self.sample.outputs[layer_index]
+        if values.ndim == 3:
+            unit = render.tile_hit(row, col, count=min(values.shape[0], MAX_MAPS), tile_hw=values.shape[1:])
+            if unit is not None:
+                self.unit_clicked.emit(layer_index, *unit)
         conv_index = layer_index
         if kind == "activation_map" and layer_index > 0 and self.sample.outputs[layer_index - 1][1] == "feature_map":
             conv_index = layer_index - 1            # explain the feature map under the activation

@@ -11,12 +11,14 @@ import html
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from cyconv import shapes
+from cyconv import explain, shapes
 
 from .. import model_spec
 from cyconv.lab.i18n import tr
 
 COLUMNS = ("layer", "input", "output", "formula", "params", "share", "macs", "note")
+#: The receptive-field column, after COLUMNS (cyconv.explain.receptive_fields of the rows).
+RECEPTIVE = len(COLUMNS)
 _RED = QtGui.QColor(255, 205, 205)
 _DEFAULT_DENSE_WIDTHS = "600, 300, 300, 150"      # DeepID's comparison network
 _NOTE = COLUMNS.index("note")
@@ -54,7 +56,7 @@ class ShapeTable(QtWidgets.QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
+        self.table = QtWidgets.QTableWidget(0, len(COLUMNS) + 1)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(True)
@@ -83,7 +85,8 @@ class ShapeTable(QtWidgets.QWidget):
         self.retranslate()
 
     def retranslate(self) -> None:
-        self.table.setHorizontalHeaderLabels([tr(f"shapes.col.{key}") for key in COLUMNS])
+        self.table.setHorizontalHeaderLabels([tr(f"shapes.col.{key}") for key in COLUMNS] + [tr("shapes.col.receptive")])
+        self.table.horizontalHeaderItem(RECEPTIVE).setToolTip(tr("shapes.receptive_tip"))
         tips = {"input": "term.channel", "output": "term.feature_map", "formula": "term.stride",
                 "params": "term.filter"}
         for index, key in enumerate(COLUMNS):
@@ -117,6 +120,11 @@ class ShapeTable(QtWidgets.QWidget):
                 if column in (4, 5, 6):
                     item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(index, column, item)
+        fields = explain.receptive_fields(summary)
+        for index in range(len(summary)):
+            field = fields[index] if index < len(fields) else None
+            text = "" if field is None else "\n".join(part for part in (field.formula(), field.how) if part)
+            self.table.setItem(index, RECEPTIVE, QtWidgets.QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
         self.table.setColumnWidth(_NOTE, min(self.table.columnWidth(_NOTE), _NOTE_WIDTH))
         self.table.resizeRowsToContents()
@@ -129,6 +137,10 @@ class ShapeTable(QtWidgets.QWidget):
     def cells(self) -> list[list[str]]:
         """The table's texts (for tests and export)."""
         return [[self.table.item(r, c).text() for c in range(len(COLUMNS))] for r in range(self.table.rowCount())]
+
+    def receptive_cells(self) -> list[str]:
+        """The receptive-field column's texts, one per row."""
+        return [self.table.item(r, RECEPTIVE).text() for r in range(self.table.rowCount())]
 
     def _update_comparison(self) -> None:
         summary = self.summary
