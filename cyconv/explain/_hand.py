@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import functional as F
+from ._geometry import window as layer_window
 
 
 def _at(array, index):
@@ -63,7 +63,7 @@ def _elementwise(layer, x, y, dout, dx, grads):
 
 def _pool(layer, x, y, dout, dx, grads):
     kind = layer.type_name
-    (kh, kw), (sh, sw), (ph, pw), _ = F.pool2d_geometry((1,) + x.shape, layer.kernel_size, layer.stride, layer.padding)
+    (kh, kw), (sh, sw), (ph, _, pw, _), _ = layer_window(layer, x.shape)
     c, oh, ow = _peak(dout)
     top, left = oh * sh - ph, ow * sw - pw
     rows = range(max(top, 0), min(top + kh, x.shape[1]))
@@ -97,8 +97,7 @@ def _pool(layer, x, y, dout, dx, grads):
 
 def _conv(layer, x, y, dout, dx, grads):
     w = layer.params["W"].astype(np.float64)
-    (sh, sw), (top, _, left, _), (OH, OW) = F.conv2d_geometry((1,) + x.shape, w.shape, layer.stride,
-                                                              layer.padding, layer.padding_mode)
+    _, (sh, sw), (top, _, left, _), (OH, OW) = layer_window(layer, x.shape)
     n_filters, _, kh, kw = w.shape
     c, r, q = _peak(dx)
     # dx as the full convolution of dout with the flipped filter: output (oh, ow) reaches

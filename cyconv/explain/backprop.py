@@ -24,6 +24,7 @@ from .. import functional as F
 from .. import reference
 from .._arrays import read_only, softmax
 from . import _hand
+from ._geometry import window
 
 LOSS_KIND = "SoftmaxCrossEntropy"
 
@@ -146,7 +147,7 @@ def _reference_backward(layer, x, y, dout) -> dict:
     kind = layer.type_name
     if kind == "Conv2D":
         w = layer.params["W"].astype(np.float64)
-        stride, pads, _ = F.conv2d_geometry(x.shape, w.shape, layer.stride, layer.padding, layer.padding_mode)
+        _, stride, pads, _ = window(layer, x.shape[1:])
         dx, dw, db = reference.conv2d_backward(dout, x, w, stride, pads, layer.padding_mode, "b" in layer.params)
         return {"dx": dx, "W": dw, **({"b": db} if db is not None else {})}
     if kind == "Dense":
@@ -154,8 +155,7 @@ def _reference_backward(layer, x, y, dout) -> dict:
         return {"dx": dx, "W": dw, **({"b": db} if db is not None else {})}
     if kind in ("MaxPool2D", "AvgPool2D", "MinPool2D"):
         pool = kind[:3].lower()
-        kernel, stride, (ph, pw), _ = F.pool2d_geometry(x.shape, layer.kernel_size, layer.stride, layer.padding)
-        pads = (ph, ph, pw, pw)
+        kernel, stride, pads, _ = window(layer, x.shape[1:])
         _, arg = reference.pool2d_forward(x, pool, kernel, stride, pads)
         return {"dx": reference.pool2d_backward(dout, x.shape, pool, kernel, stride, pads, arg)}
     simple = {

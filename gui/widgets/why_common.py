@@ -7,7 +7,7 @@ import os
 import numpy as np
 from PySide6 import QtWidgets
 
-from .. import render
+from cyconv.lab import render
 from cyconv.lab.i18n import tr
 from .images import lookup_table
 

@@ -9,7 +9,7 @@ from PySide6 import QtWidgets
 
 from cyconv import shapes
 from cyconv.lab.i18n import tr
-from .. import render
+from cyconv.lab import render
 from .images import ImagePanel
 from .why_common import WhyView, draw_box, grey_rgb, tile_corners
 

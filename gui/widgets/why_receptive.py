@@ -8,7 +8,7 @@ from PySide6 import QtWidgets
 
 from cyconv import explain, shapes
 from cyconv.lab.i18n import tr
-from .. import render
+from cyconv.lab import render
 from .activations import MAX_MAPS as ACTIVATION_MAPS
 from .activations import layer_images
 from .images import ImagePanel
@@ -131,7 +131,7 @@ class ReceptiveFieldView(WhyView):
         self.input_panel.set_image(picture)
         for layer, panel in self.panels.items():
             maps = self._maps(layer)
-            picture = coloured(render.tile(render.normalize_each(maps)))
+            picture = coloured(render.tile(np.stack([render.normalize(m) for m in maps])))   # each map its own contrast
             corners = tile_corners(len(maps), maps.shape[1:])
             for channel, window in boxes.get(layer, ()):
                 for index in (range(len(maps)) if channel is None else [channel]):
