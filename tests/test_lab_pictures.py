@@ -82,3 +82,14 @@ def test_the_shape_table_renders_as_html_in_a_notebook():
     page = broken._repr_html_()
     assert "background:#ffd6d6" in page and "Error" in page
     assert not re.search(r"<(?!/?(p|table|thead|tbody|tr|th|td|br|ul|li)\b)", page)   # nothing unescaped
+
+
+def test_saliency_is_red_where_the_gradient_is_largest(model):
+    from cyconv.explain import saliency
+
+    x = np.random.default_rng(1).standard_normal((1, 28, 28)).astype(np.float32)
+    image = pictures.saliency(model, x, 3, scale=1)
+    pixels = np.asarray(image).astype(int)
+    peak = np.unravel_index(np.argmax(saliency(model, x, 3)), (28, 28))
+    red, green = pixels[peak][0], pixels[peak][1]
+    assert image.size == (28, 28) and red == 255 and green == 0

@@ -9,6 +9,7 @@ writes it), drawn with the same NumPy tiling and colour scales as the app's view
     pictures.activations(model, test.images[0])        # every map of the first conv layer
     pictures.curves(trainer.history)                   # loss and accuracy per step
     pictures.confusion(report.confusion, test.classes) # rows: true class, columns: predicted
+    pictures.saliency(model, test.images[0], 3)        # which pixels moved class 3's loss most
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import numpy as np
 from .. import introspect
 from . import render
 
-__all__ = ["filters", "activations", "curves", "confusion"]
+__all__ = ["filters", "activations", "curves", "confusion", "saliency"]
 
 _WHITE, _INK, _GRID = (255, 255, 255), (30, 30, 30), (215, 215, 215)
 _LOSS, _ACCURACY = (31, 119, 180), (214, 39, 40)
@@ -145,3 +146,16 @@ def confusion(matrix, classes=None, *, cell: int = 28):
             text_colour = _WHITE if shade < 128 else _INK
             draw.text((box[0] + 3, box[1] + cell // 3), str(int(matrix[true, predicted])), fill=text_colour)
     return canvas
+
+
+def saliency(model, image, target: int, *, scale: int = 6):
+    """|dL/dx| of class ``target`` for one sample ``image`` (C, H, W, normalised as the model's
+    inputs were; cyconv.explain.saliency, from the engine's own input gradient), in red over
+    the image in grey: the pixels whose change moves the loss most."""
+    from ..explain import saliency as input_saliency
+
+    heat = np.asarray(input_saliency(model, image, target), dtype=np.float64)
+    grey = render.normalize(np.asarray(image, dtype=np.float64).mean(axis=0))
+    weight = heat / heat.max() if heat.max() > 0 else heat
+    rgb = np.stack([grey + (1 - grey) * weight, grey * (1 - weight), grey * (1 - weight)], axis=-1)
+    return _image(rgb, scale)
