@@ -211,8 +211,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                       "정답 {true} → 예측 {pred}: {count}개 ({true}의 {share:.0%})"),
     "pred.axis.predicted": ("predicted class", "예측 클래스"),
     "pred.axis.true": ("true class", "정답 클래스"),
-    "pred.accuracy": ("validation accuracy {accuracy:.1%} on {n} samples",
-                      "검증 정확도 {accuracy:.1%} (샘플 {n}개)"),
+    "pred.accuracy": ("test accuracy {accuracy:.1%} on the {n} test images shown here",
+                      "여기 보이는 테스트 이미지 {n}개에서 테스트 정확도 {accuracy:.1%}"),
     # explainers
     "ex.example": ("Example:", "예제:"),
     "ex.input_4x4_filter_2x2": ("4×4 input, 2×2 filter", "4×4 입력, 2×2 필터"),
