@@ -438,7 +438,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.controls.state in ("running", "paused", "loading"):
             self.show_problem(tr("io.busy"))
             return
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, tr("action.load_model"), "", "cyconv checkpoint (*.npz)")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, tr("action.load_model"), "", tr("dialog.open_filter"))
         if path:
             self.open_checkpoint(path)
 

@@ -302,3 +302,32 @@ def test_a_version_0_1_checkpoint_opens_and_resumes(session, tmp_path, kind):
     assert info.eval_images.shape[0] > 0
     session.advance()
     assert session.step_count == 2
+
+
+def test_an_onnx_model_opens_and_trains_on_from_its_weights(session, tmp_path):
+    pytest.importorskip("onnx")
+    from cyconv import export
+    from cyconv.model import Sequential
+
+    source = Sequential.from_config(TINY, seed=5)
+    export.to_onnx(source, tmp_path / "tiny.onnx")
+    info = session.load(tmp_path / "tiny.onnx")
+    assert session.state == "finished" and info.resumed_from == str(tmp_path / "tiny.onnx")
+    assert info.settings.dataset == "synthetic" and info.input_shape == (1, 28, 28)
+    _, probabilities = session.predict(np.zeros((1, 28, 28), np.float32))          # Draw works at once
+    assert probabilities.shape == (10,)
+    assert session.start(info.model_config, SMALL) is not None                    # a run on its weights
+    np.testing.assert_array_equal(session.model["conv1"].params["W"], source["conv1"].params["W"])
+    session.advance()
+    assert session.step_count == 1
+
+
+def test_a_model_file_without_an_input_size_says_how_to_import_it(session, tmp_path, monkeypatch):
+    from cyconv import importers
+
+    def needs_shape(path, input_shape=None):
+        raise importers.InputShapeRequired("symbolic size")
+
+    monkeypatch.setattr(importers, "load_model", needs_shape)
+    with pytest.raises(LabError, match="--input-shape"):
+        session.load(tmp_path / "any.onnx")

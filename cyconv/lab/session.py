@@ -30,7 +30,7 @@ from ..model import Sequential
 from ..train import Trainer, TrainingDiverged
 from . import probes
 from .errors import LabError
-from .settings import VAL_FRACTION, TrainingSettings
+from .settings import DATASET_SHAPES, VAL_FRACTION, TrainingSettings
 from .snapshots import Evaluation, Pictures, SessionInfo
 
 
@@ -125,6 +125,9 @@ class LabSession:
         settings.check_data_choice()
         train, val, test, identity = self._load_data(settings, network["input_shape"])
         model = Sequential.from_config(network, seed=settings.seed)
+        opened = self._view_only_model
+        if opened is not None and same_network(network, opened.config()):
+            model.load_state_dict(opened.state_dict())       # an opened model trains on from its weights
         trainer = Trainer(model, train, val, optimizer=settings.optimizer, lr=settings.lr,
                           momentum=settings.momentum, batch_size=settings.batch_size, epochs=settings.epochs,
                           seed=settings.seed)
@@ -295,9 +298,30 @@ class LabSession:
                           evaluation=evaluation, extra={"lab": lab, **(extra or {})})
         return str(path)
 
+    def _import(self, path) -> SessionInfo:
+        """An ONNX or PyTorch model (cyconv.importers) with the default settings of its input."""
+        from ..importers import InputShapeRequired, load_model
+
+        try:
+            model = load_model(path)
+        except InputShapeRequired:
+            raise LabError("io.import_shape", path=str(path)) from None
+        shape = tuple(model.input_shape)
+        dataset = next((name for name, fixed in DATASET_SHAPES.items() if fixed == shape), "synthetic")
+        settings = dataclasses.replace(TrainingSettings(), dataset=dataset)
+        self._clear()
+        self._resumed_from = str(path)
+        info = self._adopt(None, settings, model.config(), None, None, None, model=model, history={})
+        self.state = "finished"
+        self.data_problem = None
+        return info
+
     def load(self, path) -> SessionInfo:
         """Open a checkpoint (the app's or the command's): its model, history and position,
-        and its data when this computer has it; paused, so Start resumes it."""
+        and its data when this computer has it; paused, so Start resumes it. An ONNX or
+        PyTorch model file opens as a model without a run: Start trains on from its weights."""
+        if _is_model_file(path):
+            return self._import(path)
         checkpoint = io.load(path)
         settings = _settings_of(checkpoint)
         train = val = test = None
@@ -342,6 +366,10 @@ def same_network(a: dict | None, b: dict | None) -> bool:
         return _canonical(a) == _canonical(b)
     except (ValueError, TypeError, KeyError):
         return False
+
+
+def _is_model_file(path) -> bool:
+    return str(path).lower().endswith((".onnx", ".pt", ".pth", ".ts"))
 
 
 def _class_names(identity, model) -> tuple:

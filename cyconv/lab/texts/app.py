@@ -12,6 +12,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "action.export_png": ("Export views as PNG…", "화면을 PNG로 내보내기…"),
     "action.quit": ("Quit", "끝내기"),
     "dialog.error": ("cyconv lab: problem", "cyconv 실습실: 문제"),
+    "dialog.open_filter": ("cyconv checkpoints and models (*.npz *.onnx *.pt *.pth);;All files (*)",
+                           "cyconv 체크포인트와 모델 (*.npz *.onnx *.pt *.pth);;모든 파일 (*)"),
     "dialog.saved": ("Saved to {path}", "{path}에 저장했습니다"),
     "dialog.exported": ("Wrote {count} PNG files to {path}", "{path}에 PNG 파일 {count}개를 썼습니다"),
     "io.no_model": ("There is no model to save yet: start or step a run first.",
@@ -30,6 +32,10 @@ TEXTS: dict[str, tuple[str, str]] = {
                        "시작을 누르면 더 학습합니다."),
     "io.loaded_accuracy": (", test accuracy {accuracy:.2%} on {n:,} images", ", 테스트 정확도 {accuracy:.2%} ({n:,}개 이미지)"),
     "io.resumed": ("Continuing {path} at step {step}.", "{path}을(를) {step}단계부터 이어서 학습합니다."),
+    "io.import_shape": ("{path} does not say its input size: import it once with `cyconv import {path} --input-shape "
+                        "C,H,W --out model.npz` and open model.npz.",
+                        "{path}에는 입력 크기가 적혀 있지 않습니다. `cyconv import {path} --input-shape C,H,W --out "
+                        "model.npz`로 한 번 가져온 뒤 model.npz를 여세요."),
     "draw.bad_shape": ("The image has shape {got}; the network takes {expected}.",
                        "이미지의 모양은 {got}인데 네트워크는 {expected}를 받습니다."),
     "train.no_run": ("There is no run yet: press Start or Step first.", "아직 학습이 없습니다: 먼저 시작이나 한 단계를 누르세요."),
