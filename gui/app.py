@@ -203,6 +203,21 @@ def _lesson_screenshots(window, panel, args) -> int:
     return 0
 
 
+def install_qt_translations(app, language: str):
+    """Qt's own dialogs (file dialogs, message box buttons) in Korean when the lab is: the
+    translations PySide6 ships. Returns the translator (kept by the app), or None."""
+    if language != "ko":
+        return None
+    from PySide6 import QtCore
+
+    translator = QtCore.QTranslator(app)
+    folder = QtCore.QLibraryInfo.path(QtCore.QLibraryInfo.LibraryPath.TranslationsPath)
+    if translator.load("qtbase_ko", folder):
+        app.installTranslator(translator)
+        return translator
+    return None
+
+
 def _preferences():
     from PySide6 import QtCore
 
@@ -222,6 +237,7 @@ def main(argv=None) -> int:
     language = args.lang or str(preferences.value("language", "en"))
     if language not in i18n.LANGUAGES:
         language = "en"
+    install_qt_translations(app, language)
     window = MainWindow(preset=args.preset, language=language, preferences=preferences)
     if language == "ko":
         window.set_language("ko")

@@ -143,3 +143,16 @@ def test_a_broken_lesson_pack_is_a_usage_error_naming_the_file(tmp_path, capsys)
     with pytest.raises(SystemExit):
         app.parse_args(["--lesson", "no_such_lesson"])
     assert "no built-in lesson has this name" in capsys.readouterr().err
+
+
+def test_qt_dialogs_speak_korean_when_the_lab_does(qtbot):
+    from PySide6 import QtWidgets
+
+    application = QtWidgets.QApplication.instance()
+    assert app.install_qt_translations(application, "en") is None
+    translator = app.install_qt_translations(application, "ko")
+    try:
+        assert translator is not None
+        assert QtCore.QCoreApplication.translate("QFileDialog", "&Open") != "&Open"
+    finally:
+        application.removeTranslator(translator)
