@@ -38,6 +38,7 @@ def test_a_lesson_sets_the_network_and_locks_its_controls(window):
     for key in ("preset", "data", "seed", "optimizer"):
         assert not any(w.isEnabled() for w in widgets[key]), key
     assert all(w.isEnabled() for w in widgets["layers"])
+    assert not window.train_group.isVisibleTo(window)       # 39×31 does not read 28×28 shapes
     assert TABS[window.tabs.currentIndex()] == "shapes"
     assert "64,620" in panel.text.toPlainText()
 
@@ -86,6 +87,8 @@ def test_a_network_question_reads_the_editor(window):
 
 def test_a_training_goal_uses_the_epochs_of_the_run(window):
     panel = open_lesson(window, lessons.open_lesson("training"))
+    assert window.train_group.isVisibleTo(window)
+    assert not window.controls.dataset.isEnabled() and window.controls.optimizer.isEnabled()
     panel.go(1)
     for accuracy in (0.5, 0.8):
         panel._epoch_done(SimpleNamespace(val_accuracy=accuracy))

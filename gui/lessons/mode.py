@@ -1,5 +1,6 @@
-"""Lesson mode in the window: the lesson's network and data, its locked controls, and each
-step's view opened with its settings. Only the window's public widgets are used."""
+"""Lesson mode in the window: the lesson's network and data, its locked controls (and the
+training controls only when its network can train), and each step's view opened with its
+settings. Only the window's public widgets are used."""
 from __future__ import annotations
 
 from cyconv.lab.i18n import tr
@@ -26,6 +27,8 @@ def apply_lesson(window, lesson) -> None:
         window.controls.select_dataset(lesson.dataset)
     # After the data: a network that does not read it (a shapes-only lesson) keeps its input.
     window.editor.load_preset(lesson.preset)
+    # A lesson whose network cannot read its data is about shapes only: no training controls.
+    window.train_group.setVisible(can_train(window, lesson))
     for key, widgets in lockable_widgets(window).items():
         locked = key in lesson.locked
         for widget in widgets:
