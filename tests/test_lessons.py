@@ -143,6 +143,8 @@ def test_rendered_texts_show_the_computed_numbers_in_both_languages():
     deepid = lessons.open_lesson("deepid")
     assert "64,620" in deepid.steps[0].text["ko"] and "6×4×60" in deepid.steps[0].text["en"]
     assert "{" not in "".join(step.text["en"] + step.text["ko"] for step in deepid.steps)
+    assert "층" in deepid.steps[0].text["ko"] and "파라미터" in deepid.steps[0].text["ko"]
+    assert "layer" in deepid.steps[0].text["en"] and "파라미터" not in deepid.steps[0].text["en"]
 
 
 def test_the_numbers_follow_the_engine_not_the_pack(monkeypatch):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import presets, reference, shapes
+from ..lab.texts.glossary import GLOSSARY
 from ..schema.checks import pair
 
 __all__ = ["COMPUTATIONS", "compute"]
@@ -113,7 +114,8 @@ def shape_table(params):
     if not summary.ok:
         raise ComputeError(f"shape_table: {summary.errors[0]}")
     result = {"total_params": summary.total_params, "weights": summary.total_weights,
-              "biases": summary.total_biases, "table": _table_text(summary),
+              "biases": summary.total_biases, "table": _table_text(summary, _HEADERS["en"]),
+              "table_ko": _table_text(summary, _HEADERS["ko"]),
               "output": _shape_text(summary.output_shape)}
     for row in summary:
         result[f"{row.name}.output"] = _shape_text(row.output_hwc)
@@ -123,11 +125,17 @@ def shape_table(params):
     return result
 
 
-def _table_text(summary):
-    lines = [f"{'layer':<10} {'output (H×W×C)':<16} params"]
+#: The table's column names and total, per language (the glossary's words).
+_HEADERS = {"en": ("layer", "output (H×W×C)", "params", "total"),
+            "ko": (GLOSSARY["layer"][1], "출력 (H×W×C)", GLOSSARY["parameter"][1], "합계")}
+
+
+def _table_text(summary, headers):
+    layer, output, params, total = headers
+    lines = [f"{layer:<10} {output:<16} {params}"]
     for row in summary:
         lines.append(f"{row.name:<10} {_shape_text(row.output_hwc):<16} {row.params:,}")
-    lines.append(f"{'total':<10} {'':<16} {summary.total_params:,}")
+    lines.append(f"{total:<10} {'':<16} {summary.total_params:,}")
     return "\n".join(lines)
 
 
