@@ -18,6 +18,14 @@ from gui.lessons import mode, open_lesson  # noqa: E402
 from gui.main_window import TABS, MainWindow  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def own_preferences(monkeypatch, tmp_path):
+    """app.main remembers the language in QSettings: keep it in the test's folder."""
+    settings = QtCore.QSettings(str(tmp_path / "app-prefs.ini"), QtCore.QSettings.Format.IniFormat)
+    monkeypatch.setattr(app, "_preferences", lambda: settings)
+    return settings
+
+
 @pytest.fixture
 def window(qtbot, tmp_path):
     i18n.set_language("en")
@@ -122,11 +130,12 @@ def test_the_student_report_holds_answers_and_pictures(window, tmp_path):
 
 
 @pytest.mark.parametrize("language", ["en", "ko"])
-def test_lesson_screenshots_write_one_png_per_step(tmp_path, capsys, language):
+def test_lesson_screenshots_write_one_png_per_step(tmp_path, capsys, language, own_preferences):
     folder = tmp_path / "shots"
     code = app.main(["--lesson", "padding", "--language", language, "--screenshot", str(folder), "--steps", "1"])
     assert code == 0
     assert sorted(os.listdir(folder)) == ["padding-step-01.png", "padding-step-02.png"]
+    assert own_preferences.value("language", "en") == language
     i18n.set_language("en")
 
 
