@@ -6,18 +6,24 @@ from ._common import Parser
 __all__ = ["add_parsers"]
 
 
+def _count(n, word):
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def cmd_lessons_list(args, session):
     for lesson in lessons.builtin_lessons():
         title = lesson.title_in(args.language)
-        print(f"{lesson.name:<14} {len(lesson.steps)} steps, {len(lesson.questions)} questions  {title}")
+        print(f"{lesson.name:<14} {_count(len(lesson.steps), 'step'):<8} "
+              f"{_count(len(lesson.questions), 'question'):<12} {title}")
     return 0
 
 
 def cmd_lessons_check(args, session):
     for path in args.files:
         lesson = lessons.load(path)         # a PackError is reported as one line
-        print(f"OK   {path}: lesson {lesson.name!r}, {len(lesson.steps)} steps, "
-              f"{len(lesson.questions)} questions, {len(lesson.values)} computed values")
+        print(f"OK   {path}: lesson {lesson.name!r}, {_count(len(lesson.steps), 'step')}, "
+              f"{_count(len(lesson.questions), 'question')}, "
+              f"{_count(len(lesson.values), 'computed value')}")
     return 0
 
 
