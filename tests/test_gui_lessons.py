@@ -168,3 +168,21 @@ def test_qt_dialogs_speak_korean_when_the_lab_does(qtbot):
         assert QtCore.QCoreApplication.translate("QFileDialog", "&Open") != "&Open"
     finally:
         application.removeTranslator(translator)
+
+
+def test_a_report_after_training_has_the_curve_accuracy_and_confusions(qtbot, window, tmp_path):
+    panel = open_lesson(window, lessons.open_lesson("training"))
+    controls = window.controls
+    controls.n_train.setValue(200)
+    controls.n_eval.setValue(40)
+    controls.batch.setValue(50)
+    controls.epochs.setValue(2)
+    window.run_command("start")
+    qtbot.waitUntil(lambda: controls.state == "finished" and window.final_evaluation is not None, timeout=120_000)
+    assert len(panel.epoch_accuracies) == 2
+    panel.student.setText("Ana")
+    data = read_report(panel.save_report(str(tmp_path / "ana.html")))
+    assert [point["epoch"] for point in data["curve"]] == [1, 2]
+    assert data["final_accuracy"] == pytest.approx(window.final_evaluation.accuracy)
+    assert len(data["classes"]) == 10 and len(data["confusion"]) == 10
+    assert sum(map(sum, data["confusion"])) == window.final_evaluation.n
