@@ -246,3 +246,21 @@ def test_every_lock_and_view_of_the_builtin_packs_is_known():
     for lesson in lessons.builtin_lessons():
         assert set(lesson.locked) <= set(pack.LOCKABLE)
         assert all(step.view in pack.VIEWS for step in lesson.steps)
+
+
+#: Results the lessons show; written into a pack's prose they would be typed-in numbers.
+TYPED_RESULTS = ("[[144", "= 144", "= 136", "= 70", "64,620", "64620", "38,390", "38390", "9,216",
+                 "1,056,850", "[[15, 13]", "[[5, 8]", "[[2, 3], [-4", "[[4, 3, 4]", "55×55", "13×13×256",
+                 "6×4×60 output", "36×28×20")
+
+
+@pytest.mark.parametrize("path", PACKS, ids=NAMES)
+def test_no_pack_types_in_a_result_the_engine_computes(path):
+    with open(path, "rb") as handle:
+        document = tomllib.load(handle)
+    prose = []
+    for step in document["steps"]:
+        prose += [step["text"]["en"], step["text"]["ko"]] + step.get("tasks", {}).get("en", [])
+    prose += [m["text"][lang] for m in document.get("mistakes", []) for lang in ("en", "ko")]
+    typed = [result for result in TYPED_RESULTS if any(result in text for text in prose)]
+    assert not typed, f"{os.path.basename(path)} types {typed}; name a computation instead"
