@@ -8,6 +8,8 @@
         view and the session it trained (shots/session.npz) into shots/ and exits 0.
     cyconv-lab run.npz --screenshot shots --steps 0
         writes the checkpoint's views without training.
+    cyconv-lab --lesson stride --language ko --screenshot shots
+        opens a guided lesson (a built-in name or a pack file) and writes one PNG per step.
 """
 from __future__ import annotations
 
@@ -27,8 +29,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="cyconv-lab", description="cyconv lab: watch a CNN learn.")
     parser.add_argument("checkpoint", nargs="?", metavar="FILE",
                         help="a checkpoint to open (.npz from the lab or from `cyconv train`)")
-    parser.add_argument("--lang", choices=sorted(i18n.LANGUAGES), default=None,
+    parser.add_argument("--lang", "--language", dest="lang", choices=sorted(i18n.LANGUAGES), default=None,
                         help="interface language (default: the one chosen last time, else en)")
+    parser.add_argument("--lesson", metavar="NAME|FILE",
+                        help="open a guided lesson: a built-in name (`cyconv lessons list`) or a pack file")
     image_presets = [name for name in presets.PRESET_NAMES if len(presets.configs(name)[0]) == 3]
     parser.add_argument("--preset", choices=image_presets, default="mnist_cnn", help="network to start with")
     parser.add_argument("--screenshot", metavar="DIR",
@@ -44,6 +48,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"{args.checkpoint}: no such checkpoint file")
     if args.samples < 20:
         parser.error(f"--samples must be at least 20, got {args.samples}")
+    if args.lesson is not None:
+        from cyconv import lessons
+
+        try:
+            args.lesson = lessons.open_lesson(args.lesson)
+        except lessons.PackError as error:
+            print(f"cyconv-lab: error: {error}", file=sys.stderr)    # one line, no usage block
+            raise SystemExit(2) from None
     return args
 
 
@@ -177,6 +189,35 @@ def _settle(window, wait_for=None, seconds: float = 60.0) -> None:
         time.sleep(0.02)
 
 
+def _lesson_screenshots(window, panel, args) -> int:
+    from .lessons.shots import lesson_screenshots
+
+    try:
+        paths = lesson_screenshots(window, panel, args.screenshot, args.steps, args.samples)
+    except (RuntimeError, OSError) as error:
+        print(f"cyconv-lab: {error}", file=sys.stderr)
+        window.close()
+        return 1
+    window.close()
+    print("\n".join(paths))
+    return 0
+
+
+def install_qt_translations(app, language: str):
+    """Qt's own dialogs (file dialogs, message box buttons) in Korean when the lab is: the
+    translations PySide6 ships. Returns the translator (kept by the app), or None."""
+    if language != "ko":
+        return None
+    from PySide6 import QtCore
+
+    translator = QtCore.QTranslator(app)
+    folder = QtCore.QLibraryInfo.path(QtCore.QLibraryInfo.LibraryPath.TranslationsPath)
+    if translator.load("qtbase_ko", folder):
+        app.installTranslator(translator)
+        return translator
+    return None
+
+
 def _preferences():
     from PySide6 import QtCore
 
@@ -198,14 +239,22 @@ def main(argv=None) -> int:
     language = args.lang or str(remembered)
     if language not in i18n.LANGUAGES:
         language = "en"
+    install_qt_translations(app, language)
     window = MainWindow(preset=args.preset, language=language, preferences=preferences)
     if language == "ko":
         window.set_language("ko")
     window.show()
     if args.checkpoint:
         window.open_checkpoint(args.checkpoint)
+    panel = None
+    if args.lesson is not None:
+        from .lessons import open_lesson
+
+        panel = open_lesson(window, args.lesson)
     if args.screenshot is None:
         return app.exec()
+    if panel is not None:
+        return _lesson_screenshots(window, panel, args)
     try:
         paths = run_screenshots(window, args.screenshot, args.steps, args.samples, opened=bool(args.checkpoint))
     except (RuntimeError, OSError) as error:

@@ -316,7 +316,7 @@ def test_korean_terms_come_from_the_seeds():
     i18n.set_language("ko")
     for key, term in (("term.channel", "채널"), ("term.filter", "커널"), ("term.stride", "스트라이드"),
                       ("term.padding", "패딩"), ("term.feature_map", "피처 맵"),
-                      ("term.activation_map", "액티베이션 맵"), ("term.pooling", "풀링")):
+                      ("term.activation_map", "활성화 맵"), ("term.pooling", "풀링")):
         assert term in tr(key)
 
 

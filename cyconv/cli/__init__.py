@@ -14,7 +14,7 @@ from .. import data
 from ..shapes import ShapeError
 from ..train import TrainingDiverged
 from ..importers import command as import_command
-from . import data_cmd, model_cmds, train_cmd
+from . import data_cmd, lessons_cmd, model_cmds, train_cmd
 from ._common import PROG, Parser, UsageError, format_confusion, format_per_class
 from .train_args import TRAIN_DEFAULTS
 
@@ -48,6 +48,7 @@ def build_parser():
     train_cmd.add_parser(commands)
     data_cmd.add_parser(commands)
     import_command.add_parser(commands)
+    lessons_cmd.add_parsers(commands)
     return parser
 
 

@@ -92,6 +92,10 @@ class ModelEditor(QtWidgets.QWidget):
         for index, key in enumerate(COLUMNS):
             self.table.horizontalHeaderItem(index).setToolTip(tr(_TOOLTIPS[key]) if key in _TOOLTIPS else "")
         self.input_shape.setToolTip(tr("term.channel"))
+        for row in range(self.table.rowCount()):
+            mode_box = self.table.cellWidget(row, COLUMNS.index("mode"))
+            for item in range(mode_box.count()):
+                mode_box.setItemText(item, tr(f"ex.mode.{mode_box.itemData(item)}"))
         self.revalidate()
 
     # -- rows ------------------------------------------------------------------------------
@@ -135,9 +139,10 @@ class ModelEditor(QtWidgets.QWidget):
             editor.textChanged.connect(self.revalidate)
             self.table.setCellWidget(index, COLUMNS.index(key), editor)
         mode_box = QtWidgets.QComboBox()
-        mode_box.addItems(shapes.PADDING_MODES)
-        mode_box.setCurrentText(spec.mode)
-        mode_box.currentTextChanged.connect(self.revalidate)
+        for mode in shapes.PADDING_MODES:            # shown translated, read as the engine's name
+            mode_box.addItem(tr(f"ex.mode.{mode}"), mode)
+        mode_box.setCurrentIndex(max(0, mode_box.findData(spec.mode)))
+        mode_box.currentIndexChanged.connect(self.revalidate)
         self.table.setCellWidget(index, COLUMNS.index("mode"), mode_box)
         self._enable_columns(index)
 
@@ -209,7 +214,7 @@ class ModelEditor(QtWidgets.QWidget):
             type_box = self.table.cellWidget(index, 0)
             texts = {key: self.table.cellWidget(index, COLUMNS.index(key)).text() for key in _TEXT_COLUMNS}
             specs.append(model_spec.RowSpec(type=type_box.currentText(), name=type_box.property("layer_name"),
-                                            mode=self.table.cellWidget(index, COLUMNS.index("mode")).currentText(),
+                                            mode=self.table.cellWidget(index, COLUMNS.index("mode")).currentData(),
                                             **texts))
         return specs
 

@@ -21,7 +21,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "gc.no_model": ("The gradient check needs a model and data: start or step a run first.",
                     "기울기 검사에는 모델과 데이터가 필요합니다: 먼저 학습을 시작하거나 한 단계 실행하세요."),
     "draw.no_model": ("There is no trained network yet: start or step a run first.",
-                      "아직 학습된 네트워크가 없습니다: 먼저 학습을 시작하거나 한 단계 실행하세요."),
+                      "아직 학습된 신경망이 없습니다: 먼저 학습을 시작하거나 한 단계 실행하세요."),
     "io.busy": ("Stop training before loading a model.", "모델을 불러오기 전에 학습을 멈추세요."),
     "io.no_data": ("{path} was saved from data that is not on this computer, so it can be looked at but not "
                    "trained further.", "{path}은(는) 이 컴퓨터에 없는 데이터로 학습되어, 볼 수는 있지만 더 학습할 수는 없습니다."),
@@ -37,7 +37,7 @@ TEXTS: dict[str, tuple[str, str]] = {
                         "{path}에는 입력 크기가 적혀 있지 않습니다. `cyconv import {path} --input-shape C,H,W --out "
                         "model.npz`로 한 번 가져온 뒤 model.npz를 여세요."),
     "draw.bad_shape": ("The image has shape {got}; the network takes {expected}.",
-                       "이미지의 모양은 {got}인데 네트워크는 {expected}를 받습니다."),
+                       "이미지의 모양은 {got}인데 신경망은 {expected}를 받습니다."),
     "train.no_run": ("There is no run yet: press Start or Step first.", "아직 학습이 없습니다: 먼저 시작이나 한 단계를 누르세요."),
     "train.already_done": ("This run has finished its {epochs} epochs: raise Epochs to train on, or press Reset.",
                            "이 학습은 {epochs}에폭을 모두 마쳤습니다: 더 학습하려면 에폭을 늘리고, 새로 하려면 초기화를 누르세요."),
@@ -63,7 +63,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "model.preset": ("Preset:", "프리셋:"),
     "model.custom": ("(custom)", "(직접 구성)"),
     "model.input": ("Input C×H×W:", "입력 C×H×W:"),
-    "model.add": ("Add layer", "레이어 추가"),
+    "model.add": ("Add layer", "층 추가"),
     "model.remove": ("Remove", "삭제"),
     "model.up": ("Up", "위로"),
     "model.down": ("Down", "아래로"),
@@ -75,12 +75,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "model.col.mode": ("Mode", "패딩 방식"),
     "model.col.extra": ("Extra", "기타"),
     "model.valid": ("Network is valid: {layers} layers, {params} parameters.",
-                    "유효한 네트워크: 레이어 {layers}개, 파라미터 {params}개."),
-    "model.invalid": ("Layer {index} ({name}): {reason}", "레이어 {index} ({name}): {reason}"),
+                    "유효한 신경망: 층 {layers}개, 파라미터 {params}개."),
+    "model.invalid": ("Layer {index} ({name}): {reason}", "층 {index} ({name}): {reason}"),
     "model.for_shapes_only": ("{name} is shown for its shapes only: too large to train here.",
                               "{name}은(는) 형상 확인용입니다: 여기서 학습하기에는 너무 큽니다."),
     # shape table
-    "shapes.col.layer": ("Layer", "레이어"),
+    "shapes.col.layer": ("Layer", "층"),
     "shapes.col.input": ("Input (C, H, W)", "입력 (C, H, W)"),
     "shapes.col.output": ("Output (C, H, W)", "출력 (C, H, W)"),
     "shapes.col.formula": ("Formula", "계산식"),
@@ -91,10 +91,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "shapes.total": ("Total", "합계"),
     "shapes.compare": ("Dense-only network with the same input and output: {dense} parameters "
                        "(hidden widths {widths}); this CNN: {cnn} ({ratio} of it).",
-                       "같은 입력과 출력의 완전연결 신경망: 파라미터 {dense}개 (은닉층 {widths}); "
+                       "같은 입력과 출력의 완전연결 신경망: 파라미터 {dense}개 (은닉층 {widths}), "
                        "이 CNN: {cnn}개 (그 {ratio})."),
     "shapes.compare.widths": ("Dense-only hidden widths:", "완전연결 은닉층 폭:"),
-    "shapes.failed": ("Stops at layer {index}: {reason}", "레이어 {index}에서 멈춤: {reason}"),
+    "shapes.failed": ("Stops at layer {index}: {reason}", "층 {index}에서 멈춤: {reason}"),
     # training controls
     "train.group": ("Training", "학습"),
     "train.dataset": ("Dataset:", "데이터셋:"),
@@ -132,18 +132,18 @@ TEXTS: dict[str, tuple[str, str]] = {
                              "먼저 이미지 폴더(클래스마다 하위 폴더 하나)를 고르세요."),
     "train.choose_folder": ("Folder…", "폴더…"),
     "train.eval_samples": ("Evaluation samples:", "평가 샘플 수:"),
-    "train.loading": ("Loading data and building the network…", "데이터를 읽고 네트워크를 만드는 중…"),
+    "train.loading": ("Loading data and building the network…", "데이터를 읽고 신경망을 만드는 중…"),
     "train.unavailable": ("{name} (not installed)", "{name} (설치되지 않음)"),
     "bad.batch": ("Batch size must be at least 1 (got {value}).", "배치 크기는 1 이상이어야 합니다 ({value})."),
     "bad.lr": ("Learning rate must be a positive number (got {value}).",
                "학습률은 양수여야 합니다 ({value})."),
     "bad.momentum": ("Momentum must be in [0, 1) (got {value}).", "모멘텀은 [0, 1) 범위여야 합니다 ({value})."),
     "bad.epochs": ("Epochs must be at least 1 (got {value}).", "에폭은 1 이상이어야 합니다 ({value})."),
-    "bad.model": ("The network is not valid: {reason}", "네트워크가 유효하지 않습니다: {reason}"),
+    "bad.model": ("The network is not valid: {reason}", "신경망이 유효하지 않습니다: {reason}"),
     "bad.data_shape": ("The dataset gives samples of shape {data}, the network expects {model}.",
-                       "데이터셋 샘플 형상은 {data}인데 네트워크 입력은 {model}입니다."),
+                       "데이터셋 샘플 형상은 {data}인데 신경망 입력은 {model}입니다."),
     "bad.classes": ("The dataset has {data} classes, the network outputs {model}.",
-                    "데이터셋의 클래스는 {data}개인데 네트워크 출력은 {model}개입니다."),
+                    "데이터셋의 클래스는 {data}개인데 신경망 출력은 {model}개입니다."),
     # curves
     "curves.loss": ("Loss", "손실"),
     "curves.accuracy": ("Accuracy", "정확도"),
@@ -157,7 +157,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "curves.lr": ("lr {old} → {new}", "학습률 {old} → {new}"),
     # filters / activations
     "filters.none": ("No conv layer yet: start or step training, or pick a preset.",
-                     "아직 합성곱 레이어가 없습니다: 학습을 시작하거나 프리셋을 고르세요."),
+                     "아직 합성곱 층이 없습니다: 학습을 시작하거나 프리셋을 고르세요."),
     "filters.caption": ("{name}: {f} filters × {c} input channels, {kh}×{kw}{capped}",
                         "{name}: 필터 {f}개 × 입력 채널 {c}개, {kh}×{kw}{capped}"),
     "filters.layer": ("Layer:", "레이어:"),
@@ -183,27 +183,27 @@ TEXTS: dict[str, tuple[str, str]] = {
     "act.channels_hint": (" — the number on each map is its channel; the colour bar gives the values",
                           " — 맵마다 적힌 숫자는 채널 번호, 색 막대는 값"),
     "act.none": ("Activations appear once the network has run on a sample.",
-                 "네트워크가 샘플을 처리하면 활성화 맵이 나타납니다."),
+                 "신경망이 샘플을 처리하면 활성화 맵이 나타납니다."),
     "act.kind.input": ("input image", "입력 이미지"),
-    "act.kind.feature_map": ("feature map (before activation)", "피처 맵 (활성 함수 전)"),
-    "act.kind.activation_map": ("activation map (after activation)", "액티베이션 맵 (활성 함수 후)"),
+    "act.kind.feature_map": ("feature map (before activation)", "피처 맵 (활성화 함수 전)"),
+    "act.kind.activation_map": ("activation map (after activation)", "활성화 맵 (활성화 함수 후)"),
     "act.kind.pooled": ("pooled map", "풀링 결과"),
     "act.kind.normalized": ("normalized map (LRN)", "정규화 맵 (LRN)"),
     "act.kind.dropout": ("after dropout (identity at test time)", "드롭아웃 후 (평가 때는 그대로)"),
     "act.kind.vector": ("vector", "벡터"),
     "act.kind.probabilities": ("class probabilities", "클래스 확률"),
-    "act.kind.activation": ("after activation", "활성 함수 후"),
+    "act.kind.activation": ("after activation", "활성화 함수 후"),
     "act.kind.logits": ("scores (logits)", "점수 (로짓)"),
     "act.click": ("Click a pixel of a feature map to see how the current weights computed it.",
                   "피처 맵의 픽셀을 누르면 현재 가중치로 어떻게 계산됐는지 볼 수 있습니다."),
     "act.prediction": ("Prediction: {label} ({confidence:.1%}); true label: {true}",
-                       "예측: {label} ({confidence:.1%}); 정답: {true}"),
+                       "예측: {label} ({confidence:.1%}), 정답: {true}"),
     # live step-through
     "live.title": ("{layer}, filter {f}, output ({row}, {col})", "{layer}, 필터 {f}, 출력 ({row}, {col})"),
     "live.channel": ("Input channel:", "입력 채널:"),
     "live.partials": ("Sum over {c} channels: {parts} + bias {bias} = {value}",
                       "채널 {c}개의 합: {parts} + 편향 {bias} = {value}"),
-    "live.engine": ("engine's value {engine}; by hand {manual}", "엔진의 값 {engine}; 손으로 계산 {manual}"),
+    "live.engine": ("engine's value {engine}; by hand {manual}", "엔진의 값 {engine}, 손으로 계산한 값 {manual}"),
     # predictions
     "pred.confusion": ("Confusion matrix (rows: true class, columns: predicted)",
                        "혼동 행렬 (행: 정답 클래스, 열: 예측)"),
@@ -266,33 +266,33 @@ TEXTS: dict[str, tuple[str, str]] = {
                    "agree (relative error below the row's threshold), so that layer's backward pass is right. Red: "
                    "they disagree, which means a real bug in that layer's backward pass, not noise.",
                    "역전파는 연쇄 법칙으로 모든 기울기를 계산합니다. 검사는 그중 몇 개를 느린 방법 (L(θ+h) − L(θ−h)) / 2h로 "
-                   "float64에서 테스트 이미지 두 장에 대해 다시 계산합니다. 이미 잘 맞히는 네트워크에서도 손실이 0이 되지 않도록 "
-                   "무작위 상류 기울기를 씁니다. 초록색: 두 값이 일치합니다(상대 오차가 그 행의 기준보다 작음). 그 레이어의 "
-                   "역전파가 맞다는 뜻입니다. 빨간색: 두 값이 다릅니다. 잡음이 아니라 그 레이어의 역전파에 실제 버그가 있다는 뜻입니다."),
+                   "float64에서 테스트 이미지 두 장에 대해 다시 계산합니다. 이미 잘 맞히는 신경망에서도 손실이 0이 되지 않도록 "
+                   "무작위 상류 기울기를 씁니다. 초록색: 두 값이 일치합니다(상대 오차가 그 행의 기준보다 작음). 그 층의 "
+                   "역전파가 맞다는 뜻입니다. 빨간색: 두 값이 다릅니다. 잡음이 아니라 그 층의 역전파에 실제 버그가 있다는 뜻입니다."),
     "gc.col.threshold": ("Threshold", "기준"),
     "gc.ok_tip": ("Backprop and the numerical estimate agree: this gradient is right.",
                   "역전파와 수치 추정값이 일치합니다: 이 기울기는 맞습니다."),
     "gc.bad_tip": ("Backprop and the numerical estimate disagree: this layer's backward pass has a bug.",
-                   "역전파와 수치 추정값이 다릅니다: 이 레이어의 역전파에 버그가 있습니다."),
+                   "역전파와 수치 추정값이 다릅니다: 이 층의 역전파에 버그가 있습니다."),
     "gc.running": ("Checking…", "검사 중…"),
     # speed
     "tab.speed": ("Naive vs Cython", "단순 구현 대 Cython"),
-    "speed.run": ("Time the conv layers", "합성곱 레이어 시간 재기"),
+    "speed.run": ("Time the conv layers", "합성곱 층 시간 재기"),
     "speed.running": ("Timing…", "시간 재는 중…"),
     "speed.explain": ("Each conv layer of the current network on 8 test images: the plain NumPy loops of "
                       "cyconv.reference (what you would write first) against the Cython kernel (im2col, "
                       "BLAS, OpenMP over the batch). The outputs must agree; the times show why the kernel "
                       "exists.",
-                      "현재 네트워크의 각 합성곱 레이어를 테스트 이미지 8장으로 실행합니다: cyconv.reference의 "
+                      "현재 신경망의 각 합성곱 층을 테스트 이미지 8장으로 실행합니다: cyconv.reference의 "
                       "단순한 NumPy 반복문(처음 떠올리는 구현)과 Cython 커널(im2col, BLAS, 배치에 대한 OpenMP)을 "
                       "비교합니다. 출력은 같아야 하고, 시간 차이가 커널이 필요한 이유를 보여줍니다."),
-    "speed.col.layer": ("Layer", "레이어"),
+    "speed.col.layer": ("Layer", "층"),
     "speed.col.shape": ("Input (N, C, H, W)", "입력 (N, C, H, W)"),
     "speed.col.naive": ("Naive loops", "단순 반복문"),
     "speed.col.fast": ("Cython kernel", "Cython 커널"),
     "speed.col.speedup": ("Speed-up", "속도 향상"),
     "speed.col.difference": ("Max |difference|", "최대 |차이|"),
-    "speed.no_conv": ("This network has no conv layer to time.", "이 네트워크에는 시간을 잴 합성곱 레이어가 없습니다."),
+    "speed.no_conv": ("This network has no conv layer to time.", "이 신경망에는 시간을 잴 합성곱 층이 없습니다."),
     # draw
     "draw.clear": ("Clear", "지우기"),
     "draw.load": ("Load image…", "이미지 불러오기…"),
@@ -301,8 +301,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "draw.result": ("Prediction: {label} ({confidence:.1%})", "예측: {label} ({confidence:.1%})"),
     "draw.hint": ("Draw with the mouse (white on black, like the digits) or load an image; "
                   "it is resized to the network's input.",
-                  "마우스로 그리거나(검은 바탕에 흰 글씨) 이미지를 불러오세요; "
-                  "네트워크 입력 크기로 바뀝니다."),
+                  "마우스로 그리거나(검은 바탕에 흰 글씨) 이미지를 불러오세요. "
+                  "신경망 입력 크기로 바뀝니다."),
     "draw.bad_image": ("Could not read an image from {path}.", "{path}에서 이미지를 읽을 수 없습니다."),
     # glossary (tooltips): the seeds' definitions
     "term.channel": ("Channel: a colour image has 3 channels (R, G, B), a grey image 1. A conv layer with n "
@@ -328,8 +328,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                          "피처 맵(Feature Map): 합성곱 계산으로 만들어진 행렬 (활성화 함수 적용 전)."),
     "term.activation_map": ("Activation map: the feature map after the activation function — the conv "
                             "layer's final output.",
-                            "액티베이션 맵(Activation Map): 피처 맵에 활성 함수를 적용한 결과, "
-                            "즉 Convolution 레이어의 최종 출력입니다."),
+                            "활성화 맵(Activation Map): 피처 맵에 활성화 함수를 적용한 결과, "
+                            "즉 Convolution 층의 최종 출력입니다."),
     "term.pooling": ("Pooling: shrinks each map by taking the max, average or min of every window; it has no "
                      "parameters and keeps the number of channels.",
                      "풀링(Pooling): 각 영역의 최댓값, 평균, 최솟값을 모아 크기를 줄이고 특정 데이터를 강조합니다. "
@@ -337,7 +337,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "term.kernel": ("Kernel size (KH×KW) of a filter, or the window of a pooling layer.",
                     "커널 크기(KH×KW): 필터의 크기, 또는 풀링 창의 크기."),
     "term.lr": ("Learning rate: how far each update moves the weights; can be changed while training.",
-                "학습률: 한 번의 갱신에서 가중치를 얼마나 움직일지; 학습 중에도 바꿀 수 있습니다."),
+                "학습률: 한 번의 갱신에서 가중치를 얼마나 움직일지 정하는 값이며, 학습 중에도 바꿀 수 있습니다."),
     "train.samples_tip": ("How many training images to use, for every dataset: the built-in shapes are made in this "
                           "number, MNIST and the others use their first images up to it (a tenth is kept apart "
                           "to validate after each epoch).",
