@@ -18,7 +18,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "why.bad_class": ("Class {target} does not exist: pick 0 to {last}.", "클래스 {target}는 없습니다: 0부터 {last}까지 고르세요."),
     "why.bad_filter": ("That filter cannot be searched: {reason}", "그 필터는 찾을 수 없습니다: {reason}"),
     "why.none": ("Train a step first: the explanations use the live network.",
-                 "먼저 한 단계 학습하세요: 설명은 지금의 네트워크로 계산합니다."),
+                 "먼저 한 단계 학습하세요: 설명은 지금의 신경망으로 계산합니다."),
     "why.ready": ("Pick a test image and press Show.", "테스트 이미지를 고르고 보기를 누르세요."),
     "why.show": ("Show", "보기"),
     "why.show_filter": ("Find its top images", "가장 강하게 반응하는 이미지 찾기"),
@@ -34,7 +34,7 @@ TEXTS: dict[str, tuple[str, str]] = {
                       "{name}의 |엔진 − NumPy 기준 구현| 최댓값: {value:.2e}"),
     "why.loss_rule": ("Softmax cross-entropy: dL/dz = softmax(z) − onehot(y). Loss {loss:.4f}, true class {label}.",
                       "소프트맥스 교차 엔트로피: dL/dz = softmax(z) − onehot(y). 손실 {loss:.4f}, 정답 클래스 {label}."),
-    "why.rule.Dense": ("Dense: dW = dout ⊗ x, db = dout, dx = Wᵀ·dout.", "완전 연결층: dW = dout ⊗ x, db = dout, dx = Wᵀ·dout."),
+    "why.rule.Dense": ("Dense: dW = dout ⊗ x, db = dout, dx = Wᵀ·dout.", "완전연결층: dW = dout ⊗ x, db = dout, dx = Wᵀ·dout."),
     "why.rule.ReLU": ("ReLU: the gradient passes where x > 0 ({passed} of {total}) and stops elsewhere.",
                       "ReLU: x > 0인 곳({total}개 중 {passed}개)에서만 기울기가 지나가고 나머지에서는 멈춥니다."),
     "why.rule.MaxPool2D": ("Max pooling: each gradient goes to the pixel that won its window (argmax routing).",
@@ -50,7 +50,7 @@ TEXTS: dict[str, tuple[str, str]] = {
                         "채널 {channel}의 출력 ({row}, {col})은 이 창에서 나왔고, 기울기 {value}는 {winner}로 갑니다."),
     "why.conv_dx": ("dx[{channel}, {row}, {col}] through filter {filter}: dout and the flipped filter side by side, "
                     "their products below; sum {share}.", "필터 {filter}를 거친 dx[{channel}, {row}, {col}]: dout과 뒤집은 "
-                    "필터를 나란히, 그 곱을 아래에; 합 {share}."),
+                    "필터를 나란히, 그 곱을 아래에 보입니다. 합 {share}."),
     "why.conv_dw": ("dW[{filter}, {channel}, {i}, {j}]: the input under that weight times dout, summed over all "
                     "{rows}×{cols} outputs (the 6×6 where dout is largest shown).",
                     "dW[{filter}, {channel}, {i}, {j}]: 그 가중치 아래의 입력과 dout을 곱해 {rows}×{cols}개 출력 모두에 대해 "
@@ -68,9 +68,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "why.layer": ("Layer", "층"),
     "why.filter": ("Filter", "필터"),
     "why.top_caption": ("The 9 test images that excite {layer} filter {channel} most; the box is the patch it sees.",
-                        "{layer}의 필터 {channel}을 가장 강하게 활성화하는 테스트 이미지 9개; 상자는 그 칸이 보는 부분입니다."),
+                        "{layer}의 필터 {channel}을 가장 강하게 활성화하는 테스트 이미지 9개. 상자는 그 칸이 보는 부분입니다."),
     "why.class_model": ("Class model of {target}: gradient ascent on its score with L2 regularisation; p = {p:.2%}.",
-                        "{target}의 클래스 모델: L2 정규화를 더해 점수를 경사 상승; p = {p:.2%}."),
+                        "{target}의 클래스 모델: L2 정규화를 더해 점수를 경사 상승시킵니다. p = {p:.2%}."),
     "why.fooling": ("Fooling: ε = {epsilon:.4f} along sign(dL/dx) (L2 size {l2:.3f}) turns {source} into {target} ({p:.1%}).",
                     "속이기: sign(dL/dx) 방향으로 ε = {epsilon:.4f} (L2 크기 {l2:.3f})만 바꾸면 {source}가 {target}({p:.1%})이 됩니다."),
     "why.not_fooled": ("No ε up to {epsilon:.2f} along sign(dL/dx) changed the prediction {source}.",
