@@ -156,3 +156,15 @@ def test_a_break_it_experiment_leaves_the_run_alone(session):
     assert result.diagnoses[0].code == "symmetry"
     np.testing.assert_array_equal(session.model["conv1"].params["W"], weights)
     assert session.step_count == 2
+
+
+def test_what_if_trains_the_run_again_with_one_change_from_the_same_seed(session):
+    train(session, 5)
+    current, other, differences = operations.run("compare.what_if", session, {"lr": 0.02})
+    assert [(d.what, d.before, d.after) for d in differences] == [("lr", 0.002, 0.02)]
+    assert other.steps == current.steps == 5
+    assert other.step_loss[0] == pytest.approx(current.step_loss[0])     # same start, same first batch
+    assert not np.allclose(other.step_loss[1:], current.step_loss[1:])
+    same, again, nothing = operations.run("compare.what_if", session, {})
+    np.testing.assert_allclose(again.step_loss, same.step_loss, rtol=1e-6)
+    assert nothing == ()

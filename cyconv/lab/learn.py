@@ -1,8 +1,9 @@
 """See it learn, in a lab session: the time machine, the doctor and two runs side by side.
 
 ``install(session)`` adds a :class:`LearnRecorder` to ``session.recorders``; from then on,
-every ``every`` steps (doubling as the history thins) it runs the probe batch (the first
-``probe_size`` images of the live test subset) through the network once and keeps:
+every ``every`` steps (doubling as the history thins) and at the run's last step, it runs the
+probe batch (the first ``probe_size`` images of the live test subset) through the network
+once and keeps:
 
 - a :class:`cyconv.monitor.Moment` (filters, probe activations of the first
   ``picture_probe`` images, metrics, probe confusion) in a bounded History;
@@ -24,6 +25,7 @@ from ..monitor import compare, doctor, experiments, gif, stats
 from ..monitor.history import DEFAULT_MAX_BYTES, History, Moment
 from ..monitor.log import CheckupLog
 from ..train.metrics import confusion_matrix
+from . import probes
 from .errors import LabError
 from .operations import operation
 
@@ -32,6 +34,8 @@ __all__ = ["LearnRecorder", "install", "recorder_of", "record_of", "EXPERIMENT_S
 #: Steps a "break it" experiment trains, and the training images it draws its batches from.
 EXPERIMENT_STEPS = 30
 EXPERIMENT_IMAGES = 2000
+#: The most steps a "what if" run trains (it runs in the session's thread, between steps).
+WHAT_IF_MAX_STEPS = 1000
 
 
 class LearnRecorder:
@@ -54,9 +58,10 @@ class LearnRecorder:
     def record(self, session, update) -> None:
         step = session.step_count
         model = session.model
-        if self.history.due(step) and session._eval is not None and len(session._eval):
+        due = self.history.due(step) or update.final is not None      # a run's last step is always kept
+        if due and session._eval is not None and len(session._eval):
             self._take(session, step, update.reports[0])
-        if self.history.due(step + 1):      # the next step is recorded: measure its update
+        if self.history.due(step + 1) or step + 1 == session.trainer.total_steps:   # measure the next update
             self._before, self._before_step = stats.weights_of(model), step
 
     def _take(self, session, step: int, report) -> None:
@@ -121,11 +126,12 @@ def recorder_of(session, *, required: bool = True) -> LearnRecorder | None:
     return None
 
 
-def record_of(session, label: str) -> compare.RunRecord:
-    """The session's run as a RunRecord: the final whole-test evaluation if the run ended,
-    else one on the live subset now."""
+def record_of(session, label: str, *, final: bool = True) -> compare.RunRecord:
+    """The session's run as a RunRecord: the final whole-test evaluation if the run ended (and
+    ``final``), else one on the live subset now."""
     model = session.model
-    evaluation = session.final if session.final is not None and session.final.confusion.size else None
+    ended = final and session.final is not None and session.final.confusion.size
+    evaluation = session.final if ended else None
     if evaluation is None:
         session._require_eval("compare.nothing_kept")
         evaluation = session.evaluation_if_due(force=True)
@@ -171,6 +177,37 @@ def compare_show(session) -> tuple:
         raise LabError("compare.nothing_kept")
     current = record_of(session, "current")
     return kept, current, compare.differences(kept, current)
+
+
+@operation("compare.what_if")
+def compare_what_if(session, change: dict) -> tuple:
+    """Train the session's run again from the same seed, for as many steps, with ``change``
+    ({setting: value}, e.g. {"lr": 0.02}) applied, apart from the session: (this run's
+    RunRecord, the other run's, the differences)."""
+    if session.trainer is None or session.step_count == 0:
+        raise LabError("compare.nothing_kept")
+    settings = dataclasses.replace(session.settings, **change)
+    other = _train_like(session, settings, min(session.step_count, WHAT_IF_MAX_STEPS))
+    current = record_of(session, "current", final=False)      # both on the live subset
+    return current, other, compare.differences(current, other)
+
+
+def _train_like(session, settings, steps: int) -> compare.RunRecord:
+    """A RunRecord of the session's network trained ``steps`` batches with ``settings`` on its data."""
+    from ..model import Sequential
+    from ..train import Trainer
+
+    network = session.network or session.model.config()
+    model = Sequential.from_config(network, seed=settings.seed)
+    trainer = Trainer(model, session.trainer.train, optimizer=settings.optimizer, lr=settings.lr,
+                      momentum=settings.momentum, batch_size=settings.batch_size, epochs=1 << 20, seed=settings.seed)
+    for _ in range(steps):
+        trainer.step()
+    evaluation = probes.evaluation(model, session._eval, steps)
+    convs = [layer.params["W"] for _, layer in model.named_layers() if layer.type_name == "Conv2D"]
+    return compare.RunRecord.of("what if", dataclasses.asdict(settings), network, trainer.history["step_loss"],
+                                convs[0] if convs else None, evaluation.confusion, evaluation.accuracy, steps,
+                                session.info.classes)
 
 
 @operation("doctor.examine")

@@ -44,6 +44,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "compare.run": ("{label}: {steps} steps, accuracy {accuracy:.1%}", "{label}: {steps}단계, 정확도 {accuracy:.1%}"),
     "compare.kept_label": ("kept run", "보관한 학습"),
     "compare.current_label": ("current run", "현재 학습"),
+    "compare.what_if_label": ("same run, one change", "하나만 바꾼 학습"),
     "compare.loss": ("Training loss", "학습 손실"),
     "compare.step": ("Step", "단계"),
     # doctor
