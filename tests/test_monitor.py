@@ -225,3 +225,37 @@ def test_filters_gif_writes_one_frame_per_moment(tmp_path):
         assert picture.n_frames == 3
     with pytest.raises(ValueError, match="no conv layer"):
         gif.filters_gif(history, path, layer="conv9")
+
+
+def test_the_command_line_reports_a_saved_session_and_runs_an_experiment(tmp_path, capsys):
+    from cyconv.lab import LabSession, TrainingSettings, learn
+    from cyconv.monitor.__main__ import main
+
+    session = LabSession()
+    learn.install(session, every=2)
+    session.build(mnist_cnn(), TrainingSettings(dataset="synthetic", n_train=300, n_eval=40, batch_size=32))
+    for _ in range(5):
+        session.advance()
+    session.save(tmp_path / "run.npz")
+    assert main(["report", str(tmp_path / "run.npz"), "--gif", str(tmp_path / "f.gif")]) == 0
+    out = capsys.readouterr().out
+    assert "3 moments recorded, steps 1..4" in out and "wrote" in out and "\n- " in out
+    assert (tmp_path / "f.gif").exists()
+    assert main(["break", "zero_init", "--steps", "5", "--n-train", "300"]) == 0
+    assert "Symmetry" in capsys.readouterr().out
+
+
+def test_the_command_line_says_one_line_on_a_mistake(tmp_path, capsys):
+    from cyconv.monitor.__main__ import main
+
+    assert main(["report", str(tmp_path / "missing.npz")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("cyconv: error: ") and err.count("\n") == 1
+
+
+def test_histogram_counts_as_numpy_does():
+    values = np.random.default_rng(1).normal(size=5000)
+    expected, edges = np.histogram(values, bins=stats.HISTOGRAM_BINS)
+    found = stats.histogram(values)
+    np.testing.assert_array_equal(found.counts, expected)
+    np.testing.assert_allclose(found.edges, edges)

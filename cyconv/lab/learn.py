@@ -20,6 +20,7 @@ import dataclasses
 
 import numpy as np
 
+from .. import schema
 from .._arrays import softmax
 from ..monitor import compare, doctor, experiments, gif, stats
 from ..monitor.history import DEFAULT_MAX_BYTES, History, Moment
@@ -39,9 +40,11 @@ WHAT_IF_MAX_STEPS = 1000
 
 
 class LearnRecorder:
-    """The session recorder of "see it learn" (see the module docstring)."""
+    """The session recorder of "see it learn" (see the module docstring). A recording costs
+    about two thirds of a training step of mnist_cnn (a 16-image forward pass, eleven
+    histograms, the copies); every 20 steps that is ~4 % of the training time."""
 
-    def __init__(self, *, every: int = 10, max_bytes: int = DEFAULT_MAX_BYTES, probe_size: int = 32,
+    def __init__(self, *, every: int = 20, max_bytes: int = DEFAULT_MAX_BYTES, probe_size: int = 16,
                  picture_probe: int = 8, max_checkups: int = 1000):
         self.history = History(every=every, max_bytes=max_bytes)
         self.log = CheckupLog(max_checkups)
@@ -104,7 +107,6 @@ class LearnRecorder:
 
 
 def _is_activation(type_name: str) -> bool:
-    from .. import schema
     return schema.spec(type_name).role == "activation"
 
 

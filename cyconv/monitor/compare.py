@@ -8,6 +8,7 @@ size changed; a layer added or removed), so the line that names it cannot disagr
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -40,7 +41,7 @@ class RunRecord:
     @classmethod
     def of(cls, label, settings, network, step_loss, filters, confusion, accuracy, steps, classes=()) -> RunRecord:
         """A record holding read-only copies."""
-        return cls(label=str(label), settings=dict(settings), network=network,
+        return cls(label=str(label), settings=dict(settings), network=copy.deepcopy(dict(network)),
                    step_loss=read_only(np.asarray(step_loss, dtype=np.float64)),
                    filters=None if filters is None else read_only(filters),
                    confusion=read_only(np.asarray(confusion, dtype=np.int64)), accuracy=float(accuracy),

@@ -22,6 +22,9 @@ __all__ = ["LayerStats", "ActivationStats", "Checkup", "HISTOGRAM_BINS", "histog
            "activation_stats", "checkup", "weights_of"]
 
 HISTOGRAM_BINS = 30
+#: A histogram is drawn from at most this many values, evenly strided: the picture is the same
+#: and a probe batch's first activation maps (32 × 5,760 values in mnist_cnn) cost a tenth.
+HISTOGRAM_VALUES = 16384
 #: A sigmoid output this close to 0 or 1 (a tanh's to ±1) passes almost no gradient (σ' < 0.01).
 SATURATION_MARGIN = 0.01
 
@@ -33,14 +36,19 @@ class Histogram:
 
 
 def histogram(values, bins: int = HISTOGRAM_BINS) -> Histogram:
-    """Counts of the finite ``values`` in ``bins`` equal bins over their own range."""
-    flat = np.asarray(values, dtype=np.float64).ravel()
-    flat = flat[np.isfinite(flat)]
+    """Counts of the finite ``values`` (at most HISTOGRAM_VALUES of them, evenly strided) in
+    ``bins`` equal bins over their own range (the last bin includes its right edge)."""
+    flat = np.asarray(values).ravel()
+    flat = flat[::max(1, -(-flat.size // HISTOGRAM_VALUES))]
+    flat = flat[np.isfinite(flat)].astype(np.float64)
     low, high = (float(flat.min()), float(flat.max())) if flat.size else (0.0, 0.0)
     if high <= low:
         low, high = low - 0.5, high + 0.5
-    counts, edges = np.histogram(flat, bins=bins, range=(low, high))
-    return Histogram(read_only(counts.astype(np.int64)), read_only(edges))
+    # bincount of the bin indices: what np.histogram does for equal bins, without its checks,
+    # which cost more than the counting on these small samples
+    index = np.minimum(((flat - low) * (bins / (high - low))).astype(np.int64), bins - 1)
+    counts = np.bincount(index, minlength=bins)
+    return Histogram(read_only(counts.astype(np.int64)), read_only(np.linspace(low, high, bins + 1)))
 
 
 @dataclass(frozen=True)
@@ -125,10 +133,10 @@ def weight_stats(model, before: dict | None = None) -> tuple:
 
 def _activation_shares(type_name: str, output: np.ndarray) -> tuple[float, float, float]:
     """(dead, saturated, gain) of an activation's probe output (see ActivationStats)."""
-    output = np.asarray(output, dtype=np.float64)
     if type_name == "ReLU":
-        fired = np.any(output > 0, axis=0)
-        return float(1.0 - fired.mean()), 0.0, float(np.mean(output > 0))
+        positive = output > 0
+        return float(1.0 - np.any(positive, axis=0).mean()), 0.0, float(positive.mean())
+    output = np.asarray(output, dtype=np.float64)
     if type_name == "Sigmoid":
         saturated = float(np.mean((output < SATURATION_MARGIN) | (output > 1 - SATURATION_MARGIN)))
         return 0.0, saturated, float(np.mean(output * (1 - output)))

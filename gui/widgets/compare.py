@@ -4,7 +4,6 @@ to each other, and one line saying what differed (cyconv.monitor.compare works i
 two runs' settings and networks)."""
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pyqtgraph as pg
@@ -14,11 +13,12 @@ from cyconv.lab.i18n import tr
 
 from .. import render
 from .images import ImagePanel
+from .timeline import save_grab
 
 KEEP_TAG, SHOW_TAG = "compare.keep", "compare.show"
 COLOURS = ((31, 119, 180), (214, 39, 40))
-#: The "what if" the screenshot mode shows: the same run with a ten times larger learning rate.
-SCREENSHOT_LR_FACTOR = 10.0
+#: The "what if" button (and the screenshot mode): the same run with a ten times larger learning rate.
+WHAT_IF_LR_FACTOR = 10.0
 _LABEL_KEYS = {"kept": "compare.kept_label", "current": "compare.current_label", "what if": "compare.what_if_label"}
 
 
@@ -44,6 +44,8 @@ class CompareView(QtWidgets.QWidget):
         self.problem: str | None = None             # the last question's failure, shown in the status line
         self.keep_button, self.compare_button = QtWidgets.QPushButton(), QtWidgets.QPushButton()
         self.keep_button.clicked.connect(self.keep)
+        self.what_if_button = QtWidgets.QPushButton()
+        self.what_if_button.clicked.connect(self._what_if_lr)
         self.compare_button.clicked.connect(self.compare)
         self.hint, self.status, self.difference_label = QtWidgets.QLabel(), QtWidgets.QLabel(), QtWidgets.QLabel()
         for label in (self.hint, self.status, self.difference_label):
@@ -64,6 +66,7 @@ class CompareView(QtWidgets.QWidget):
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(self.keep_button)
         buttons.addWidget(self.compare_button)
+        buttons.addWidget(self.what_if_button)
         buttons.addStretch(1)
         pictures = QtWidgets.QGridLayout()
         for column, (filters, confusion) in enumerate(zip(self.filter_panels, self.confusion_panels)):
@@ -95,26 +98,26 @@ class CompareView(QtWidgets.QWidget):
         if self._ask is not None:
             self._ask(SHOW_TAG, "compare.what_if", change)
 
+    def _what_if_lr(self) -> None:
+        if self._window is not None and self._window.session is not None:
+            self.what_if({"lr": self._window.session.settings.lr * WHAT_IF_LR_FACTOR})
+
     def exercise(self):
         """Screenshot mode: the run beside itself with a ten times larger learning rate."""
         if self._ask is None or self._window.session is None:
             return None
         self.comparison = self.problem = None
-        self.what_if({"lr": self._window.session.settings.lr * SCREENSHOT_LR_FACTOR})
+        self._what_if_lr()
         return lambda: self.comparison is not None or self.problem is not None
 
     def screenshots(self, folder: str) -> list[str]:
-        if self.comparison is None:
-            return []
-        path = os.path.join(folder, "compare.png")
-        if not self.grab().save(path, "PNG"):
-            raise OSError(f"compare: could not write {path}")
-        return [path]
+        return save_grab(self, folder, "compare.png") if self.comparison is not None else []
 
     def retranslate(self) -> None:
         self.hint.setText(tr("compare.hint"))
         self.keep_button.setText(tr("compare.keep"))
         self.compare_button.setText(tr("compare.refresh"))
+        self.what_if_button.setText(tr("compare.what_if"))
         self.plot.setLabel("left", tr("compare.loss"))
         self.plot.setLabel("bottom", tr("compare.step"))
         if self.kept is not None and self.comparison is None:

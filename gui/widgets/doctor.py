@@ -5,7 +5,6 @@ showing its failure and the doctor naming it (cyconv.monitor.experiments)."""
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import pyqtgraph as pg
@@ -14,6 +13,8 @@ from PySide6 import QtCore, QtWidgets
 from cyconv.lab.i18n import tr
 from cyconv.monitor import doctor as rules
 from cyconv.monitor.experiments import EXPERIMENTS
+
+from .timeline import save_grab
 
 EXAMINE_TAG, BREAK_TAG = "doctor.examine", "doctor.break"
 _PENS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
@@ -51,6 +52,8 @@ class DoctorView(QtWidgets.QWidget):
         self.ratio_plot.addItem(pg.InfiniteLine(pos=math.log10(rules.RATIO_RULE), angle=0,
                                                 pen=pg.mkPen((0, 0, 0), style=QtCore.Qt.PenStyle.DashLine)))
         self.ratio_legend = self.ratio_plot.getPlotItem().addLegend(offset=(-10, 10))
+        self.series_choice = QtWidgets.QComboBox()            # which measure the chart follows over time
+        self.series_choice.currentIndexChanged.connect(self._draw_ratios)
         self.histograms = {kind: pg.PlotWidget(background="w") for kind in ("weights", "gradients", "activations")}
         self._build_layout()
         self.retranslate()
@@ -63,9 +66,12 @@ class DoctorView(QtWidgets.QWidget):
         for button in self.break_buttons.values():
             buttons.addWidget(button)
         buttons.addStretch(1)
+        chart = QtWidgets.QVBoxLayout()
+        chart.addWidget(self.series_choice)
+        chart.addWidget(self.ratio_plot, 1)
         middle = QtWidgets.QHBoxLayout()
         middle.addWidget(self.table, 1)
-        middle.addWidget(self.ratio_plot, 1)
+        middle.addLayout(chart, 1)
         bottom = QtWidgets.QHBoxLayout()
         for plot in self.histograms.values():
             bottom.addWidget(plot, 1)
@@ -102,12 +108,7 @@ class DoctorView(QtWidgets.QWidget):
         return lambda: bool(self.checkups) or self.problem is not None
 
     def screenshots(self, folder: str) -> list[str]:
-        if not self.checkups:
-            return []
-        path = os.path.join(folder, "doctor.png")
-        if not self.grab().save(path, "PNG"):
-            raise OSError(f"doctor: could not write {path}")
-        return [path]
+        return save_grab(self, folder, "doctor.png") if self.checkups else []
 
     def retranslate(self) -> None:
         self.examine_button.setText(tr("doctor.refresh"))
@@ -115,7 +116,12 @@ class DoctorView(QtWidgets.QWidget):
         for name, button in self.break_buttons.items():
             button.setText(tr(f"doctor.break.{name}"))
         self.table.setHorizontalHeaderLabels([tr(f"doctor.table.{key}") for key in ("layer", "grad", "ratio", "dead")])
-        self.ratio_plot.setTitle(tr("doctor.over_time"))
+        index = max(self.series_choice.currentIndex(), 0)
+        self.series_choice.blockSignals(True)
+        self.series_choice.clear()
+        self.series_choice.addItems([tr("doctor.over_time"), tr("doctor.over_time_grad")])
+        self.series_choice.setCurrentIndex(index)
+        self.series_choice.blockSignals(False)
         self._draw()
 
     # -- answers ----------------------------------------------------------------------------------
@@ -164,16 +170,19 @@ class DoctorView(QtWidgets.QWidget):
         if layers and not self.table.selectedItems():
             self.table.selectRow(0)
 
-    def _draw_ratios(self) -> None:
+    def _draw_ratios(self, *_) -> None:
+        """Each weighted layer's update-to-weight ratio (or gradient norm) over the checkups."""
+        field = "grad_norm" if self.series_choice.currentIndex() == 1 else "update_ratio"
         plot = self.ratio_plot.getPlotItem()
-        for item in [i for i in plot.listDataItems()]:
+        for item in list(plot.listDataItems()):
             plot.removeItem(item)
         self.ratio_legend.clear()
         if not self.checkups:
             return
         steps = np.array([c.step for c in self.checkups])
         for index, row in enumerate(self.checkups[-1].layers):
-            ratios = np.array([c.layers[index].update_ratio if index < len(c.layers) else np.nan for c in self.checkups])
+            ratios = np.array([getattr(c.layers[index], field) if index < len(c.layers) else np.nan
+                               for c in self.checkups])
             keep = np.isfinite(ratios) & (ratios > 0)
             if keep.any():
                 plot.plot(steps[keep], ratios[keep], pen=pg.mkPen(_PENS[index % len(_PENS)], width=2), name=row.layer)

@@ -24,6 +24,14 @@ REFRESH_MS, PLAY_MS = 2000, 150
 TAG, GIF_TAG = "timeline", "timeline.gif"
 
 
+def save_grab(widget, folder: str, name: str) -> list[str]:
+    """Write ``widget`` as it is on screen to ``folder/name``; [that path] (a view's screenshots)."""
+    path = os.path.join(folder, name)
+    if not widget.grab().save(path, "PNG"):
+        raise OSError(f"{type(widget).__name__}: could not write {path}")
+    return [path]
+
+
 class TimelineView(QtWidgets.QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -107,12 +115,7 @@ class TimelineView(QtWidgets.QWidget):
         return lambda: bool(self.moments)
 
     def screenshots(self, folder: str) -> list[str]:
-        if not self.moments:
-            return []
-        path = os.path.join(folder, "timeline.png")
-        if not self.grab().save(path, "PNG"):
-            raise OSError(f"timeline: could not write {path}")
-        return [path]
+        return save_grab(self, folder, "timeline.png") if self.moments else []
 
     def retranslate(self) -> None:
         self.play_button.setText(tr("timeline.pause") if self.play_button.isChecked() else tr("timeline.play"))

@@ -66,6 +66,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "doctor.hist.gradients": ("Gradients of {layer}", "{layer}의 기울기"),
     "doctor.hist.activations": ("Activations of {layer}", "{layer}의 활성화"),
     "doctor.over_time": ("Update-to-weight ratio over time (rule of thumb ~1e-3)", "시간에 따른 갱신/가중치 비율 (경험칙 약 1e-3)"),
+    "doctor.over_time_grad": ("Gradient norm over time", "시간에 따른 기울기 노름"),
+    "compare.what_if": ("What if: learning rate ×10", "만약에: 학습률 ×10"),
     "doctor.divergence": ("Divergence: the loss went from {first:.3g} up to {peak:.3g} and {layer}'s updates reached "
                           "{ratio:.1e} of its weights (rule of thumb ~{rule:.0e}): the learning rate is too high; divide it "
                           "by 10.",
