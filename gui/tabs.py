@@ -13,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .widgets.activations import ActivationsView
+from .widgets.compare import CompareView
 from .widgets.curves import CurvesView
+from .widgets.doctor import DoctorView
 from .widgets.draw import DrawView
 from .widgets.explainers import ConvExplainer, PoolExplainer
 from .widgets.filters import FiltersView
@@ -25,6 +27,7 @@ from .widgets.why_backprop import BackpropView
 from .widgets.why_filters import FilterSearchView
 from .widgets.why_receptive import ReceptiveFieldView
 from .widgets.why_saliency import SaliencyView
+from .widgets.timeline import TimelineView
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,9 @@ TAB_SPECS = (
     TabSpec("filters", FiltersView, "term.filter"),
     TabSpec("activations", ActivationsView, "term.activation_map"),
     TabSpec("predictions", PredictionsView),
+    TabSpec("timeline", TimelineView, "tip.timeline"),
+    TabSpec("compare", CompareView, "tip.compare"),
+    TabSpec("doctor", DoctorView, "tip.doctor"),
     TabSpec("conv_explainer", ConvExplainer, "tip.conv_explainer"),
     TabSpec("pool_explainer", PoolExplainer, "tip.pool_explainer"),
     TabSpec("gradcheck", GradcheckView),

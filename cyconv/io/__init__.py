@@ -9,9 +9,11 @@ stranger cannot run code):
   ``normalization`` {"mean", "std"}, ``dataset`` (cyconv.data.dataset_identity), ``training``
   (Trainer.settings), ``optimizer`` (name, step count, hyperparameters, constructor settings),
   ``trainer_state`` (Trainer.state()), ``history``, ``evaluation`` {"split", "n", "loss",
-  "accuracy"} and ``extra`` (free JSON for a UI);
+  "accuracy"}, ``extra`` (free JSON for a UI) and ``attachments`` (the names of the extra arrays);
 - ``param/<name>``: every parameter, e.g. ``param/conv1.W``;
-- ``optim/<state key>/<name>``: the optimizer's per-parameter arrays, e.g. ``optim/m/conv1.W``.
+- ``optim/<state key>/<name>``: the optimizer's per-parameter arrays, e.g. ``optim/m/conv1.W``;
+- ``attach/<name>``: a caller's named extra arrays (numbers only), e.g.
+  ``attach/history/filters/conv1``, within a budget of their own.
 
 Files are written atomically (see atomic_write). Reading checks the file before trusting it:
 a regular file (a pipe cannot hang the reader), every member's declared size within a budget,
@@ -25,7 +27,7 @@ import os
 from .. import optim
 from ..data.identity import Normalization
 from ..model import Sequential
-from . import _archive, _legacy, _meta
+from . import _archive, _attachments, _legacy, _meta
 from ._layout import FORMAT, META_KEY, OPTIM_PREFIX, PARAM_PREFIX, VERSION, CheckpointError
 from ._write import atomic_write, optimizer_config, save
 
@@ -46,6 +48,7 @@ class Checkpoint:
     ``optimizer_state``: ``optimizer.state_dict()`` plus ``config`` (restore_optimizer turns
     it back into an optimizer). ``trainer_state``, ``history``: where the run was.
     ``evaluation``: the last whole-test-set evaluation. ``extra``: a UI's own state.
+    ``attachments``: {name: read-only array} of the extra arrays save() was given ({} if none).
     """
 
     path: str
@@ -59,6 +62,7 @@ class Checkpoint:
     history: dict | None = None
     evaluation: dict | None = None
     extra: dict | None = None
+    attachments: dict = dataclasses.field(default_factory=dict)
 
     def __getitem__(self, key):
         """``checkpoint["model"]``: the mapping-style access of code written for 0.1's dict."""
@@ -97,6 +101,7 @@ def _needed_members(meta, found):
     if saved is not None:
         keys += [f"{OPTIM_PREFIX}{key}/{name}" for key, names in saved["state_names"].items()
                  for name in names]
+    keys += _attachments.needed_members(meta.get("attachments") or [])
     missing = [key for key in keys if key not in found]
     if missing:
         raise KeyError(missing[0])
@@ -111,12 +116,14 @@ def _read(path, archive):
     meta = _meta.parse_meta(path, _archive.read_meta_text(path, archive, found[META_KEY]),
                             READABLE_VERSIONS)
     _meta.check_meta(path, meta)
+    meta["attachments"] = _attachments.check_names(path, meta.get("attachments"))
     try:
         keys = _needed_members(meta, found)
     except KeyError as error:
         raise CheckpointError(f"{path}: the checkpoint is incomplete: {error} is missing") \
             from None
     _meta.check_arrays_fit(path, meta, headers)
+    _attachments.check_fit(path, meta["attachments"], headers)
     arrays = {key: _archive.read_array(path, archive, found[key], key) for key in keys}
     return meta, arrays
 
@@ -149,7 +156,8 @@ def load(path):
     return Checkpoint(path=path, version=meta["version"],
                       model=_build_model(path, meta, arrays),
                       optimizer_state=_optimizer_state(path, meta.get("optimizer"), arrays),
-                      history=meta.get("history"), **_blocks(path, meta))
+                      history=meta.get("history"),
+                      attachments=_attachments.collect(meta["attachments"], arrays), **_blocks(path, meta))
 
 
 def restore_optimizer(model, optimizer_state):

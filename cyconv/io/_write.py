@@ -9,6 +9,7 @@ from .. import optim
 from .._files import atomic_write
 from ..data.identity import Normalization
 from ..model import Sequential
+from . import _attachments
 from ._layout import FORMAT, META_KEY, OPTIM_PREFIX, PARAM_PREFIX, VERSION
 
 __all__ = ["atomic_write", "optimizer_config", "save", "to_json"]
@@ -70,7 +71,7 @@ def _normalization_json(normalization):
 
 
 def save(path, model, *, normalization=None, dataset=None, training=None, optimizer=None,
-         trainer_state=None, history=None, evaluation=None, extra=None):
+         trainer_state=None, history=None, evaluation=None, extra=None, attachments=None):
     """Write a checkpoint (format version 2) to ``path`` (``.npz`` is the usual suffix).
 
     model: a Sequential. normalization: the cyconv.data.Normalization its inputs went through.
@@ -78,12 +79,15 @@ def save(path, model, *, normalization=None, dataset=None, training=None, optimi
     optimizer: a cyconv.optim.Optimizer on the model's parameters. trainer_state:
     Trainer.state(). history: the Trainer's history. evaluation: {"split", "n", "loss",
     "accuracy"} of the last whole-test-set evaluation. extra: free JSON for a UI's own state.
+    attachments: {name: array} of named extra arrays (numbers only; names like
+    ``history/filters/conv1``), read back as ``Checkpoint.attachments``.
     Every one but the model may be None.
     """
     if not isinstance(model, Sequential):
         raise TypeError(f"io.save: model must be a cyconv.Sequential, got {type(model).__name__}")
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"io.save: path must be a file path, got {type(path).__name__}")
+    extras = _attachments.entries(attachments)
     parameters = model.parameters()
     arrays = {f"{PARAM_PREFIX}{name}": param for name, param, _ in parameters}
     meta = {"format": FORMAT, "version": VERSION, "model": model.config(),
@@ -95,12 +99,14 @@ def save(path, model, *, normalization=None, dataset=None, training=None, optimi
             "trainer_state": _dict_or_none(trainer_state, "trainer_state"),
             "history": _dict_or_none(history, "history"),
             "evaluation": _dict_or_none(evaluation, "evaluation"),
-            "extra": _dict_or_none(extra, "extra")}
+            "extra": _dict_or_none(extra, "extra"),
+            "attachments": [key[len(_attachments.ATTACH_PREFIX):] for key in extras] or None}
     if optimizer is not None:
         if not isinstance(optimizer, optim.Optimizer):
             raise TypeError(f"io.save: optimizer must be a cyconv.optim.Optimizer, got "
                             f"{type(optimizer).__name__}")
         meta["optimizer"], optimizer_arrays = _optimizer_entries(optimizer)
         arrays.update(optimizer_arrays)
+    arrays.update(extras)
     arrays[META_KEY] = np.array(json.dumps(meta))
     atomic_write(path, lambda handle: np.savez(handle, **arrays))

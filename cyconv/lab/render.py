@@ -239,3 +239,21 @@ def tile_origins(count: int, tile_hw: tuple[int, int], *, columns: int | None = 
     height, width = tile_hw
     _, cols = grid_shape(count, columns)
     return [((i // cols) * (height + gap), (i % cols) * (width + gap)) for i in range(count)]
+
+
+def filter_picture(weights: np.ndarray) -> np.ndarray:
+    """A conv layer's filters (F, C, KH, KW) as one RGB picture (H, W, 3) in [0, 1]: the overview
+    of `filter_overview` on one symmetric blue-white-red scale (white is zero)."""
+    weights = _conv_weights(weights, "filter_picture")
+    return colorize(filter_overview(weights), symmetric_levels(weights), diverging_lut())
+
+
+def maps_picture(maps: np.ndarray, *, max_maps: int = 64, columns: int | None = None) -> np.ndarray:
+    """One sample's maps (C, H, W), each scaled on its own to [0, 1], tiled; a vector (D,) is
+    one row 1 × D."""
+    maps = np.asarray(maps, dtype=np.float64)
+    if maps.ndim == 1:
+        return normalize(maps[np.newaxis, :])
+    if maps.ndim != 3:
+        raise ValueError(f"maps_picture: expected (C, H, W) maps or a (D,) vector, got shape {maps.shape}")
+    return tile(np.stack([normalize(m) for m in maps[:max_maps]]), columns=columns)

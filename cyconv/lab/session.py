@@ -13,6 +13,11 @@ Control belongs here, not to the trainer: ``state`` is one of ``empty`` (nothing
 ``paused`` (built, or stopped between steps, and able to go on), ``running``, ``finished``
 (every planned epoch done) and ``stopped``. The trainer only steps. Every snapshot the
 session returns is a read-only copy, so a viewer in another thread can keep it.
+
+``recorders`` is the one hook for parts that watch a run (cyconv.lab.learn's time machine and
+doctor): objects with ``record(session, update)`` (after each step), ``clear()`` (a run is
+forgotten), ``attachments()`` -> {name: array} (saved with the run) and
+``restore(session, attachments)`` (a run was opened).
 """
 from __future__ import annotations
 
@@ -57,6 +62,7 @@ class LabSession:
 
     def __init__(self, *, picture_interval: float = 0.25, eval_interval: float = 2.0, clock=time.monotonic):
         self.picture_interval, self.eval_interval, self._clock = picture_interval, eval_interval, clock
+        self.recorders: list = []
         self._clear()
 
     def _clear(self) -> None:
@@ -72,6 +78,8 @@ class LabSession:
         self._resumed_from: str | None = None
         self._sample: tuple = ("eval", 0)
         self._last_pictures = self._last_eval = -math.inf
+        for recorder in self.recorders:
+            recorder.clear()
 
     @property
     def model(self) -> Sequential | None:
@@ -215,8 +223,11 @@ class LabSession:
             self.state = "finished"
             final = self._final_evaluation()
         force = force_snapshots or single or final is not None
-        return StepUpdate(reports=reports, pictures=self.pictures_if_due(force),
-                          evaluation=self.evaluation_if_due(force or epoch_ended), final=final)
+        update = StepUpdate(reports=reports, pictures=self.pictures_if_due(force),
+                            evaluation=self.evaluation_if_due(force or epoch_ended), final=final)
+        for recorder in self.recorders:
+            recorder.record(self, update)
+        return update
 
     def _final_evaluation(self) -> Evaluation | None:
         if self._test is None or self.trainer is None:
@@ -294,8 +305,9 @@ class LabSession:
             "split": "test", "n": self.final.n, "loss": self.final.loss, "accuracy": self.final.accuracy,
             "step": self.final.step}
         lab = {"n_eval": self.settings.n_eval, "dataset": self.settings.dataset}
+        attachments = {name: array for recorder in self.recorders for name, array in recorder.attachments().items()}
         self.trainer.save(path, normalization=self._normalization, dataset=self._identity,
-                          evaluation=evaluation, extra={"lab": lab, **(extra or {})})
+                          evaluation=evaluation, extra={"lab": lab, **(extra or {})}, attachments=attachments)
         return str(path)
 
     def _import(self, path) -> SessionInfo:
@@ -341,6 +353,8 @@ class LabSession:
                            checkpoint.normalization, model=checkpoint.model, history=checkpoint.history)
         self.state = "paused" if trainer is not None and not trainer.finished else "finished"
         self.data_problem = data_problem
+        for recorder in self.recorders:
+            recorder.restore(self, checkpoint.attachments)
         return info
 
 

@@ -411,16 +411,18 @@ class Trainer:
         for key, values in (history or {}).items():
             self.history[key] = list(values)
 
-    def save(self, path, *, normalization=None, dataset=None, evaluation=None, extra=None):
+    def save(self, path, *, normalization=None, dataset=None, evaluation=None, extra=None,
+             attachments=None):
         """Write the model, the settings, the optimizer state, the history and the position
         to one checkpoint (cyconv.io.save; atomically), with what the caller knows besides:
         the input ``normalization``, the ``dataset`` identity, the last test ``evaluation``
-        and a UI's ``extra`` state."""
+        and a UI's ``extra`` state and named ``attachments`` (arrays)."""
         from .. import io
 
         io.save(path, self.model, normalization=normalization, dataset=dataset,
                 training=self.settings, optimizer=self.optimizer, trainer_state=self.state(),
-                history=self.history, evaluation=evaluation, extra=extra)
+                history=self.history, evaluation=evaluation, extra=extra,
+                attachments=attachments)
 
     @classmethod
     def from_checkpoint(cls, checkpoint, train, val=None, *, epochs=None, loss=None):

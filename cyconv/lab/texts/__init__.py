@@ -6,7 +6,7 @@ text never has two versions.
 from importlib import import_module
 
 #: The modules that hold texts, in this package.
-PARTS = ("app", "why", "lessons", "glossary")
+PARTS = ("app", "why", "learn", "lessons", "glossary")
 
 
 def _gather() -> dict:
