@@ -5,7 +5,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     # tabs
     "tab.timeline": ("Timeline", "타임라인"),
     "tab.compare": ("Compare runs", "학습 비교"),
-    "tab.doctor": ("Doctor", "네트워크 진단"),
+    "tab.doctor": ("Doctor", "신경망 진단"),
     "tip.timeline": ("Scrub back through the run: filters, probe activations, confusion and metrics as they were",
                      "학습을 되감아 보기: 그때의 필터, 탐침 활성화, 혼동 행렬과 지표"),
     "tip.compare": ("Keep a run, change one thing, train again and see both", "학습 하나를 보관하고, 하나만 바꿔 다시 학습해 둘을 비교"),
@@ -27,7 +27,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "timeline.no_history": ("There is no recorded history yet: train a few steps first.",
                             "아직 기록된 학습 과정이 없습니다: 먼저 몇 단계 학습하세요."),
     "timeline.no_filters": ("This network has no conv layer, so there are no filters to animate.",
-                            "이 네트워크에는 합성곱 층이 없어서 움직일 필터가 없습니다."),
+                            "이 신경망에는 합성곱 층이 없어서 움직일 필터가 없습니다."),
     # compare
     "compare.keep": ("Keep this run", "이 학습 보관"),
     "compare.refresh": ("Compare with the current run", "현재 학습과 비교"),
@@ -39,7 +39,7 @@ TEXTS: dict[str, tuple[str, str]] = {
                              "보관한 학습이 없습니다: 학습한 뒤 '이 학습 보관'을 누르세요."),
     "compare.kept": ("Kept {label}: {steps} steps, accuracy {accuracy:.1%}.", "{label} 보관: {steps}단계, 정확도 {accuracy:.1%}."),
     "compare.differs": ("What differed: {changes}", "달라진 점: {changes}"),
-    "compare.same": ("The two runs have the same settings and network.", "두 학습의 설정과 네트워크가 같습니다."),
+    "compare.same": ("The two runs have the same settings and network.", "두 학습의 설정과 신경망이 같습니다."),
     "compare.change": ("{what} {before} → {after}", "{what} {before} → {after}"),
     "compare.run": ("{label}: {steps} steps, accuracy {accuracy:.1%}", "{label}: {steps}단계, 정확도 {accuracy:.1%}"),
     "compare.kept_label": ("kept run", "보관한 학습"),
