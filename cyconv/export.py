@@ -133,6 +133,8 @@ def _torch_modules(torch, row, values):
                                      bias=values["bias"]))]
     if op == "pool":
         return [(row.name, _torch_pool(torch, row.kind, values))]
+    if op == "global_avg_pool":
+        return [(row.name, nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1)))]
     if op == "lrn":
         return [(row.name, nn.LocalResponseNorm(values["size"], values["alpha"],
                                                 values["beta"], values["k"]))]
@@ -304,6 +306,9 @@ def _onnx_layer(graph, x, layer, row):
         return _onnx_dense(graph, x, layer)
     if op == "lrn":
         return _onnx_lrn(graph, x, layer, row.input_chw[0])
+    if op == "global_avg_pool":
+        pooled = graph.node("GlobalAveragePool", [x], f"{layer.name}_pool")
+        return graph.node("Flatten", [pooled], layer.name, axis=1)
     if op == "identity":
         return x                                     # e.g. dropout at inference
     if isinstance(op, schema.Op):

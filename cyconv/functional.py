@@ -36,6 +36,7 @@ FLOAT_DTYPES = (np.float32, np.float64)
 __all__ = [
     "PADDING_MODES", "ShapeError", "debug_build",
     "conv2d_forward", "conv2d_backward", "pool2d_forward", "pool2d_backward",
+    "global_avg_pool_forward", "global_avg_pool_backward",
     "dense_forward", "dense_backward", "activation_forward", "activation_backward",
     "softmax_forward", "softmax_backward", "softmax_cross_entropy", "mse_loss", "l1_loss",
     "lrn_forward", "lrn_backward", "dropout_forward", "dropout_backward",
@@ -64,7 +65,9 @@ def _check_float_array(a, what, layer, ndim=None, dtype=None):
     if a.size == 0:
         raise ValueError(f"{layer}: {what} is empty, shape {_fmt(a.shape)}")
     _check_finite(a, what, layer)
-    return np.ascontiguousarray(a)
+    # Not np.ascontiguousarray: it turns a 0-d array into shape (1,), and an element-wise
+    # layer or loss must give back the shape it was given.
+    return a if a.flags.c_contiguous else a.copy(order="C")
 
 
 _trust = threading.local()
@@ -256,6 +259,28 @@ def pool2d_backward(dout, cache, layer="Pool2D"):
     return dx.reshape(cache.x_shape)
 
 
+def global_avg_pool_forward(x, *, layer="GlobalAvgPool2D"):
+    """The mean of each (H, W) plane: x (N, C, H, W) → (N, C). Returns (out, cache)."""
+    x = _check_float_array(x, "x", layer, ndim=4)
+    N, C, H, W = x.shape
+    out = np.empty(N * C, dtype=x.dtype)
+    _pool2d.global_avg_pool_forward(x.reshape(N * C, H * W), out, _num_threads(x.size))
+    return out.reshape(N, C), (x.shape, x.dtype)
+
+
+def global_avg_pool_backward(dout, cache, *, layer="GlobalAvgPool2D"):
+    """dx[n, c, h, w] = dout[n, c] / (H·W)."""
+    x_shape, dtype = cache
+    N, C, H, W = x_shape
+    dout = _check_float_array(dout, "dout", layer, ndim=2, dtype=dtype)
+    if dout.shape != (N, C):
+        raise ValueError(f"{layer}: dout {_fmt(dout.shape)} must match the forward output "
+                         f"(N, C) = {_fmt((N, C))}")
+    dx = np.empty((N * C, H * W), dtype=dtype)
+    _pool2d.global_avg_pool_backward(dout.reshape(N * C), dx, _num_threads(dx.size))
+    return dx.reshape(x_shape)
+
+
 # ----------------------------------------------------------------------------- dense
 
 class DenseCache(NamedTuple):
@@ -405,15 +430,15 @@ def _regression_inputs(pred, target, layer):
 def mse_loss(pred, target, *, layer="MSE"):
     """Mean of (pred − target)² over every element (L2): (loss, dpred = 2(pred − target)/size)."""
     pred, target = _regression_inputs(pred, target, layer)
-    diff = pred - target
-    return float(np.mean(diff * diff)), (2.0 / diff.size) * diff
+    diff = np.asarray(pred - target)
+    return float(np.mean(diff * diff)), np.asarray((2.0 / diff.size) * diff)
 
 
 def l1_loss(pred, target, *, layer="L1"):
     """Mean of |pred − target| (L1): (loss, dpred = sign(pred − target)/size)."""
     pred, target = _regression_inputs(pred, target, layer)
-    diff = pred - target
-    return float(np.mean(np.abs(diff))), np.sign(diff) / diff.size
+    diff = np.asarray(pred - target)
+    return float(np.mean(np.abs(diff))), np.asarray(np.sign(diff) / diff.size)
 
 
 # ----------------------------------------------------------------------------- LRN, dropout
@@ -463,9 +488,10 @@ def dropout_forward(x, p, rng, *, training=True, layer="Dropout"):
         return x, None
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"{layer}: rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    keep = rng.random(x.shape, dtype=np.float64) >= p
+    # np.asarray: for a 0-d x the generator and the products give NumPy scalars, not arrays.
+    keep = np.asarray(rng.random(x.shape, dtype=np.float64) >= p)
     mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
-    return x * mask, mask
+    return np.asarray(x * mask), np.asarray(mask)
 
 
 def dropout_backward(dout, mask, *, layer="Dropout"):
@@ -473,4 +499,4 @@ def dropout_backward(dout, mask, *, layer="Dropout"):
         return np.array(dout, copy=True)
     dout = _check_float_array(dout, "dout", layer, dtype=mask.dtype)
     _check_same_shape(dout, mask, "dout", "the dropout mask", layer)
-    return dout * mask
+    return np.asarray(dout * mask)

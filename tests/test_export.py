@@ -30,8 +30,18 @@ def every_layer_model():
     ], input_shape=(3, 13, 11))
 
 
+def new_blocks_model():
+    """The layer types added for deeper networks: global average pooling as the head."""
+    rng = np.random.default_rng(12)
+    return Sequential([
+        L.Conv2D(3, 4, 3, padding=1, rng=rng), L.ReLU(), L.GlobalAvgPool2D(),
+        L.Dense(4, 5, rng=rng),
+    ], input_shape=(3, 9, 7))
+
+
 MODELS = {name: (lambda name=name: presets.build(name, seed=3)) for name in CHEAP_PRESETS}
 MODELS["every_layer"] = every_layer_model
+MODELS["new_blocks"] = new_blocks_model
 
 
 @pytest.fixture(params=sorted(MODELS), ids=sorted(MODELS))

@@ -19,6 +19,9 @@
 # The window (kernel, stride, padding) is one typed struct, Window, passed from Python as a
 # dict {"KH", "KW", "SH", "SW", "PH", "PW"}.
 #
+# Global average pooling (GlobalAvgPool2D) is the window covering the whole plane: one mean
+# per plane forward, and each plane's gradient spread evenly, g/(H·W), backward.
+#
 # Parallelism: prange over the N·C planes. A plane's outputs, indices and input gradients
 # belong to that plane alone, so overlapping windows accumulate into dx without races.
 from cython.parallel cimport prange
@@ -183,3 +186,28 @@ def pool2d_backward_avg(const floating[:, :, ::1] dout,      # IN  (N·C, OH, OW
     cdef Py_ssize_t q
     for q in prange(planes, nogil=True, num_threads=num_threads, schedule="static"):
         unpool_avg_plane(&dout[q, 0, 0], H, W, window, OH, OW, &dx[q, 0, 0])
+
+
+def global_avg_pool_forward(const floating[:, ::1] x,   # IN  (N·C, H·W)
+                            floating[::1] out,          # OUT (N·C,)
+                            int num_threads):
+    cdef Py_ssize_t planes = x.shape[0], P = x.shape[1]
+    cdef Py_ssize_t q, p
+    cdef floating total
+    for q in prange(planes, nogil=True, num_threads=num_threads, schedule="static"):
+        total = 0
+        for p in range(P):
+            total = total + x[q, p]
+        out[q] = total / P
+
+
+def global_avg_pool_backward(const floating[::1] dout,  # IN  (N·C,)
+                             floating[:, ::1] dx,       # OUT (N·C, H·W)
+                             int num_threads):
+    cdef Py_ssize_t planes = dx.shape[0], P = dx.shape[1]
+    cdef Py_ssize_t q, p
+    cdef floating g
+    for q in prange(planes, nogil=True, num_threads=num_threads, schedule="static"):
+        g = dout[q] / P
+        for p in range(P):
+            dx[q, p] = g

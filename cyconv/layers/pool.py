@@ -1,4 +1,4 @@
-"""Max, average and min pooling: no parameters, channels unchanged."""
+"""Max, average, min and global average pooling: no parameters, channels unchanged."""
 from .. import functional as F
 from .base import Layer
 
@@ -37,3 +37,21 @@ class MinPool2D(_Pool2D):
     """The smallest value of each window, the mirror image of max pooling."""
     type_name = "MinPool2D"
     kind = "min"
+
+
+class GlobalAvgPool2D(Layer):
+    """The mean of each channel's whole map, (N, C, H, W) → (N, C): a classifier head that
+    needs no Flatten and no weights, whatever the image size (ResNet's last pooling)."""
+    type_name = "GlobalAvgPool2D"
+
+    def __init__(self, *, name=None):
+        super().__init__(name)
+        self._configure()
+
+    def forward(self, x, training=True):
+        out, cache = F.global_avg_pool_forward(x, layer=self.label)
+        self._cache = cache if training else None
+        return out
+
+    def backward(self, dout):
+        return F.global_avg_pool_backward(dout, self._forward_cache(), layer=self.label)

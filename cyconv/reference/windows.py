@@ -1,7 +1,8 @@
 """Padding, convolution and pooling in plain NumPy loops (see the package docstring)."""
 import numpy as np
 
-__all__ = ["PADDING_MODES", "POOL_KINDS", "conv2d_backward", "conv2d_forward", "pad",
+__all__ = ["PADDING_MODES", "POOL_KINDS", "conv2d_backward", "conv2d_forward",
+           "global_avg_pool_backward", "global_avg_pool_forward", "pad",
            "pad_backward", "pool2d_backward", "pool2d_forward"]
 
 PADDING_MODES = ("zeros", "replicate", "reflect", "circular")
@@ -267,3 +268,22 @@ def pool2d_backward(dout, x_shape, kind, kernel_size, stride, pads, arg):
 
 
 # --------------------------------------------------------------------------- dense
+
+
+def global_avg_pool_forward(x):
+    """y[n, c] = (1 / (H·W)) · Σ_h Σ_w x[n, c, h, w]: each (N, C, H, W) plane becomes its mean,
+    (N, C)."""
+    N, C, H, W = x.shape
+    out = np.zeros((N, C), dtype=x.dtype)
+    for h in range(H):
+        for w in range(W):
+            out += x[:, :, h, w]
+    return (out / (H * W)).astype(x.dtype, copy=False)
+
+
+def global_avg_pool_backward(dout, x_shape):
+    """Every pixel of a plane took part in its mean with weight 1/(H·W), so
+    dx[n, c, h, w] = dout[n, c] / (H·W)."""
+    N, C, H, W = x_shape
+    share = dout / (H * W)
+    return np.broadcast_to(share[:, :, None, None], x_shape).astype(dout.dtype)

@@ -84,7 +84,7 @@ class Op:
 class LayerSpec:
     """Everything about one layer type that is not its arithmetic.
 
-    ``shape_rule``: how the output shape follows from the input ("conv", "pool", "dense",
+    ``shape_rule``: how the output shape follows from the input ("conv", "pool", "global_pool", "dense",
     "flatten", or "same" for layers that keep the shape). ``needs``: "image", "vector" or
     "any" input, with ``needs_text`` naming the layer in that message and ``needs_advice``
     saying what to put before it. ``role``: what its output is ("conv", "activation", "pool",

@@ -88,6 +88,13 @@ for _type_name, _summary, _torch in (
         rules=(_pool_stride_defaults_to_kernel, pool_padding_at_most_half)))
 
 register(LayerSpec(
+    "GlobalAvgPool2D", "gap", shape_rule="global_pool", needs="image",
+    needs_text="GlobalAvgPool2D", role="flatten",
+    formula="y_c = Σ_h Σ_w x_chw / (H·W): (C, H, W) → (C,); no parameters",
+    summary="the mean of each channel's whole map, (C, H, W) into (C,)",
+    torch="global_avg_pool", onnx="global_avg_pool"))
+
+register(LayerSpec(
     "Dense", "dense",
     keys=(Key("in_features", count(1), inferred=True, column=None),
           Key("out_features", count(1), column="units", help="number of outputs"),

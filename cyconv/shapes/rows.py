@@ -162,6 +162,9 @@ def _output(entry, values, shape, name):
         return _window(entry, values, shape, name)
     if entry.shape_rule == "dense":
         return (values["out_features"],), {}
+    if entry.shape_rule == "global_pool":
+        c, h, w = shape
+        return (c,), {"formula": f"{c} means of {h}{DOT}{w} = {_num(h * w)} values"}
     if entry.shape_rule == "flatten" and len(shape) == 3:
         c, h, w = shape
         return (c * h * w,), {"formula": f"{_num(c * h * w)} = {c}{DOT}{h}{DOT}{w}"}
