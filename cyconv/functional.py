@@ -11,16 +11,17 @@ Every forward function returns ``(out, cache)``; every backward function takes
 ``(dout, cache)`` and returns the input gradient (and parameter gradients), CS231n style.
 Backward never writes into ``dout``.
 """
-import contextlib
 import functools
-import math
-import threading
 from typing import NamedTuple, Optional
 
 import numpy as np
 
 from . import _plans, _threads, schema
-from ._kernels import _activations, _conv2d, _dense, _lrn, _pool2d, _softmax_ce
+from ._checks import FLOAT_DTYPES, trusted_inputs  # noqa: F401  (part of this API)
+from ._checks import check_float_array as _check_float_array
+from ._checks import check_same_shape as _check_same_shape
+from ._checks import fmt as _fmt
+from ._kernels import _activations, _conv2d, _dense, _lrn, _pool2d
 from ._kernels._build_info import debug_build
 from ._plans import num_threads as _num_threads
 from ._plans import per_thread as _per_thread
@@ -31,7 +32,6 @@ _threads.pin_scipy_blas_to_one_thread()
 
 POOL_KINDS = {"max": 0, "avg": 1, "min": 2}
 ACTIVATION_KINDS = _activations.KINDS
-FLOAT_DTYPES = (np.float32, np.float64)
 
 __all__ = [
     "PADDING_MODES", "ShapeError", "debug_build",
@@ -41,69 +41,6 @@ __all__ = [
     "softmax_forward", "softmax_backward", "softmax_cross_entropy", "mse_loss", "l1_loss",
     "lrn_forward", "lrn_backward", "dropout_forward", "dropout_backward",
 ]
-
-
-# ----------------------------------------------------------------------------- validation
-
-def _fmt(shape):
-    return "(" + ", ".join(str(s) for s in shape) + ")"
-
-
-def _check_float_array(a, what, layer, ndim=None, dtype=None):
-    """Return ``a`` as a C-contiguous float array, or raise a message a student can act on."""
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{layer}: {what} must be a numpy array, got {type(a).__name__}")
-    if a.dtype not in FLOAT_DTYPES:
-        raise TypeError(
-            f"{layer}: {what} has dtype {a.dtype}; cyconv computes in float32 or float64 "
-            f"(convert with {what}.astype(np.float32))")
-    if dtype is not None and a.dtype != dtype:
-        raise TypeError(f"{layer}: {what} is {a.dtype} but the weights are {np.dtype(dtype)}; "
-                        f"use one dtype for inputs and parameters")
-    if ndim is not None and a.ndim != ndim:
-        raise ValueError(f"{layer}: {what} must have {ndim} dimensions, got shape {_fmt(a.shape)}")
-    if a.size == 0:
-        raise ValueError(f"{layer}: {what} is empty, shape {_fmt(a.shape)}")
-    _check_finite(a, what, layer)
-    # Not np.ascontiguousarray: it turns a 0-d array into shape (1,), and an element-wise
-    # layer or loss must give back the shape it was given.
-    return a if a.flags.c_contiguous else a.copy(order="C")
-
-
-_trust = threading.local()
-
-
-@contextlib.contextmanager
-def trusted_inputs():
-    """Skip the NaN/inf scan (only that: shapes and dtypes are always checked) in this thread.
-
-    Sequential uses it for the layers after the first, whose inputs are the previous layer's
-    outputs: scanning every activation again cost about a fifth of a small network's step.
-    A NaN still cannot corrupt memory; the trainer catches a non-finite loss instead."""
-    previous = getattr(_trust, "active", False)
-    _trust.active = True
-    try:
-        yield
-    finally:
-        _trust.active = previous
-
-
-def _check_finite(a, what, layer):
-    if getattr(_trust, "active", False):
-        return
-    # One reduction is far cheaper than isfinite(a).all(); NaN and inf survive a sum, and only
-    # when the sum itself overflows do we pay for the full element-wise test.
-    if np.isfinite(a.sum()) or np.isfinite(a).all():
-        return
-    bad = int(np.count_nonzero(~np.isfinite(a)))
-    raise ValueError(f"{layer}: {what} contains {bad} NaN or infinite value(s), shape "
-                     f"{_fmt(a.shape)}; a diverging loss or a bad input image is the usual cause")
-
-
-def _check_same_shape(a, b, what_a, what_b, layer):
-    if a.shape != b.shape:
-        raise ValueError(f"{layer}: {what_a} {_fmt(a.shape)} and {what_b} {_fmt(b.shape)} "
-                         f"must have the same shape")
 
 
 # ----------------------------------------------------------------------------- conv2d
@@ -379,66 +316,10 @@ def softmax_backward(dout, out, *, layer="Softmax"):
 
 
 # ----------------------------------------------------------------------------- losses
-
-def check_labels(labels, n_samples, n_classes, layer="SoftmaxCrossEntropy"):
-    """Integer class indices (N,), each in [0, K)."""
-    if not isinstance(labels, np.ndarray):
-        labels = np.asarray(labels)
-    if labels.dtype == np.bool_ or not np.issubdtype(labels.dtype, np.integer):
-        raise TypeError(f"{layer}: labels must be integer class indices, got dtype {labels.dtype}")
-    if labels.shape != (n_samples,):
-        raise ValueError(f"{layer}: labels {_fmt(labels.shape)} must be (N,) with N={n_samples} "
-                         f"to match the logits")
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(f"{layer}: labels must lie in [0, {n_classes - 1}] for K={n_classes} "
-                         f"classes; got values from {labels.min()} to {labels.max()}")
-    return np.ascontiguousarray(labels, dtype=np.intp)
-
-
-def check_label_smoothing(value, layer):
-    """ε of label smoothing: a number in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not math.isfinite(value) or not 0 <= value < 1:
-        raise ValueError(f"{layer}: label_smoothing must be a number in [0, 1) (the target is "
-                         f"(1 − ε)·onehot + ε/K), got {value!r}")
-    return float(value)
-
-
-def softmax_cross_entropy(logits, labels, *, label_smoothing=0.0, layer="SoftmaxCrossEntropy"):
-    """Mean cross-entropy of softmax(logits) (N, K) against integer labels: (loss, dlogits).
-
-    With ``label_smoothing`` ε the target is (1 − ε)·onehot(label) + ε/K, as in PyTorch.
-    """
-    logits = _check_float_array(logits, "logits", layer, ndim=2)
-    N, K = logits.shape
-    labels = check_labels(labels, N, K, layer)
-    smoothing = check_label_smoothing(label_smoothing, layer)
-    losses = np.empty(N, dtype=logits.dtype)
-    dlogits = np.empty_like(logits)
-    _softmax_ce.softmax_cross_entropy(logits, labels, losses, dlogits, smoothing,
-                                      _num_threads(logits.size))
-    return float(losses.sum() / N), dlogits
-
-
-def _regression_inputs(pred, target, layer):
-    pred = _check_float_array(pred, "pred", layer)
-    target = _check_float_array(target, "target", layer)
-    _check_same_shape(pred, target, "pred", "target", layer)
-    return pred, target.astype(pred.dtype, copy=False)
-
-
-def mse_loss(pred, target, *, layer="MSE"):
-    """Mean of (pred − target)² over every element (L2): (loss, dpred = 2(pred − target)/size)."""
-    pred, target = _regression_inputs(pred, target, layer)
-    diff = np.asarray(pred - target)
-    return float(np.mean(diff * diff)), np.asarray((2.0 / diff.size) * diff)
-
-
-def l1_loss(pred, target, *, layer="L1"):
-    """Mean of |pred − target| (L1): (loss, dpred = sign(pred − target)/size)."""
-    pred, target = _regression_inputs(pred, target, layer)
-    diff = np.asarray(pred - target)
-    return float(np.mean(np.abs(diff))), np.asarray(np.sign(diff) / diff.size)
+# In their own module (this one would pass 500 lines); importable from here as before.
+from ._functional_losses import (check_class_weight, check_ignore_index,  # noqa: E402,F401
+                                 check_label_smoothing, check_labels, check_reduction, l1_loss,
+                                 mse_loss, softmax_cross_entropy)
 
 
 # ----------------------------------------------------------------------------- LRN, dropout

@@ -117,32 +117,47 @@ def softmax_backward(dout, out):
 
 
 # --------------------------------------------------------------------------- losses
-def softmax_cross_entropy(logits, labels, label_smoothing=0.0):
-    """Softmax followed by cross-entropy, fused for numerical stability.
+def softmax_cross_entropy(logits, labels, label_smoothing=0.0, weight=None, ignore_index=-100,
+                          reduction="mean"):
+    """Softmax followed by cross-entropy, fused for numerical stability (PyTorch's
+    cross_entropy).
 
-    logits: (N, K); labels: int (N,) -> (loss: float, dlogits: (N, K))
-    With label smoothing ε the one-hot target becomes q = (1 − ε)·onehot + ε/K and
-    loss = −(1/N) Σ_n Σ_k q[n, k] log_softmax[n, k], dlogits = (softmax − q) / N;
-    ε = 0 gives the lines below.
+    logits: (N, K); labels: int (N,) -> (loss, dlogits: (N, K)); loss is a float, or the (N,)
+    losses for reduction "none" (dlogits is then the gradient of their sum).
 
         log_softmax[n, k] = logits[n, k] - logsumexp_j logits[n, j]
         logsumexp_j z_j   = m + log sum_j exp(z_j - m),   m = max_j z_j
-        loss              = -(1/N) sum_n log_softmax[n, labels[n]]
-        dlogits[n, k]     = (softmax[n, k] - [k == labels[n]]) / N
+
+    With label smoothing ε the one-hot target becomes q = (1 − ε)·onehot + ε/K; with class
+    weights w each target entry is weighted by its class, so row n costs
+        loss[n] = −Σ_k w_k q[n, k] log_softmax[n, k]   (w_k = 1 without weights)
+    i.e. (1 − ε)·w_y·(−log p_y) + (ε/K)·Σ_k w_k·(−log p_k); a row labelled ignore_index costs 0.
+    Since d(−log p_k)/dz_j = p_j − [j = k]:
+        dloss[n]/dz[n, j] = p[n, j]·Σ_k w_k q[n, k] − w_j q[n, j]
+    "mean" divides by Σ_n w_{labels[n]} over the rows that count (N without weights and
+    ignored rows), "sum" adds.
 
     Working with log-softmax keeps logits like [1000, 0] finite: loss 0 for label 0,
     1000 for label 1, where softmax-then-log would give log(0) = -inf.
     """
-    n = logits.shape[0]
+    n, k = logits.shape
+    weight = np.ones(k) if weight is None else np.asarray(weight, dtype=np.float64)
     row_max = logits.max(axis=1, keepdims=True)
     log_sum_exp = row_max + np.log(np.exp(logits - row_max).sum(axis=1, keepdims=True))
     log_probs = logits - log_sum_exp
-    rows = np.arange(n)
-    target = np.full(logits.shape, label_smoothing / logits.shape[1])
-    target[rows, labels] += 1 - label_smoothing
-    loss = -(target * log_probs).sum() / n
-    dlogits = (np.exp(log_probs) - target) / n
-    return float(loss), dlogits.astype(logits.dtype, copy=False)
+    counts = labels != ignore_index
+    rows = np.arange(n)[counts]
+    target = np.zeros(logits.shape)
+    target[rows] = label_smoothing / k
+    target[rows, labels[counts]] += 1 - label_smoothing
+    weighted = target * weight
+    losses = -(weighted * log_probs).sum(axis=1)
+    dlogits = np.exp(log_probs) * weighted.sum(axis=1, keepdims=True) - weighted
+    if reduction == "none":
+        return losses.astype(logits.dtype), dlogits.astype(logits.dtype, copy=False)
+    denominator = weight[labels[counts]].sum() if reduction == "mean" else 1.0
+    scale = 1.0 / denominator if denominator else 0.0
+    return float(losses.sum() * scale), (dlogits * scale).astype(logits.dtype, copy=False)
 
 
 def mse_loss(pred, target):
