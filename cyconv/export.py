@@ -133,6 +133,10 @@ def _torch_modules(torch, row, values):
                                      bias=values["bias"]))]
     if op == "pool":
         return [(row.name, _torch_pool(torch, row.kind, values))]
+    if op == "batchnorm":
+        module = nn.BatchNorm2d if row.kind == "BatchNorm2D" else nn.BatchNorm1d
+        return [(row.name, module(row.input_chw[0], eps=values["eps"],
+                                  momentum=values["momentum"]))]
     if op == "global_avg_pool":
         return [(row.name, nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1)))]
     if op == "lrn":
@@ -155,6 +159,11 @@ def torch_from_configs(configs, input_shape):
     return torch.nn.Sequential(modules).eval()
 
 
+# The torch attribute of each cyconv parameter and buffer.
+_TORCH_ATTRIBUTES = (("W", "weight"), ("b", "bias"), ("gamma", "weight"), ("beta", "bias"),
+                     ("running_mean", "running_mean"), ("running_var", "running_var"))
+
+
 def to_torch(model):
     """A ``torch.nn.Sequential`` in eval mode computing what ``model`` computes, same weights.
 
@@ -167,9 +176,11 @@ def to_torch(model):
     module = torch_from_configs(model.configs(), model.input_shape)
     targets = dict(module.named_children())
     for layer in model.layers:
-        for key, attribute in (("W", "weight"), ("b", "bias")):
+        for key, attribute in _TORCH_ATTRIBUTES:
             if key in layer.params:
                 _copy_into(torch, getattr(targets[layer.name], attribute), layer.params[key])
+            if key in layer.buffers:
+                _copy_into(torch, getattr(targets[layer.name], attribute), layer.buffers[key])
     return module
 
 
@@ -306,6 +317,12 @@ def _onnx_layer(graph, x, layer, row):
         return _onnx_dense(graph, x, layer)
     if op == "lrn":
         return _onnx_lrn(graph, x, layer, row.input_chw[0])
+    if op == "batchnorm":
+        inputs = [x] + [graph.weight(f"{layer.name}.{key}", array) for key, array in (
+            ("gamma", layer.params["gamma"]), ("beta", layer.params["beta"]),
+            ("running_mean", layer.buffers["running_mean"]),
+            ("running_var", layer.buffers["running_var"]))]
+        return graph.node("BatchNormalization", inputs, layer.name, epsilon=layer.eps)
     if op == "global_avg_pool":
         pooled = graph.node("GlobalAveragePool", [x], f"{layer.name}_pool")
         return graph.node("Flatten", [pooled], layer.name, axis=1)

@@ -40,6 +40,7 @@ __all__ = [
     "dense_forward", "dense_backward", "activation_forward", "activation_backward",
     "softmax_forward", "softmax_backward", "softmax_cross_entropy", "mse_loss", "l1_loss",
     "lrn_forward", "lrn_backward", "dropout_forward", "dropout_backward",
+    "batchnorm_forward", "batchnorm_backward",
 ]
 
 
@@ -320,6 +321,7 @@ def softmax_backward(dout, out, *, layer="Softmax"):
 from ._functional_losses import (check_class_weight, check_ignore_index,  # noqa: E402,F401
                                  check_label_smoothing, check_labels, check_reduction, l1_loss,
                                  mse_loss, softmax_cross_entropy)
+from ._functional_norm import batchnorm_backward, batchnorm_forward  # noqa: E402,F401
 
 
 # ----------------------------------------------------------------------------- LRN, dropout

@@ -133,6 +133,12 @@ class Sequential:
         return [(f"{layer.name}.{key}", layer.params[key], layer.grads[key])
                 for layer in self.layers for key in layer.params]
 
+    def buffers(self):
+        """(name, array) pairs of the layers' state that is not learned, e.g.
+        ("bn1.running_mean", array): saved with the parameters, never counted among them."""
+        return [(f"{layer.name}.{key}", layer.buffers[key])
+                for layer in self.layers for key in layer.buffers]
+
     def count_params(self):
         return int(sum(param.size for _, param, _ in self.parameters()))
 
@@ -141,13 +147,16 @@ class Sequential:
         return shapes.summarize(self.configs(), self.input_shape)
 
     def state_dict(self):
-        """Copies of every parameter, by name."""
-        return {name: param.copy() for name, param, _ in self.parameters()}
+        """Copies of every parameter and buffer, by name."""
+        state = {name: param.copy() for name, param, _ in self.parameters()}
+        state.update((name, array.copy()) for name, array in self.buffers())
+        return state
 
     def load_state_dict(self, state):
-        """Copy arrays into the existing parameters (their identity is kept). Every name must
-        match and every shape agree; nothing is changed unless all do."""
+        """Copy arrays into the existing parameters and buffers (their identity is kept). Every
+        name must match and every shape agree; nothing is changed unless all do."""
         params = {name: param for name, param, _ in self.parameters()}
+        params.update(self.buffers())
         missing = sorted(set(params) - set(state))
         unexpected = sorted(set(state) - set(params))
         if missing or unexpected:

@@ -31,12 +31,15 @@ def every_layer_model():
 
 
 def new_blocks_model():
-    """The layer types added for deeper networks: global average pooling as the head."""
+    """The layer types added for deeper networks: batch norm (with running statistics that
+    have moved) and global average pooling as the head."""
     rng = np.random.default_rng(12)
-    return Sequential([
-        L.Conv2D(3, 4, 3, padding=1, rng=rng), L.ReLU(), L.GlobalAvgPool2D(),
-        L.Dense(4, 5, rng=rng),
+    model = Sequential([
+        L.Conv2D(3, 4, 3, padding=1, rng=rng), L.BatchNorm2D(4), L.ReLU(), L.GlobalAvgPool2D(),
+        L.BatchNorm1D(4), L.Dense(4, 5, rng=rng),
     ], input_shape=(3, 9, 7))
+    model.forward(rng.standard_normal((4, 3, 9, 7)).astype(np.float32))
+    return model
 
 
 MODELS = {name: (lambda name=name: presets.build(name, seed=3)) for name in CHEAP_PRESETS}

@@ -2,7 +2,7 @@
 docstring)."""
 import numpy as np
 
-__all__ = ["dense_backward", "dense_forward", "dropout_backward", "dropout_forward",
+__all__ = ["batchnorm_backward", "batchnorm_forward", "dense_backward", "dense_forward", "dropout_backward", "dropout_forward",
            "elu_backward", "elu_forward", "l1_loss",
            "leaky_relu_backward", "leaky_relu_forward", "lrn_backward", "lrn_forward",
            "mse_loss", "relu_backward", "relu_forward", "sigmoid_backward", "sigmoid_forward",
@@ -263,3 +263,57 @@ def dropout_forward(x, p, rng):
 def dropout_backward(dout, mask):
     """out = x * mask, so dx = dout * mask."""
     return dout * mask
+
+
+def _channel_axes(x):
+    """The axes a channel's statistics run over: N, and H, W for images."""
+    return (0,) + tuple(range(2, x.ndim))
+
+
+def _per_channel(values, x):
+    """A (C,) array shaped to broadcast against x (N, C) or (N, C, H, W)."""
+    return values.reshape((1, -1) + (1,) * (x.ndim - 2))
+
+
+def batchnorm_forward(x, gamma, beta, running_mean, running_var, training=True, momentum=0.1,
+                      eps=1e-5):
+    """Batch normalization of x (N, C) or (N, C, H, W), per channel c:
+
+        training:  mean_c, var_c over the M = N·H·W values of channel c (var biased, /M);
+                   running_mean ← (1 − momentum)·running_mean + momentum·mean_c,
+                   running_var  ← (1 − momentum)·running_var + momentum·var_c·M/(M − 1)
+        inference: mean_c, var_c = running_mean_c, running_var_c
+        x̂ = (x − mean_c)/√(var_c + eps),  out = gamma_c·x̂ + beta_c
+
+    Returns (out, new_running_mean, new_running_var, xhat, inv_std).
+    """
+    axes = _channel_axes(x)
+    if training:
+        count = x.size // x.shape[1]
+        mean = x.astype(np.float64).mean(axis=axes)
+        var = ((x - _per_channel(mean, x)) ** 2).mean(axis=axes)
+        running_mean = (1 - momentum) * running_mean + momentum * mean
+        running_var = (1 - momentum) * running_var + momentum * var * count / (count - 1)
+    else:
+        mean, var = running_mean.astype(np.float64), running_var.astype(np.float64)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    xhat = (x - _per_channel(mean, x)) * _per_channel(inv_std, x)
+    out = _per_channel(gamma, x) * xhat + _per_channel(beta, x)
+    return out.astype(x.dtype), running_mean, running_var, xhat, inv_std
+
+
+def batchnorm_backward(dout, xhat, gamma, inv_std):
+    """Gradients of training-mode batch norm (mean and var depend on x too):
+
+        dbeta_c  = Σ dout,   dgamma_c = Σ dout·x̂
+        dx = gamma_c/(M·√(var_c + eps)) · (M·dout − dbeta_c − x̂·dgamma_c)
+
+    (from dx̂ = gamma·dout and differentiating x̂ = (x − mean)/√(var + eps) through mean and
+    var). Returns (dx, dgamma, dbeta)."""
+    axes = _channel_axes(dout)
+    count = dout.size // dout.shape[1]
+    dbeta = dout.sum(axis=axes)
+    dgamma = (dout * xhat).sum(axis=axes)
+    factor = _per_channel(gamma * inv_std / count, dout)
+    dx = factor * (count * dout - _per_channel(dbeta, dout) - xhat * _per_channel(dgamma, dout))
+    return (dx.astype(dout.dtype), dgamma.astype(dout.dtype), dbeta.astype(dout.dtype))

@@ -150,6 +150,31 @@ register(LayerSpec(
     summary="zeroes random values while training", torch=Op("Dropout", {"p": "p"}),
     onnx="identity"))
 
+def _batchnorm_params(values, input_shape):
+    return {"gamma": (input_shape[0],), "beta": (input_shape[0],)}
+
+
+def _batchnorm_factors(values, input_shape):
+    return (input_shape[0],)
+
+
+for _type_name, _needs, _over in (("BatchNorm2D", "image", "N·H·W"), ("BatchNorm1D", "vector", "N")):
+    register(LayerSpec(
+        _type_name, "bn",
+        keys=(Key("num_features", count(1), inferred=True, column=None),
+              Key("eps", real(0.0, low_open=True), default=1e-5,
+                  help="added to the variance before the square root"),
+              Key("momentum", real(0.0, 1.0), default=0.1,
+                  help="weight of the new batch in the running statistics")),
+        needs=_needs, needs_text=_type_name,
+        needs_advice="use BatchNorm2D on images, BatchNorm1D after Flatten or Dense",
+        role="norm",
+        formula=f"y = gamma·(x − mean)/√(var + eps) + beta, statistics per channel over {_over} "
+                f"(training) or running (inference); params = C + C",
+        summary="normalizes each channel over the batch, then scales and shifts",
+        param_shapes=_batchnorm_params, param_factors=_batchnorm_factors,
+        torch="batchnorm", onnx="batchnorm"))
+
 register(LayerSpec(
     "LRN", "norm",
     keys=(Key("size", count(1), default=5, help="channels in each window"),

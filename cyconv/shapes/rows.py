@@ -128,9 +128,10 @@ def _param_fields(entry, values, shape, output):
     """weights, biases, their formula and the multiply-adds of a layer with parameters."""
     if not entry.has_params:
         return {}
-    arrays = entry.param_shapes(values, shape)
-    weights = math.prod(arrays["W"])
-    biases = math.prod(arrays["b"]) if "b" in arrays else 0
+    # The first array counts as the weights (W, gamma), the others as biases (b, beta).
+    first, *others = entry.param_shapes(values, shape).values()
+    weights = math.prod(first)
+    biases = sum(math.prod(other) for other in others)
     positions = output[1] * output[2] if len(output) == 3 else 1
     return {"weights": weights, "biases": biases, "macs": weights * positions,
             "params_formula": _params_formula(entry.param_factors(values, shape), biases,
