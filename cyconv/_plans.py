@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _threads, schema
 from .shapes.geometry import check_padding_reach, conv_output_size, normalize_padding
+from .shapes.geometry import pool_window_geometry
 
 __all__ = ["ConvGeometry", "PoolGeometry", "conv_chunk", "conv_geometry", "kept_columns",
            "num_threads", "per_thread", "pool_geometry", "scratch", "source_index"]
@@ -185,22 +186,34 @@ class PoolGeometry(NamedTuple):
     stride: tuple
     padding: tuple   # (PH, PW), the same before and after
     out_hw: tuple
+    dilation: tuple = (1, 1)
+    count_include_pad: bool = True
 
     def window(self):
         """The kernels' Window struct, as the dict Cython converts."""
         (KH, KW), (SH, SW), (PH, PW) = self.kernel, self.stride, self.padding
-        return {"KH": KH, "KW": KW, "SH": SH, "SW": SW, "PH": PH, "PW": PW}
+        DH, DW = self.dilation
+        return {"KH": KH, "KW": KW, "SH": SH, "SW": SW, "PH": PH, "PW": PW, "DH": DH, "DW": DW,
+                "INCLUDE_PAD": self.count_include_pad}
 
 
 @functools.lru_cache(maxsize=256)
-def pool_geometry(hw, kind, kernel_size, stride, padding, layer):
+def pool_geometry(hw, kind, kernel_size, stride, padding, layer, options=()):
     """The :class:`PoolGeometry` of pooling an (H, W) plane; the schema's checks (padding at
-    most half the window, symmetric) and the shape engine's output size. Cached: the Python
-    checks cost more than the pooling itself on small batches; errors are not cached."""
+    most half the window, symmetric) and the shape engine's output size. ``options`` are the
+    type's other settings as (key, value) pairs: dilation and ceil_mode (max, min),
+    ceil_mode and count_include_pad (avg). Cached: the Python checks cost more than the
+    pooling itself on small batches; errors are not cached."""
     values = schema.settings(POOL_TYPES[kind], layer, {
-        "kernel_size": kernel_size, "stride": stride, "padding": padding})
+        "kernel_size": kernel_size, "stride": stride, "padding": padding, **dict(options)})
     (KH, KW), (SH, SW), (PH, PW) = values["kernel_size"], values["stride"], values["padding"]
+    dilation = values.get("dilation", (1, 1))
     H, W = hw
-    OH = conv_output_size(H, PH, PH, KH, SH, axis="H", layer=layer)
-    OW = conv_output_size(W, PW, PW, KW, SW, axis="W", layer=layer)
-    return PoolGeometry((KH, KW), (SH, SW), (PH, PW), (OH, OW))
+    if values["ceil_mode"] or dilation != (1, 1):
+        (OH, OW), _ = pool_window_geometry(hw, (KH, KW), (SH, SW), (PH, PW), dilation,
+                                           values["ceil_mode"], layer)
+    else:
+        OH = conv_output_size(H, PH, PH, KH, SH, axis="H", layer=layer)
+        OW = conv_output_size(W, PW, PW, KW, SW, axis="W", layer=layer)
+    return PoolGeometry((KH, KW), (SH, SW), (PH, PW), (OH, OW), dilation,
+                        values.get("count_include_pad", True))

@@ -72,16 +72,20 @@ def _min_pool_class():
     class MinPool2d(torch.nn.Module):
         """Min pooling as −maxpool(−x): padding then counts as +inf and never wins."""
 
-        def __init__(self, kernel_size, stride, padding):
+        def __init__(self, kernel_size, stride, padding, dilation=1, ceil_mode=False):
             super().__init__()
             self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+            self.dilation, self.ceil_mode = dilation, ceil_mode
 
         def forward(self, x):
             return -torch.nn.functional.max_pool2d(-x, self.kernel_size, self.stride,
-                                                   self.padding)
+                                                   self.padding, self.dilation,
+                                                   ceil_mode=self.ceil_mode)
 
         def extra_repr(self):
-            return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+            return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
+                    f"padding={self.padding}, dilation={self.dilation}, "
+                    f"ceil_mode={self.ceil_mode}")
 
     return MinPool2d
 
@@ -115,10 +119,12 @@ def _torch_pool(torch, kind, values):
     nn = torch.nn
     args = (values["kernel_size"], values["stride"], values["padding"])
     if kind == "AvgPool2D":
-        return nn.AvgPool2d(*args, count_include_pad=True)
+        return nn.AvgPool2d(*args, ceil_mode=values["ceil_mode"],
+                            count_include_pad=values["count_include_pad"])
+    extreme = {"dilation": values["dilation"], "ceil_mode": values["ceil_mode"]}
     if kind == "MinPool2D":
-        return _min_pool_class()(*args)
-    return nn.MaxPool2d(*args)
+        return _min_pool_class()(*args, **extreme)
+    return nn.MaxPool2d(*args, **extreme)
 
 
 def _torch_modules(torch, row, values):
@@ -265,10 +271,12 @@ def _onnx_conv(graph, x, layer, row):
 def _onnx_pool(graph, x, layer):
     ph, pw = layer.padding
     attributes = dict(kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
-                      pads=[ph, pw, ph, pw])
+                      pads=[ph, pw, ph, pw], ceil_mode=int(layer.ceil_mode))
     name = layer.name
     if layer.type_name == "AvgPool2D":
-        return graph.node("AveragePool", [x], name, count_include_pad=1, **attributes)
+        return graph.node("AveragePool", [x], name,
+                          count_include_pad=int(layer.count_include_pad), **attributes)
+    attributes["dilations"] = list(layer.dilation)
     if layer.type_name == "MaxPool2D":
         return graph.node("MaxPool", [x], name, **attributes)
     negated = graph.node("Neg", [x], f"{name}_neg")

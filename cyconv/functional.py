@@ -155,16 +155,21 @@ class Pool2DCache(NamedTuple):
     dtype: np.dtype
 
 
-def pool2d_forward(x, *, kind="max", kernel_size=2, stride=None, padding=0, layer="Pool2D"):
+def pool2d_forward(x, *, kind="max", kernel_size=2, stride=None, padding=0, layer="Pool2D",
+                   **options):
     """Max, average or min pooling of x (N, C, H, W) → (N, C, OH, OW); no parameters.
 
-    OH = (H + 2·P − KH)/SH + 1 (floored). Max/min remember which pixel won (first on a tie).
+    OH = ⌊(H + 2·P − D·(KH − 1) − 1)/SH⌋ + 1 (⌈…⌉ with ceil_mode). ``options``: dilation and
+    ceil_mode (max, min), ceil_mode and count_include_pad (avg), as the layers' settings.
+    Max/min remember which pixel won (first on a tie).
     """
     if kind not in POOL_KINDS:
         raise ValueError(f"{layer}: unknown pooling kind {kind!r}; use one of {tuple(POOL_KINDS)}")
     x = _check_float_array(x, "x", layer, ndim=4)
     geometry = _plans.pool_geometry(x.shape[2:], kind, _plans.hashable(kernel_size),
-                                    _plans.hashable(stride), _plans.hashable(padding), layer)
+                                    _plans.hashable(stride), _plans.hashable(padding), layer,
+                                    tuple((key, _plans.hashable(value))
+                                          for key, value in sorted(options.items())))
     N, C, H, W = x.shape
     (KH, KW), (OH, OW) = geometry.kernel, geometry.out_hw
     out = np.empty((N * C, OH, OW), dtype=x.dtype)

@@ -31,11 +31,16 @@ def every_layer_model():
 
 
 def new_blocks_model():
-    """The layer types added for deeper networks: batch norm (with running statistics that
-    have moved) and global average pooling as the head."""
+    """The layer types and settings added for deeper networks: batch norm (with running
+    statistics that have moved), dilated and ceil-mode pooling, average pooling that leaves
+    padding out, and global average pooling as the head."""
     rng = np.random.default_rng(12)
     model = Sequential([
-        L.Conv2D(3, 4, 3, padding=1, rng=rng), L.BatchNorm2D(4), L.ReLU(), L.GlobalAvgPool2D(),
+        L.Conv2D(3, 4, 3, padding=1, rng=rng), L.BatchNorm2D(4), L.ReLU(),
+        L.MaxPool2D(2, stride=1, padding=1, dilation=(2, 1), ceil_mode=True),
+        L.MinPool2D(2, stride=2, dilation=2, ceil_mode=True),
+        L.AvgPool2D(2, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+        L.GlobalAvgPool2D(),
         L.BatchNorm1D(4), L.Dense(4, 5, rng=rng),
     ], input_shape=(3, 9, 7))
     model.forward(rng.standard_normal((4, 3, 9, 7)).astype(np.float32))

@@ -72,18 +72,30 @@ register(LayerSpec(
     summary="learned filters slid over the input",
     param_shapes=_conv_params, param_factors=_conv_factors, torch="conv", onnx="conv"))
 
-for _type_name, _summary, _torch in (
-        ("MaxPool2D", "the largest value of each window", "MaxPool2d"),
-        ("AvgPool2D", "the mean of each window (padding counts as zeros)", "AvgPool2d"),
-        ("MinPool2D", "the smallest value of each window", "MinPool2d")):
+_DILATION = Key("dilation", pair_check(1), default=1,
+                help="distance between the window's taps (1: adjacent pixels)")
+_CEIL_MODE = Key("ceil_mode", boolean(), default=False,
+                 help="round the number of windows up, so a partial last window is kept")
+_COUNT_PAD = Key("count_include_pad", boolean(), default=True,
+                 help="divide by the whole window, padded zeros included")
+_POOL_FORMULA = ("OH = ⌊(H + 2·PH − D·(KH − 1) − 1)/SH⌋ + 1 (ceil_mode: ⌈…⌉), likewise OW; "
+                 "no parameters")
+
+for _type_name, _summary, _options in (
+        ("MaxPool2D", "the largest value of each window", (_DILATION, _CEIL_MODE)),
+        ("AvgPool2D", "the mean of each window (padding counts as zeros)",
+         (_CEIL_MODE, _COUNT_PAD)),
+        ("MinPool2D", "the smallest value of each window", (_DILATION, _CEIL_MODE))):
     register(LayerSpec(
         _type_name, "pool",
         keys=(_KERNEL,
               Key("stride", optional_pair(1), default=None, column="stride",
                   help="step between windows (default: the window, no overlap)"),
-              Key("padding", padding_form(symmetric=True), default=0, column="padding")),
+              Key("padding", padding_form(symmetric=True), default=0, column="padding"),
+              *_options),
         shape_rule="pool", needs="image", needs_text=_type_name, role="pool",
-        formula="OH = (H + 2·PH − KH)/SH + 1 (floored), likewise OW; no parameters",
+        formula=_POOL_FORMULA.replace("D·(KH − 1) − 1", "KH") if _type_name == "AvgPool2D"
+        else _POOL_FORMULA,
         summary=_summary, torch="pool", onnx="pool",
         rules=(_pool_stride_defaults_to_kernel, pool_padding_at_most_half)))
 

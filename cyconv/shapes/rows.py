@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from .. import schema
 from ..schema import ShapeError
 from ..schema.checks import describe, is_int
-from .geometry import DOT, check_padding_reach, normalize_padding, window_geometry
+from .geometry import DOT, check_padding_reach, normalize_padding, pool_window_geometry
+from .geometry import window_geometry
 from .geometry import number_text as _num
 from .names import check_configs, explicit_name, plan_names
 
@@ -150,6 +151,12 @@ def _window(entry, values, shape, name):
     else:
         ph, pw = values["padding"]
         padding = (ph, ph, pw, pw)
+        if values.get("ceil_mode") or values.get("dilation", (1, 1)) != (1, 1):
+            (out_h, out_w), formula = pool_window_geometry(
+                (height, width), kernel_hw, stride_hw, (ph, pw), values.get("dilation", (1, 1)),
+                values.get("ceil_mode", False), name)
+            return (channels, out_h, out_w), {"formula": formula, "kernel_hw": kernel_hw,
+                                              "stride_hw": stride_hw, "padding_tblr": padding}
     (out_h, out_w), formula, warnings = window_geometry(
         (height, width), kernel_hw, stride_hw, padding, name,
         omit_zero_padding=entry.shape_rule == "pool")
