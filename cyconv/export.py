@@ -90,6 +90,33 @@ def _min_pool_class():
     return MinPool2d
 
 
+@functools.lru_cache(maxsize=None)
+def _residual_class():
+    torch = _import_torch()
+
+    class ResidualBlock(torch.nn.Module):
+        """out = body(x) + x, or body(x) + projection(x) when the body changes the shape."""
+
+        def __init__(self, body, projection=None):
+            super().__init__()
+            self.body, self.projection = body, projection
+
+        def forward(self, x):
+            shortcut = x if self.projection is None else self.projection(x)
+            return self.body(x) + shortcut
+
+    return ResidualBlock
+
+
+def _torch_residual(torch, values, row):
+    body = torch_from_configs(values["layers"], row.input_chw)
+    projection = None
+    if row.stride_hw is not None:
+        projection = torch.nn.Conv2d(row.input_chw[0], row.output_chw[0], 1,
+                                     stride=row.stride_hw)
+    return _residual_class()(body, projection)
+
+
 def _torch_pad(nn, mode, pads):
     top, bottom, left, right = pads
     torch_order = (left, right, top, bottom)
@@ -139,6 +166,8 @@ def _torch_modules(torch, row, values):
                                      bias=values["bias"]))]
     if op == "pool":
         return [(row.name, _torch_pool(torch, row.kind, values))]
+    if op == "residual":
+        return [(row.name, _torch_residual(torch, values, row))]
     if op == "batchnorm":
         module = nn.BatchNorm2d if row.kind == "BatchNorm2D" else nn.BatchNorm1d
         return [(row.name, module(row.input_chw[0], eps=values["eps"],
@@ -180,14 +209,25 @@ def to_torch(model):
     _check_model(model, "to_torch")
     torch = _import_torch()
     module = torch_from_configs(model.configs(), model.input_shape)
-    targets = dict(module.named_children())
-    for layer in model.layers:
-        for key, attribute in _TORCH_ATTRIBUTES:
-            if key in layer.params:
-                _copy_into(torch, getattr(targets[layer.name], attribute), layer.params[key])
-            if key in layer.buffers:
-                _copy_into(torch, getattr(targets[layer.name], attribute), layer.buffers[key])
+    _copy_layers(torch, model.layers, module)
     return module
+
+
+def _copy_layers(torch, layers, module):
+    """Copy each layer's parameters and buffers into its namesake child of ``module``."""
+    targets = dict(module.named_children())
+    for layer in layers:
+        target = targets[layer.name]
+        if layer.type_name == "Residual":
+            _copy_layers(torch, layer.body, target.body)
+            if layer.projection is not None:
+                _copy_layers(torch, [layer.projection],
+                             torch.nn.ModuleDict({"projection": target.projection}))
+            continue
+        for key, attribute in _TORCH_ATTRIBUTES:
+            for arrays in (layer.params, layer.buffers):
+                if key in arrays:
+                    _copy_into(torch, getattr(target, attribute), arrays[key])
 
 
 TORCH_NOTE = ("PyTorch state_dict exported by cyconv. Rebuild the modules with "
@@ -237,8 +277,10 @@ class _OnnxGraph:
         self.onnx = onnx
         self.nodes = []
         self.initializers = []
+        self.prefix = ""      # "res1." while a block's inner layers are added
 
     def constant(self, name, array):
+        name = self.prefix + name
         self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
         return name
 
@@ -246,6 +288,7 @@ class _OnnxGraph:
         return self.constant(name, np.ascontiguousarray(array, dtype=np.float32))
 
     def node(self, op, inputs, output, **attributes):
+        output = self.prefix + output
         self.nodes.append(self.onnx.helper.make_node(op, list(inputs), [output], name=output,
                                                      **attributes))
         return output
@@ -314,9 +357,27 @@ def _onnx_lrn(graph, x, layer, channels):
     return graph.node("Div", [x, powered], name)
 
 
+def _onnx_residual(graph, x, layer, row):
+    """The block's inner nodes (named "<block>.<inner>"), its projection, and their Add."""
+    outer = graph.prefix
+    graph.prefix = f"{outer}{layer.name}."
+    out = x
+    for inner, inner_row in zip(layer.body, row.inner):
+        out = _onnx_layer(graph, out, inner, inner_row)
+    shortcut = x
+    if layer.projection is not None:
+        projection_row = shapes.layer_row(layer.projection.config(), row.input_chw,
+                                          name="projection")
+        shortcut = _onnx_conv(graph, x, layer.projection, projection_row)
+    graph.prefix = outer
+    return graph.node("Add", [out, shortcut], layer.name)
+
+
 def _onnx_layer(graph, x, layer, row):
     """The output name of one layer's nodes, from its schema entry's ONNX op."""
     op = schema.spec(layer.type_name).onnx
+    if op == "residual":
+        return _onnx_residual(graph, x, layer, row)
     if op == "conv":
         return _onnx_conv(graph, x, layer, row)
     if op == "pool":

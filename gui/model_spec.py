@@ -99,6 +99,8 @@ def parse_padding(text: str, what: str = "padding"):
 
 def _parse_value(text: str, key: str):
     lowered = text.strip().lower()
+    if re.fullmatch(r"\d+x\d+", lowered):          # a pair such as dilation=2x1
+        return [int(part) for part in lowered.split("x")]
     if lowered in ("true", "yes", "on"):
         return True
     if lowered in ("false", "no", "off"):
@@ -208,8 +210,9 @@ def config_to_spec(config: dict) -> RowSpec:
     spec.mode = config.get("padding_mode", "zeros")
     extra_keys = {key.name: key for key in schema.spec(layer_type).keys if key.column == "extra"}
     extras = {k: v for k, v in config.items()
-              if k in extra_keys and v != extra_keys[k].default}
-    spec.extra = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in extras.items())
+              if k in extra_keys and _pair_text(v) != _pair_text(extra_keys[k].default)}
+    spec.extra = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else _pair_text(v)}"
+                           for k, v in extras.items())
     return spec
 
 

@@ -133,7 +133,8 @@ def _make_layer(imported, name, where):
         raise ModelImportError(f"{where}: {imported.source_name or kind} cannot be a cyconv "
                                f"{kind}: {error}") from None
     for key, value in imported.params.items():
-        target = layer.params[key]
+        # Parameters, or state such as batch norm's running statistics.
+        target = layer.params[key] if key in layer.params else layer.buffers[key]
         if np.shape(value) != target.shape:
             raise ModelImportError(f"{where}: {imported.source_name or kind}: parameter {key} "
                                    f"has shape {np.shape(value)}, the {kind} needs "

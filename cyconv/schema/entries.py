@@ -6,7 +6,8 @@ shape rule, role, formula, export ops), its class in ``cyconv/layers/`` and its 
 from __future__ import annotations
 
 from . import Key, LayerSpec, Op, ShapeError, register
-from .checks import boolean, choice, count, optional_pair, padding_form, pair_check, real
+from .checks import boolean, choice, count, layer_configs, optional_pair, padding_form
+from .checks import pair_check, real
 
 PADDING_MODES = ("zeros", "replicate", "reflect", "circular")
 
@@ -197,3 +198,12 @@ register(LayerSpec(
     formula="b_c = a_c·(k + alpha/size·Σ_{c' near c} a_{c'}²)^(−beta)",
     summary="local response normalization across channels", torch="lrn", onnx="lrn"))
 
+
+register(LayerSpec(
+    "Residual", "res",
+    keys=(Key("layers", layer_configs(), column=None, help="the inner layers f, in order"),),
+    shape_rule="residual", needs="image", needs_text="Residual", role="block",
+    formula="out = f(x) + x; when f changes the shape, out = f(x) + P(x) with P a 1×1 "
+            "convolution of the matching stride; params = Σ f's + P's",
+    summary="a block whose input skips ahead and is added to its output (ResNet)",
+    torch="residual", onnx="residual"))
