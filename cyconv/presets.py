@@ -127,6 +127,25 @@ def _cifar_bn():
     ]
 
 
+def _residual(name, in_channels, out_channels, stride):
+    # Two 3×3 convolutions with batch norm; the block's ReLU comes after the addition.
+    return {"type": "Residual", "name": name, "layers": [
+        _conv("conv1", in_channels, out_channels, 3, stride=stride, padding=1, bias=False),
+        _batchnorm("bn1", out_channels), _relu("relu1"),
+        _conv("conv2", out_channels, out_channels, 3, padding=1, bias=False),
+        _batchnorm("bn2", out_channels)]}
+
+
+def _resnet_tiny():
+    return (3, 32, 32), [
+        _conv("conv1", 3, 16, 3, padding=1, bias=False), _batchnorm("bn1", 16), _relu("relu1"),
+        _residual("res1", 16, 16, 1), _relu("relu2"),
+        _residual("res2", 16, 32, 2), _relu("relu3"),
+        {"type": "GlobalAvgPool2D", "name": "gap1"},
+        _dense("dense1", 32, 10),
+    ]
+
+
 def _alexnet():
     # The taught "pad 1.5" on a 224 input: one pixel on top/left, two on bottom/right.
     conv1 = _conv("conv1", 3, 96, 11, stride=4, padding=[1, 2, 1, 2])
@@ -171,6 +190,9 @@ _PRESETS = {
                                   "2 max pools, dense 4096→128→10"),
     "cifar_bn": (_cifar_bn, "cifar_small with batch norm: conv-BN-ReLU blocks 32-32-64 3×3 "
                             "padding 1 (no conv bias), 2 max pools, dense 4096→128→10"),
+    "resnet_tiny": (_resnet_tiny, "a tiny ResNet: 3×32×32, conv 16 + BN, a residual block of "
+                                  "16, one of 32 with stride 2 (1×1 projection), global "
+                                  "average pooling, dense 32→10"),
     "alexnet": (_alexnet, "AlexNet, one tower as taught (one tower, 224 input padded 1/2, LRN, "
                           "overlapping pooling, dropout 0.5); 62,378,344 params"),
     "keras_sketch": (_keras_sketch,

@@ -50,9 +50,19 @@ def _round_trip(name, n):
                                **TOLERANCE)
 
 
-@pytest.mark.parametrize("name", [name for name in presets.PRESET_NAMES if name != "alexnet"])
+# Residual blocks are not imported (the importers read a single chain of layers).
+@pytest.mark.parametrize("name", [name for name in presets.PRESET_NAMES
+                                  if name not in ("alexnet", "resnet_tiny")])
 def test_every_preset_round_trips_through_torch(name):
     _round_trip(name, n=3)
+
+
+def test_a_residual_network_is_refused_in_one_line():
+    module = export.to_torch(presets.build("resnet_tiny", seed=0))
+    with pytest.raises(ModelImportError, match=r"module 'res1' \(ResidualBlock\): not "
+                                               r"supported") as error:
+        from_torch(module, (3, 32, 32))
+    assert "\n" not in str(error.value)
 
 
 @pytest.mark.slow
