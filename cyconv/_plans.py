@@ -115,17 +115,17 @@ def source_index(size, before, after, mode):
     return idx
 
 
-def _window_table(src, out_size, kernel, stride):
-    """table[o·kernel + k] = src[o·stride + k]: the input index under each kernel tap."""
-    positions = np.arange(out_size)[:, None] * stride + np.arange(kernel)[None, :]
+def _window_table(src, out_size, kernel, stride, dilation=1):
+    """table[o·kernel + k] = src[o·stride + k·dilation]: the input index under each tap."""
+    positions = np.arange(out_size)[:, None] * stride + dilation * np.arange(kernel)[None, :]
     return np.ascontiguousarray(src[positions.ravel()], dtype=np.intp)
 
 
-def _interior_columns(W, left, KW, SW, OW):
-    """For each kernel column j, the outputs [lo, hi) whose input column ow·SW + j − left lies
-    inside the image: there im2col copies directly, without the padding table."""
+def _interior_columns(W, left, KW, SW, OW, DW=1):
+    """For each kernel column j, the outputs [lo, hi) whose input column ow·SW + j·DW − left
+    lies inside the image: there im2col copies directly, without the padding table."""
     ow = np.arange(OW)[None, :]
-    source = ow * SW + np.arange(KW)[:, None] - left
+    source = ow * SW + DW * np.arange(KW)[:, None] - left
     inside = (source >= 0) & (source < W)
     lo = np.where(inside.any(axis=1), inside.argmax(axis=1), OW)
     hi = np.where(inside.any(axis=1), OW - inside[:, ::-1].argmax(axis=1), OW)
@@ -135,6 +135,7 @@ def _interior_columns(W, left, KW, SW, OW):
 class ConvGeometry(NamedTuple):
     """Everything about a convolution that depends only on shapes and settings."""
     stride: tuple
+    dilation: tuple
     pads: tuple          # (top, bottom, left, right)
     out_hw: tuple
     row_src: np.ndarray  # (OH·KH,) input row under each kernel row, -1 for a zero
@@ -147,7 +148,7 @@ def hashable(value):
     return tuple(value) if isinstance(value, list) else value
 
 
-def conv_geometry(chw, w_shape, stride, padding, padding_mode, layer):
+def conv_geometry(chw, w_shape, stride, padding, padding_mode, layer, dilation=1):
     """The :class:`ConvGeometry` of x (N,) + ``chw`` and weights ``w_shape`` (F, C, KH, KW).
 
     Raises with the schema's and the shape engine's messages: these are the checks the
@@ -161,19 +162,22 @@ def conv_geometry(chw, w_shape, stride, padding, padding_mode, layer):
             f"C={CW} (W is (F, C, KH, KW)); x is (N, {C}, {H}, {W})")
     values = schema.settings("Conv2D", layer, {
         "in_channels": C, "out_channels": F, "kernel_size": (KH, KW), "stride": stride,
-        "padding": padding, "padding_mode": padding_mode})
+        "padding": padding, "padding_mode": padding_mode, "dilation": dilation})
     sh, sw = values["stride"]
-    pads = normalize_padding(padding, (KH, KW), (sh, sw), (H, W), layer)
+    dh, dw = values["dilation"]
+    # A dilated kernel spans D·(K − 1) + 1 pixels: the output size and "same" padding use it.
+    span = (dh * (KH - 1) + 1, dw * (KW - 1) + 1)
+    pads = normalize_padding(padding, span, (sh, sw), (H, W), layer)
     check_padding_reach(padding_mode, pads, (H, W), layer)
     top, bottom, left, right = pads
-    OH = conv_output_size(H, top, bottom, KH, sh, axis="H", layer=layer)
-    OW = conv_output_size(W, left, right, KW, sw, axis="W", layer=layer)
-    row_src = _window_table(source_index(H, top, bottom, padding_mode), OH, KH, sh)
-    col_src = _window_table(source_index(W, left, right, padding_mode), OW, KW, sw)
-    col_lo, col_hi = _interior_columns(W, left, KW, sw, OW)
+    OH = conv_output_size(H, top, bottom, span[0], sh, axis="H", layer=layer)
+    OW = conv_output_size(W, left, right, span[1], sw, axis="W", layer=layer)
+    row_src = _window_table(source_index(H, top, bottom, padding_mode), OH, KH, sh, dh)
+    col_src = _window_table(source_index(W, left, right, padding_mode), OW, KW, sw, dw)
+    col_lo, col_hi = _interior_columns(W, left, KW, sw, OW, dw)
     for table in (row_src, col_src, col_lo, col_hi):
         table.flags.writeable = False     # shared by every call with these shapes
-    return ConvGeometry((sh, sw), pads, (OH, OW), row_src, col_src, col_lo, col_hi)
+    return ConvGeometry((sh, sw), (dh, dw), pads, (OH, OW), row_src, col_src, col_lo, col_hi)
 
 
 # ----------------------------------------------------------------------------- pooling

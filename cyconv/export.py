@@ -136,7 +136,7 @@ def _torch_conv(nn, name, values, row):
     symmetric_zeros = mode == "zeros" and top == bottom and left == right
     conv = nn.Conv2d(row.input_chw[0], values["out_channels"], values["kernel_size"],
                      stride=values["stride"], padding=(top, left) if symmetric_zeros else 0,
-                     bias=values["bias"])
+                     bias=values["bias"], dilation=values["dilation"])
     if symmetric_zeros or not any(pads):
         return [(name, conv)]
     return [(f"{name}_pad", _torch_pad(nn, mode, pads)), (name, conv)]
@@ -308,7 +308,8 @@ def _onnx_conv(graph, x, layer, row):
     if layer.use_bias:
         inputs.append(graph.weight(f"{name}.b", layer.params["b"]))
     return graph.node("Conv", inputs, name, kernel_shape=list(layer.kernel_size),
-                      strides=list(layer.stride), pads=conv_pads)
+                      strides=list(layer.stride), pads=conv_pads,
+                      dilations=list(layer.dilation))
 
 
 def _onnx_pool(graph, x, layer):

@@ -57,12 +57,13 @@ class Conv2DCache(NamedTuple):
 
 
 @functools.lru_cache(maxsize=256)
-def _conv_plan(chw, w_shape, stride, padding, padding_mode, layer):
+def _conv_plan(chw, w_shape, stride, padding, padding_mode, layer, dilation=1):
     # Cached per layer shape: the index tables and the kernel's typed plan are built once.
-    geometry = _plans.conv_geometry(chw, w_shape, stride, padding, padding_mode, layer)
+    geometry = _plans.conv_geometry(chw, w_shape, stride, padding, padding_mode, layer,
+                                    dilation)
     C, H, W = chw
     plan = _conv2d.ConvPlan(C, H, W, w_shape[2], w_shape[3], geometry.stride[1],
-                            geometry.pads[2], geometry.row_src, geometry.col_src,
+                            geometry.dilation[1], geometry.pads[2], geometry.row_src, geometry.col_src,
                             geometry.col_lo, geometry.col_hi)
     return geometry, plan
 
@@ -75,10 +76,11 @@ def _conv_run(chunk, threads, *, has_bias=False, keep_columns=False, direct_dout
 
 
 def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", workspace=None,
-                   layer="Conv2D"):
+                   layer="Conv2D", dilation=1):
     """Convolve x (N, C, H, W) with w (F, C, KH, KW), add b (F,): out (N, F, OH, OW).
 
-    OH = (H + top + bottom − KH)/SH + 1 (floored), likewise OW. ``workspace``, a dict the
+    OH = (H + top + bottom − DH·(KH − 1) − 1)/SH + 1 (floored), likewise OW; ``dilation``
+    (DH, DW) spreads the kernel's taps apart. ``workspace``, a dict the
     caller keeps between calls, lets the forward pass keep its im2col columns there for the
     backward pass (a training step then runs im2col once instead of twice).
     """
@@ -91,7 +93,8 @@ def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", w
             raise ValueError(f"{layer}: bias b {_fmt(b.shape)} must have one value per filter, "
                              f"F={w.shape[0]} (W is {_fmt(w.shape)})")
     geometry, plan = _conv_plan(x.shape[1:], w.shape, _plans.hashable(stride),
-                                _plans.hashable(padding), padding_mode, layer)
+                                _plans.hashable(padding), padding_mode, layer,
+                                _plans.hashable(dilation))
     N = x.shape[0]
     F, C, KH, KW = w.shape
     OH, OW = geometry.out_hw

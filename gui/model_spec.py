@@ -44,6 +44,9 @@ class RowSpec:
     mode: str = "zeros"
     extra: str = ""
     name: str | None = None
+    # A block's (Residual's) inner layer configs, carried unchanged: the editor shows a block
+    # as one row and does not edit inside it.
+    inner: list | None = None
 
 
 def columns_for(layer_type: str) -> set[str]:
@@ -180,6 +183,8 @@ def spec_to_config(spec: RowSpec) -> dict:
         config[keys["mode"].name] = spec.mode
     if "extra" in columns_for(spec.type):
         config.update(parse_extra(spec.extra, spec.type))
+    if spec.inner is not None:
+        config["layers"] = [dict(inner) for inner in spec.inner]
     schema.check_config(config, schema.label(spec.name, spec.type))
     return config
 
@@ -196,6 +201,8 @@ def config_to_spec(config: dict) -> RowSpec:
     if layer_type not in EDITOR_TYPES:
         raise ValueError(f"config_to_spec: the editor cannot show layer type {layer_type!r}")
     spec = RowSpec(type=layer_type, name=config.get("name"))
+    if "layers" in config:
+        spec.inner = [dict(inner) for inner in config["layers"]]
     keys = _column_keys(layer_type)
     if "units" in keys:
         spec.units = str(config[keys["units"].name])

@@ -109,3 +109,18 @@ def test_a_block_outside_a_model_asks_for_its_input_shape(rng):
     block = layers.Residual(_filled(INNER_SAME, 3), rng=rng)
     with pytest.raises(RuntimeError, match="Residual: the block does not know its input shape"):
         block.forward(np.ones((1, 3, 4, 4), np.float32))
+
+
+def test_the_model_editor_carries_a_block_through_its_rows(qtbot):
+    pytest.importorskip("PySide6")
+    from cyconv import presets
+    from gui.widgets.model_editor import ModelEditor
+
+    editor = ModelEditor()
+    qtbot.addWidget(editor)
+    editor.load_preset("resnet_tiny")
+    network = editor.network()
+    blocks = [layer for layer in network["layers"] if layer["type"] == "Residual"]
+    assert [len(block["layers"]) for block in blocks] == [5, 5]
+    assert sum(row.params for row in editor.summary) == \
+        presets.build("resnet_tiny").count_params()

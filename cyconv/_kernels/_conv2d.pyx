@@ -15,8 +15,9 @@
 # are wanted) is a ConvRun struct, passed from Python as a dict.
 #
 # Padding of every mode is folded into two index tables made by the caller:
-# row_src[oh·KH + i] is the input row that padded row oh·SH + i reads, or -1 for a zero, and
-# col_src[ow·KW + j] likewise for columns. One im2col therefore serves zeros, replicate,
+# row_src[oh·KH + i] is the input row that padded row oh·SH + i·DH reads, or -1 for a zero,
+# and col_src[ow·KW + j] likewise for columns (DH, DW: the dilation, 1 for adjacent taps; the
+# tables hold it, and the interior copy reads column ow·SW + j·DW − left). One im2col therefore serves zeros, replicate,
 # reflect and circular padding, and col2im sends each padded position's gradient back to the
 # pixel it was copied from (a replicated edge pixel receives the gradient of all its copies).
 #
@@ -40,7 +41,7 @@ cdef struct Geometry:
     Py_ssize_t C, H, W          # input channels and size
     Py_ssize_t KH, KW           # kernel size
     Py_ssize_t OH, OW           # output size
-    Py_ssize_t SW, left         # column stride and left padding, for the interior copy
+    Py_ssize_t SW, DW, left     # column stride, dilation, left padding: the interior copy
     const Py_ssize_t *row_src   # (OH·KH,) input row under each kernel row, -1 for a zero
     const Py_ssize_t *col_src   # (OW·KW,) likewise for columns
     const Py_ssize_t *col_lo    # (KW,) first output column whose tap j lies inside the row
@@ -68,7 +69,7 @@ cdef class ConvPlan:
     cdef tuple _args        # what __reduce__ rebuilds the plan from (copy, deepcopy, pickle)
 
     def __cinit__(self, Py_ssize_t C, Py_ssize_t H, Py_ssize_t W, Py_ssize_t KH,
-                  Py_ssize_t KW, Py_ssize_t SW, Py_ssize_t left,
+                  Py_ssize_t KW, Py_ssize_t SW, Py_ssize_t DW, Py_ssize_t left,
                   const Py_ssize_t[::1] row_src, const Py_ssize_t[::1] col_src,
                   const Py_ssize_t[::1] col_lo, const Py_ssize_t[::1] col_hi):
         if (KH < 1 or KW < 1 or row_src.shape[0] % KH or col_src.shape[0] % KW
@@ -77,13 +78,13 @@ cdef class ConvPlan:
         self.g.C, self.g.H, self.g.W, self.g.KH, self.g.KW = C, H, W, KH, KW
         self.g.OH = row_src.shape[0] // KH
         self.g.OW = col_src.shape[0] // KW
-        self.g.SW, self.g.left = SW, left
+        self.g.SW, self.g.DW, self.g.left = SW, DW, left
         self.g.row_src = &row_src[0]
         self.g.col_src = &col_src[0]
         self.g.col_lo = &col_lo[0]
         self.g.col_hi = &col_hi[0]
         self._tables = (row_src, col_src, col_lo, col_hi)
-        self._args = (C, H, W, KH, KW, SW, left, row_src.base, col_src.base, col_lo.base,
+        self._args = (C, H, W, KH, KW, SW, DW, left, row_src.base, col_src.base, col_lo.base,
                       col_hi.base)
 
     def __reduce__(self):
@@ -98,7 +99,7 @@ cdef class ConvPlan:
 cdef void im2col(Geometry g, const floating *xn, floating *col,
                  Py_ssize_t ld) noexcept nogil:
     # One sample's patches into columns [0, OH·OW) of rows that are `ld` apart. For tap j the
-    # outputs ow in [col_lo[j], col_hi[j]) read inside the row, at ow·SW + j − left: a plain
+    # outputs ow in [col_lo[j], col_hi[j]) read inside the row, at ow·SW + j·DW − left: a plain
     # strided (for SW = 1, contiguous) copy. Only the few edge columns go through the table.
     # The geometry comes by value: a local copy that no store through dst can alias (CPython
     # builds with -fno-strict-aliasing), so its fields can stay in registers.
@@ -110,7 +111,7 @@ cdef void im2col(Geometry g, const floating *xn, floating *col,
             for j in range(g.KW):
                 lo = g.col_lo[j]
                 hi = g.col_hi[j]
-                offset = j - g.left
+                offset = j * g.DW - g.left
                 dst = col + ((c * g.KH + i) * g.KW + j) * ld
                 for oh in range(g.OH):
                     r = g.row_src[oh * g.KH + i]
@@ -143,7 +144,7 @@ cdef void col2im_add(Geometry g, const floating *dcol, Py_ssize_t ld,
             for j in range(g.KW):
                 lo = g.col_lo[j]
                 hi = g.col_hi[j]
-                offset = j - g.left
+                offset = j * g.DW - g.left
                 src = dcol + ((c * g.KH + i) * g.KW + j) * ld
                 for oh in range(g.OH):
                     r = g.row_src[oh * g.KH + i]

@@ -105,29 +105,34 @@ def pad_backward(dxp, pads, mode):
 
 
 # --------------------------------------------------------------------------- convolution
-def conv2d_forward(x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), padding_mode="zeros"):
+def conv2d_forward(x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), padding_mode="zeros",
+                   dilation=(1, 1)):
     """2-D convolution as deep learning defines it: a cross-correlation (the kernel is not flipped).
 
     x: (N, C, H, W); w: (F, C, KH, KW); b: (F,) or None
-    -> out: (N, F, OH, OW), OH = (H + top + bottom - KH) // SH + 1, OW likewise.
+    -> out: (N, F, OH, OW), OH = (H + top + bottom - DH*(KH - 1) - 1) // SH + 1, OW likewise.
 
         xpad = pad(x, pads, padding_mode)
-        out[n, f, oh, ow] = b[f] + sum_{c, i, j} xpad[n, c, oh*SH + i, ow*SW + j] * w[f, c, i, j]
+        out[n, f, oh, ow] = b[f] + sum_{c, i, j} xpad[n, c, oh*SH + i*DH, ow*SW + j*DW] * w[f, c, i, j]
+
+    (dilation D = 1: adjacent taps; D > 1 reads every D-th pixel.)
 
     One filter spans all C input channels: the C partial sums add up into one output map,
     and there is one output map per filter.
     """
     sh, sw = _pair(stride)
+    dh, dw = _pair(dilation)
     top, bottom, left, right = pads
     n, _, h, wid = x.shape
     f, _, kh, kw = w.shape
-    oh_size = _output_size(h, top, bottom, kh, sh)
-    ow_size = _output_size(wid, left, right, kw, sw)
+    oh_size = _output_size(h, top, bottom, dh * (kh - 1) + 1, sh)
+    ow_size = _output_size(wid, left, right, dw * (kw - 1) + 1, sw)
     xpad = pad(x, pads, padding_mode)
     out = np.zeros((n, f, oh_size, ow_size), dtype=x.dtype)
     for oh in range(oh_size):
         for ow in range(ow_size):
-            window = xpad[:, :, oh * sh:oh * sh + kh, ow * sw:ow * sw + kw]  # (N, C, KH, KW)
+            window = xpad[:, :, oh * sh:oh * sh + dh * (kh - 1) + 1:dh,
+                          ow * sw:ow * sw + dw * (kw - 1) + 1:dw]  # (N, C, KH, KW)
             out[:, :, oh, ow] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3]))  # (N, F)
     if b is not None:
         out += b.reshape(1, f, 1, 1)
@@ -135,7 +140,7 @@ def conv2d_forward(x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), padding_mode=
 
 
 def conv2d_backward(dout, x, w, stride=(1, 1), pads=(0, 0, 0, 0), padding_mode="zeros",
-                    has_bias=True):
+                    has_bias=True, dilation=(1, 1)):
     """Gradients of ``conv2d_forward``.
 
     dout: (N, F, OH, OW); x: (N, C, H, W); w: (F, C, KH, KW)
@@ -153,6 +158,7 @@ def conv2d_backward(dout, x, w, stride=(1, 1), pads=(0, 0, 0, 0), padding_mode="
     dxpad pixel; rows or columns the floored output never reaches get no gradient.
     """
     sh, sw = _pair(stride)
+    dh, dil_w = _pair(dilation)
     f, _, kh, kw = w.shape
     _, _, oh_size, ow_size = dout.shape
     xpad = pad(x, pads, padding_mode)
@@ -160,8 +166,8 @@ def conv2d_backward(dout, x, w, stride=(1, 1), pads=(0, 0, 0, 0), padding_mode="
     dw = np.zeros(w.shape, dtype=x.dtype)
     for oh in range(oh_size):
         for ow in range(ow_size):
-            rows = slice(oh * sh, oh * sh + kh)
-            cols = slice(ow * sw, ow * sw + kw)
+            rows = slice(oh * sh, oh * sh + dh * (kh - 1) + 1, dh)
+            cols = slice(ow * sw, ow * sw + dil_w * (kw - 1) + 1, dil_w)
             upstream = dout[:, :, oh, ow]  # (N, F)
             dw += np.tensordot(upstream, xpad[:, :, rows, cols], axes=([0], [0]))
             dxpad[:, :, rows, cols] += np.tensordot(upstream, w, axes=([1], [0]))

@@ -66,9 +66,11 @@ register(LayerSpec(
           Key("padding", padding_form(), default=0, column="padding"),
           Key("padding_mode", choice(PADDING_MODES), default="zeros", column="mode",
               help="what the padded border holds"),
-          _BIAS),
+          _BIAS,
+          Key("dilation", pair_check(1), default=1,
+              help="distance between the kernel's taps (1: adjacent pixels)")),
     shape_rule="conv", needs="image", needs_text="Conv2D", role="conv",
-    formula="OH = (H + top + bottom − KH)/SH + 1 (floored), likewise OW; "
+    formula="OH = (H + top + bottom − DH·(KH − 1) − 1)/SH + 1 (floored), likewise OW; "
             "params = KH·KW·C·F + F",
     summary="learned filters slid over the input",
     param_shapes=_conv_params, param_factors=_conv_factors, torch="conv", onnx="conv"))

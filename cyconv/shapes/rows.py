@@ -146,10 +146,22 @@ def _window(entry, values, shape, name):
     channels, height, width = shape
     kernel_hw, stride_hw = values["kernel_size"], values["stride"]
     if entry.shape_rule == "conv":
-        padding = normalize_padding(values["padding"], kernel_hw, stride_hw, (height, width),
+        dilation = values.get("dilation", (1, 1))
+        # The dilated kernel spans D·(K − 1) + 1 pixels: that is what the window rule sees.
+        span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel_hw))
+        padding = normalize_padding(values["padding"], span, stride_hw, (height, width),
                                     name)
         check_padding_reach(values["padding_mode"], padding, (height, width), name)
         channels = values["out_channels"]
+        if dilation != (1, 1):
+            (out_h, out_w), formula, warnings = window_geometry(
+                (height, width), span, stride_hw, padding, name, omit_zero_padding=False)
+            formula = "; ".join(f"{part} (dilated kernel {d}·({k} − 1) + 1 = {s})"
+                                for part, d, k, s in zip(formula.split("; "), dilation,
+                                                         kernel_hw, span))
+            return (channels, out_h, out_w), {"formula": formula, "warnings": warnings,
+                                              "kernel_hw": kernel_hw, "stride_hw": stride_hw,
+                                              "padding_tblr": padding}
     else:
         ph, pw = values["padding"]
         padding = (ph, ph, pw, pw)
