@@ -148,7 +148,7 @@ def hashable(value):
     return tuple(value) if isinstance(value, list) else value
 
 
-def conv_geometry(chw, w_shape, stride, padding, padding_mode, layer, dilation=1):
+def conv_geometry(chw, w_shape, stride, padding, padding_mode, layer, dilation=1, groups=1):
     """The :class:`ConvGeometry` of x (N,) + ``chw`` and weights ``w_shape`` (F, C, KH, KW).
 
     Raises with the schema's and the shape engine's messages: these are the checks the
@@ -156,13 +156,18 @@ def conv_geometry(chw, w_shape, stride, padding, padding_mode, layer, dilation=1
     """
     C, H, W = chw
     F, CW, KH, KW = w_shape
-    if C != CW:
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{layer}: groups must be an int of at least 1, got {groups!r}")
+    if C != CW * groups:
+        grouped = f" = groups·C/groups = {groups}·{CW}" if groups > 1 else ""
+        layout = "(F, C/groups, KH, KW)" if groups > 1 else "(F, C, KH, KW)"
         raise ValueError(
             f"{layer}: the input has C={C} channels but the weights W {tuple(w_shape)} expect "
-            f"C={CW} (W is (F, C, KH, KW)); x is (N, {C}, {H}, {W})")
+            f"C={CW * groups}{grouped} (W is {layout}); x is (N, {C}, {H}, {W})")
     values = schema.settings("Conv2D", layer, {
         "in_channels": C, "out_channels": F, "kernel_size": (KH, KW), "stride": stride,
-        "padding": padding, "padding_mode": padding_mode, "dilation": dilation})
+        "padding": padding, "padding_mode": padding_mode, "dilation": dilation,
+        "groups": groups})
     sh, sw = values["stride"]
     dh, dw = values["dilation"]
     # A dilated kernel spans D·(K − 1) + 1 pixels: the output size and "same" padding use it.

@@ -136,7 +136,7 @@ def _torch_conv(nn, name, values, row):
     symmetric_zeros = mode == "zeros" and top == bottom and left == right
     conv = nn.Conv2d(row.input_chw[0], values["out_channels"], values["kernel_size"],
                      stride=values["stride"], padding=(top, left) if symmetric_zeros else 0,
-                     bias=values["bias"], dilation=values["dilation"])
+                     bias=values["bias"], dilation=values["dilation"], groups=values["groups"])
     if symmetric_zeros or not any(pads):
         return [(name, conv)]
     return [(f"{name}_pad", _torch_pad(nn, mode, pads)), (name, conv)]
@@ -309,7 +309,7 @@ def _onnx_conv(graph, x, layer, row):
         inputs.append(graph.weight(f"{name}.b", layer.params["b"]))
     return graph.node("Conv", inputs, name, kernel_shape=list(layer.kernel_size),
                       strides=list(layer.stride), pads=conv_pads,
-                      dilations=list(layer.dilation))
+                      dilations=list(layer.dilation), group=layer.groups)
 
 
 def _onnx_pool(graph, x, layer):

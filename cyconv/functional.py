@@ -54,13 +54,14 @@ class Conv2DCache(NamedTuple):
     plan: _conv2d.ConvPlan
     columns: Optional[np.ndarray]   # the forward's im2col columns, when kept
     chunk: int
+    groups: int = 1
 
 
 @functools.lru_cache(maxsize=256)
-def _conv_plan(chw, w_shape, stride, padding, padding_mode, layer, dilation=1):
+def _conv_plan(chw, w_shape, stride, padding, padding_mode, layer, dilation=1, groups=1):
     # Cached per layer shape: the index tables and the kernel's typed plan are built once.
     geometry = _plans.conv_geometry(chw, w_shape, stride, padding, padding_mode, layer,
-                                    dilation)
+                                    dilation, groups)
     C, H, W = chw
     plan = _conv2d.ConvPlan(C, H, W, w_shape[2], w_shape[3], geometry.stride[1],
                             geometry.dilation[1], geometry.pads[2], geometry.row_src, geometry.col_src,
@@ -69,18 +70,20 @@ def _conv_plan(chw, w_shape, stride, padding, padding_mode, layer, dilation=1):
 
 
 def _conv_run(chunk, threads, *, has_bias=False, keep_columns=False, direct_dout=False,
-              need_dx=False):
+              need_dx=False, groups=1):
     """The kernels' ConvRun struct, as the dict Cython converts."""
     return {"chunk": chunk, "num_threads": threads, "has_bias": has_bias,
-            "keep_columns": keep_columns, "direct_dout": direct_dout, "need_dx": need_dx}
+            "keep_columns": keep_columns, "direct_dout": direct_dout, "need_dx": need_dx,
+            "groups": groups}
 
 
 def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", workspace=None,
-                   layer="Conv2D", dilation=1):
+                   layer="Conv2D", dilation=1, groups=1):
     """Convolve x (N, C, H, W) with w (F, C, KH, KW), add b (F,): out (N, F, OH, OW).
 
     OH = (H + top + bottom − DH·(KH − 1) − 1)/SH + 1 (floored), likewise OW; ``dilation``
-    (DH, DW) spreads the kernel's taps apart. ``workspace``, a dict the
+    (DH, DW) spreads the kernel's taps apart; with ``groups`` G, w is (F, C/G, KH, KW) and
+    filter f sees only the C/G channels of its group. ``workspace``, a dict the
     caller keeps between calls, lets the forward pass keep its im2col columns there for the
     backward pass (a training step then runs im2col once instead of twice).
     """
@@ -94,22 +97,24 @@ def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", w
                              f"F={w.shape[0]} (W is {_fmt(w.shape)})")
     geometry, plan = _conv_plan(x.shape[1:], w.shape, _plans.hashable(stride),
                                 _plans.hashable(padding), padding_mode, layer,
-                                _plans.hashable(dilation))
+                                _plans.hashable(dilation), groups)
     N = x.shape[0]
-    F, C, KH, KW = w.shape
+    F, Cg, KH, KW = w.shape
     OH, OW = geometry.out_hw
-    P, K = OH * OW, C * KH * KW
+    # K: one filter's weights (its group's channels); the columns hold every channel's, G·K.
+    P, K = OH * OW, Cg * KH * KW
     nt = _num_threads(N * F * P * K)
-    chunk = _plans.conv_chunk(N, K, P, nt)
-    width = K * chunk * P
+    chunk = _plans.conv_chunk(N, K * groups, P, nt)
+    width = K * groups * chunk * P
     out = np.empty((N, F, P), dtype=w.dtype)
     columns = _plans.kept_columns(workspace, -(-N // chunk), width, w.dtype)
     col_buf = columns if columns is not None else _scratch("col", nt, width, w.dtype)
     out_buf = _scratch("gemm_out", nt, F * chunk * P, w.dtype)
     bias = b if has_bias else np.zeros(F, dtype=w.dtype)
-    run = _conv_run(chunk, nt, has_bias=has_bias, keep_columns=columns is not None)
+    run = _conv_run(chunk, nt, has_bias=has_bias, keep_columns=columns is not None,
+                    groups=groups)
     _conv2d.conv2d_forward(plan, run, x, w.reshape(F, K), bias, out, col_buf, out_buf)
-    cache = Conv2DCache(x, w, has_bias, geometry, plan, columns, chunk)
+    cache = Conv2DCache(x, w, has_bias, geometry, plan, columns, chunk, groups)
     return out.reshape(N, F, OH, OW), cache
 
 
@@ -129,18 +134,20 @@ def conv2d_backward(dout, cache, *, need_dx=True, layer="Conv2D"):
         raise ValueError(f"{layer}: dout {_fmt(dout.shape)} must match the forward output "
                          f"{_fmt((N, F, OH, OW))}")
     K, P = C * KH * KW, OH * OW
+    G = cache.groups
     nt = _num_threads(N * F * P * K)
     kept = cache.columns is not None
     # Kept columns fix the chunking the forward pass used; else the thread count may differ.
-    chunk = cache.chunk if kept else _plans.conv_chunk(N, K, P, nt)
+    chunk = cache.chunk if kept else _plans.conv_chunk(N, K * G, P, nt)
     dx = np.zeros(x.shape, dtype=w.dtype) if need_dx else np.zeros((1, 1, 1, 1), dtype=w.dtype)
     dw_acc = _per_thread("dw_acc", nt, F * K, w.dtype)
     db_acc = _per_thread("db_acc", nt, F, w.dtype)
-    col_buf = cache.columns if kept else _scratch("col", nt, K * chunk * P, w.dtype)
-    dcol_buf = _scratch("dcol", nt, K * chunk * P, w.dtype) if need_dx else dw_acc
+    col_buf = cache.columns if kept else _scratch("col", nt, K * G * chunk * P, w.dtype)
+    dcol_buf = _scratch("dcol", nt, K * G * chunk * P, w.dtype) if need_dx else dw_acc
     direct_dout = P >= _plans.DIRECT_DOUT_MIN_PIXELS
     dout_buf = dw_acc if direct_dout else _scratch("gemm_out", nt, F * chunk * P, w.dtype)
-    run = _conv_run(chunk, nt, keep_columns=kept, direct_dout=direct_dout, need_dx=need_dx)
+    run = _conv_run(chunk, nt, keep_columns=kept, direct_dout=direct_dout, need_dx=need_dx,
+                    groups=G)
     _conv2d.conv2d_backward(cache.plan, run, dout.reshape(N, F, P), x, w.reshape(F, K), dx,
                             dw_acc, db_acc, col_buf, dcol_buf, dout_buf)
     dw = np.ascontiguousarray(dw_acc.sum(axis=0).reshape(K, F).T).reshape(w.shape)

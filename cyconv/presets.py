@@ -27,7 +27,7 @@ def _conv(name, in_channels, out_channels, kernel, *, stride=1, padding=0, bias=
     return {"type": "Conv2D", "name": name, "in_channels": in_channels,
             "out_channels": out_channels, "kernel_size": [kernel, kernel],
             "stride": [stride, stride], "padding": padding, "padding_mode": "zeros",
-            "bias": bias, "dilation": [1, 1]}
+            "bias": bias, "dilation": [1, 1], "groups": 1}
 
 
 def _batchnorm(name, channels):

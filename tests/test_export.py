@@ -37,6 +37,7 @@ def new_blocks_model():
     rng = np.random.default_rng(12)
     model = Sequential([
         L.Conv2D(3, 4, 3, padding=2, dilation=2, rng=rng), L.BatchNorm2D(4), L.ReLU(),
+        L.Conv2D(4, 4, 3, padding=1, groups=2, rng=rng),
         L.MaxPool2D(2, stride=1, padding=1, dilation=(2, 1), ceil_mode=True),
         L.MinPool2D(2, stride=2, dilation=2, ceil_mode=True),
         L.AvgPool2D(2, stride=2, padding=1, ceil_mode=True, count_include_pad=False),

@@ -78,7 +78,7 @@ def test_constructor_defaults_are_the_schema_defaults(type_name):
 @pytest.mark.parametrize("config", [
     {"type": "Conv2D", "in_channels": 3, "out_channels": 4, "kernel_size": [3, 5],
      "stride": [1, 2], "padding": "same", "padding_mode": "reflect", "bias": False,
-     "dilation": [2, 1]},
+     "dilation": [2, 1], "groups": 1},
     {"type": "MinPool2D", "kernel_size": [3, 3], "stride": [2, 2], "padding": [1, 1],
      "dilation": [1, 2], "ceil_mode": True},
     {"type": "AvgPool2D", "kernel_size": [2, 2], "stride": [2, 2], "padding": [1, 0],

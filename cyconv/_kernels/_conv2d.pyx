@@ -9,6 +9,11 @@
 #   dW        (F, K) += dout_chunk (F, L) @ col^T (L, K)  (accumulated transposed, (K, F))
 #   dcol      (K, L)  = W^T (K, F) @ dout_chunk (F, L)   then col2im into dx
 #
+# Grouped convolution (groups G): the C channels and F filters split into G groups, filter f
+# sees only the Cg = C/G channels of its group, W is (F, Cg·KH·KW). The columns of all C
+# channels are laid out as before, group g's rows [g·Kg, (g + 1)·Kg) with Kg = Cg·KH·KW, so
+# each GEMM above becomes G GEMMs on those row blocks and on filters [g·Fg, (g + 1)·Fg).
+#
 # The geometry lives in one typed plan: ConvPlan, built once per layer shape by the caller
 # (cyconv/_plans.py) from the sizes and the index tables, and a Geometry struct inside it that
 # the nogil helpers read. What changes from call to call (chunk size, threads, which outputs
@@ -55,6 +60,8 @@ cdef struct ConvRun:
     bint keep_columns           # forward: keep every chunk's columns; backward: they were kept
     bint direct_dout            # backward: one GEMM per sample straight on dout
     bint need_dx
+    Py_ssize_t groups           # G: W is (F, K/G) and column rows [g·K/G, (g + 1)·K/G) meet
+                                # filters [g·F/G, (g + 1)·F/G)
 
 
 cdef class ConvPlan:
@@ -217,7 +224,8 @@ def conv2d_forward(ConvPlan plan, ConvRun run,
     cdef Py_ssize_t P = g.OH * g.OW
     cdef Py_ssize_t chunk = run.chunk
     cdef Py_ssize_t chunks = (N + chunk - 1) // chunk
-    cdef Py_ssize_t q, n, n0, nb, L
+    cdef Py_ssize_t q, n, n0, nb, L, grp
+    cdef Py_ssize_t G = run.groups, Fg = F // run.groups
     cdef int tid
     cdef floating *col
     cdef floating *tmp
@@ -230,9 +238,11 @@ def conv2d_forward(ConvPlan plan, ConvRun run,
         L = nb * P
         for n in range(n0, n0 + nb):
             im2col(g, &x[n, 0, 0, 0], col + (n - n0) * P, L)
-        # out_chunk (F, L) = W (F, K) @ col (K, L)
-        gemm_rowmajor(False, False, <int> F, <int> L, <int> K,
-                      1.0, &w[0, 0], <int> K, col, <int> L, 0.0, tmp, <int> L)
+        # out_chunk (F, L) = W (F, K) @ col (K, L), one block per group (K here is Kg)
+        for grp in range(G):
+            gemm_rowmajor(False, False, <int> Fg, <int> L, <int> K,
+                          1.0, &w[grp * Fg, 0], <int> K, col + grp * K * L, <int> L, 0.0,
+                          tmp + grp * Fg * L, <int> L)
         for n in range(n0, n0 + nb):
             scatter_output(tmp + (n - n0) * P, L, &b[0], run.has_bias, F, P, &out[n, 0, 0])
 
@@ -253,7 +263,8 @@ def conv2d_backward(ConvPlan plan, ConvRun run,
     cdef Py_ssize_t P = g.OH * g.OW
     cdef Py_ssize_t chunk = run.chunk
     cdef Py_ssize_t chunks = (N + chunk - 1) // chunk
-    cdef Py_ssize_t q, n, n0, nb, L
+    cdef Py_ssize_t q, n, n0, nb, L, grp
+    cdef Py_ssize_t G = run.groups, Fg = F // run.groups
     cdef bint direct = run.direct_dout
     cdef int tid
     cdef floating *col
@@ -277,24 +288,30 @@ def conv2d_backward(ConvPlan plan, ConvRun run,
         # small F as BLAS's m this orientation ran about twice as fast on these shapes; the
         # caller transposes the (K, F) sum. With many output pixels per sample, one GEMM per
         # sample straight on dout is large enough, and spares copying dout into the chunk.
-        if direct:
-            for n in range(n0, n0 + nb):
-                gemm_rowmajor(False, True, <int> K, <int> F, <int> P,
-                              1.0, col + (n - n0) * P, <int> L, &dout[n, 0, 0], <int> P,
-                              1.0, &dw_acc[tid, 0], <int> F)
-        else:
-            gemm_rowmajor(False, True, <int> K, <int> F, <int> L,
-                          1.0, col, <int> L, dchunk, <int> L, 1.0, &dw_acc[tid, 0], <int> F)
-        if run.need_dx:
-            dcol = &dcol_buf[tid, 0]
-            # dcol (K, L) = Wᵀ (K, F) @ dchunk (F, L)
+        # Per group: dWᵀ rows (Kg, its Fg columns of F) += col_g (Kg, L) @ dchunk_gᵀ (L, Fg).
+        for grp in range(G):
             if direct:
                 for n in range(n0, n0 + nb):
-                    gemm_rowmajor(True, False, <int> K, <int> P, <int> F,
-                                  1.0, &w[0, 0], <int> K, &dout[n, 0, 0], <int> P,
-                                  0.0, dcol + (n - n0) * P, <int> L)
+                    gemm_rowmajor(False, True, <int> K, <int> Fg, <int> P,
+                                  1.0, col + grp * K * L + (n - n0) * P, <int> L,
+                                  &dout[n, grp * Fg, 0], <int> P,
+                                  1.0, &dw_acc[tid, grp * Fg], <int> F)
             else:
-                gemm_rowmajor(True, False, <int> K, <int> L, <int> F,
-                              1.0, &w[0, 0], <int> K, dchunk, <int> L, 0.0, dcol, <int> L)
+                gemm_rowmajor(False, True, <int> K, <int> Fg, <int> L,
+                              1.0, col + grp * K * L, <int> L, dchunk + grp * Fg * L, <int> L,
+                              1.0, &dw_acc[tid, grp * Fg], <int> F)
+        if run.need_dx:
+            dcol = &dcol_buf[tid, 0]
+            # dcol (K, L) = Wᵀ (K, F) @ dchunk (F, L), per group: dcol_g = W_gᵀ @ dchunk_g
+            for grp in range(G):
+                if direct:
+                    for n in range(n0, n0 + nb):
+                        gemm_rowmajor(True, False, <int> K, <int> P, <int> Fg,
+                                      1.0, &w[grp * Fg, 0], <int> K, &dout[n, grp * Fg, 0],
+                                      <int> P, 0.0, dcol + grp * K * L + (n - n0) * P, <int> L)
+                else:
+                    gemm_rowmajor(True, False, <int> K, <int> L, <int> Fg,
+                                  1.0, &w[grp * Fg, 0], <int> K, dchunk + grp * Fg * L,
+                                  <int> L, 0.0, dcol + grp * K * L, <int> L)
             for n in range(n0, n0 + nb):
                 col2im_add(g, dcol + (n - n0) * P, L, &dx[n, 0, 0, 0])

@@ -2,6 +2,7 @@
 import numpy as np
 
 __all__ = ["PADDING_MODES", "POOL_KINDS", "conv2d_backward", "conv2d_forward",
+           "grouped_conv2d_backward", "grouped_conv2d_forward",
            "global_avg_pool_backward", "global_avg_pool_forward", "pad",
            "pad_backward", "pool2d_backward", "pool2d_forward"]
 
@@ -137,6 +138,34 @@ def conv2d_forward(x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), padding_mode=
     if b is not None:
         out += b.reshape(1, f, 1, 1)
     return out
+
+
+def grouped_conv2d_forward(x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0),
+                           padding_mode="zeros", dilation=(1, 1), groups=1):
+    """Grouped convolution: the C channels and F filters split into ``groups`` equal parts;
+    filters of part g see only channels of part g, w: (F, C/groups, KH, KW):
+
+        out[:, g·F/G:(g+1)·F/G] = conv2d_forward(x[:, g·C/G:(g+1)·C/G], w[g·F/G:(g+1)·F/G])
+    """
+    cg, fg = x.shape[1] // groups, w.shape[0] // groups
+    parts = [conv2d_forward(x[:, g * cg:(g + 1) * cg], w[g * fg:(g + 1) * fg],
+                            None if b is None else b[g * fg:(g + 1) * fg], stride, pads,
+                            padding_mode, dilation) for g in range(groups)]
+    return np.concatenate(parts, axis=1)
+
+
+def grouped_conv2d_backward(dout, x, w, stride=(1, 1), pads=(0, 0, 0, 0),
+                            padding_mode="zeros", has_bias=True, dilation=(1, 1), groups=1):
+    """Gradients of ``grouped_conv2d_forward``: each part's conv2d_backward, joined again
+    (dx by channel part, dw and db by filter part)."""
+    cg, fg = x.shape[1] // groups, w.shape[0] // groups
+    parts = [conv2d_backward(dout[:, g * fg:(g + 1) * fg], x[:, g * cg:(g + 1) * cg],
+                             w[g * fg:(g + 1) * fg], stride, pads, padding_mode, has_bias,
+                             dilation) for g in range(groups)]
+    dx = np.concatenate([part[0] for part in parts], axis=1)
+    dw = np.concatenate([part[1] for part in parts], axis=0)
+    db = np.concatenate([part[2] for part in parts]) if has_bias else None
+    return dx, dw, db
 
 
 def conv2d_backward(dout, x, w, stride=(1, 1), pads=(0, 0, 0, 0), padding_mode="zeros",

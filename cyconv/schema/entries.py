@@ -15,7 +15,7 @@ PADDING_MODES = ("zeros", "replicate", "reflect", "circular")
 def _conv_params(values, input_shape):
     kh, kw = values["kernel_size"]
     filters = values["out_channels"]
-    shapes = {"W": (filters, input_shape[0], kh, kw)}
+    shapes = {"W": (filters, input_shape[0] // values.get("groups", 1), kh, kw)}
     if values["bias"]:
         shapes["b"] = (filters,)
     return shapes
@@ -23,7 +23,16 @@ def _conv_params(values, input_shape):
 
 def _conv_factors(values, input_shape):
     kh, kw = values["kernel_size"]
-    return kh, kw, input_shape[0], values["out_channels"]
+    return kh, kw, input_shape[0] // values.get("groups", 1), values["out_channels"]
+
+
+def conv_groups_divide_channels(values, layer):
+    """Grouped convolution: in_channels and out_channels must both split into the groups."""
+    groups, filters, channels = values["groups"], values["out_channels"], values["in_channels"]
+    if filters % groups or (channels is not None and channels % groups):
+        raise ShapeError(f"{layer}: groups = {groups} must divide in_channels = {channels} and "
+                         f"out_channels = {filters} (each filter sees C/groups channels; W is "
+                         f"(F, C/groups, KH, KW))")
 
 
 def _dense_params(values, input_shape):
@@ -68,12 +77,15 @@ register(LayerSpec(
               help="what the padded border holds"),
           _BIAS,
           Key("dilation", pair_check(1), default=1,
-              help="distance between the kernel's taps (1: adjacent pixels)")),
+              help="distance between the kernel's taps (1: adjacent pixels)"),
+          Key("groups", count(1), default=1,
+              help="split channels and filters into groups; a filter sees its group only")),
     shape_rule="conv", needs="image", needs_text="Conv2D", role="conv",
     formula="OH = (H + top + bottom − DH·(KH − 1) − 1)/SH + 1 (floored), likewise OW; "
-            "params = KH·KW·C·F + F",
+            "params = KH·KW·(C/groups)·F + F",
     summary="learned filters slid over the input",
-    param_shapes=_conv_params, param_factors=_conv_factors, torch="conv", onnx="conv"))
+    param_shapes=_conv_params, param_factors=_conv_factors, torch="conv", onnx="conv",
+    rules=(conv_groups_divide_channels,)))
 
 _DILATION = Key("dilation", pair_check(1), default=1,
                 help="distance between the window's taps (1: adjacent pixels)")
