@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _threads, schema
 from .shapes.geometry import check_padding_reach, conv_output_size, normalize_padding
+from .shapes.geometry import pool_window_geometry
 
 __all__ = ["ConvGeometry", "PoolGeometry", "conv_chunk", "conv_geometry", "kept_columns",
            "num_threads", "per_thread", "pool_geometry", "scratch", "source_index"]
@@ -114,17 +115,17 @@ def source_index(size, before, after, mode):
     return idx
 
 
-def _window_table(src, out_size, kernel, stride):
-    """table[o·kernel + k] = src[o·stride + k]: the input index under each kernel tap."""
-    positions = np.arange(out_size)[:, None] * stride + np.arange(kernel)[None, :]
+def _window_table(src, out_size, kernel, stride, dilation=1):
+    """table[o·kernel + k] = src[o·stride + k·dilation]: the input index under each tap."""
+    positions = np.arange(out_size)[:, None] * stride + dilation * np.arange(kernel)[None, :]
     return np.ascontiguousarray(src[positions.ravel()], dtype=np.intp)
 
 
-def _interior_columns(W, left, KW, SW, OW):
-    """For each kernel column j, the outputs [lo, hi) whose input column ow·SW + j − left lies
-    inside the image: there im2col copies directly, without the padding table."""
+def _interior_columns(W, left, KW, SW, OW, DW=1):
+    """For each kernel column j, the outputs [lo, hi) whose input column ow·SW + j·DW − left
+    lies inside the image: there im2col copies directly, without the padding table."""
     ow = np.arange(OW)[None, :]
-    source = ow * SW + np.arange(KW)[:, None] - left
+    source = ow * SW + DW * np.arange(KW)[:, None] - left
     inside = (source >= 0) & (source < W)
     lo = np.where(inside.any(axis=1), inside.argmax(axis=1), OW)
     hi = np.where(inside.any(axis=1), OW - inside[:, ::-1].argmax(axis=1), OW)
@@ -134,6 +135,7 @@ def _interior_columns(W, left, KW, SW, OW):
 class ConvGeometry(NamedTuple):
     """Everything about a convolution that depends only on shapes and settings."""
     stride: tuple
+    dilation: tuple
     pads: tuple          # (top, bottom, left, right)
     out_hw: tuple
     row_src: np.ndarray  # (OH·KH,) input row under each kernel row, -1 for a zero
@@ -146,7 +148,7 @@ def hashable(value):
     return tuple(value) if isinstance(value, list) else value
 
 
-def conv_geometry(chw, w_shape, stride, padding, padding_mode, layer):
+def conv_geometry(chw, w_shape, stride, padding, padding_mode, layer, dilation=1, groups=1):
     """The :class:`ConvGeometry` of x (N,) + ``chw`` and weights ``w_shape`` (F, C, KH, KW).
 
     Raises with the schema's and the shape engine's messages: these are the checks the
@@ -154,25 +156,33 @@ def conv_geometry(chw, w_shape, stride, padding, padding_mode, layer):
     """
     C, H, W = chw
     F, CW, KH, KW = w_shape
-    if C != CW:
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{layer}: groups must be an int of at least 1, got {groups!r}")
+    if C != CW * groups:
+        grouped = f" = groups·C/groups = {groups}·{CW}" if groups > 1 else ""
+        layout = "(F, C/groups, KH, KW)" if groups > 1 else "(F, C, KH, KW)"
         raise ValueError(
             f"{layer}: the input has C={C} channels but the weights W {tuple(w_shape)} expect "
-            f"C={CW} (W is (F, C, KH, KW)); x is (N, {C}, {H}, {W})")
+            f"C={CW * groups}{grouped} (W is {layout}); x is (N, {C}, {H}, {W})")
     values = schema.settings("Conv2D", layer, {
         "in_channels": C, "out_channels": F, "kernel_size": (KH, KW), "stride": stride,
-        "padding": padding, "padding_mode": padding_mode})
+        "padding": padding, "padding_mode": padding_mode, "dilation": dilation,
+        "groups": groups})
     sh, sw = values["stride"]
-    pads = normalize_padding(padding, (KH, KW), (sh, sw), (H, W), layer)
+    dh, dw = values["dilation"]
+    # A dilated kernel spans D·(K − 1) + 1 pixels: the output size and "same" padding use it.
+    span = (dh * (KH - 1) + 1, dw * (KW - 1) + 1)
+    pads = normalize_padding(padding, span, (sh, sw), (H, W), layer)
     check_padding_reach(padding_mode, pads, (H, W), layer)
     top, bottom, left, right = pads
-    OH = conv_output_size(H, top, bottom, KH, sh, axis="H", layer=layer)
-    OW = conv_output_size(W, left, right, KW, sw, axis="W", layer=layer)
-    row_src = _window_table(source_index(H, top, bottom, padding_mode), OH, KH, sh)
-    col_src = _window_table(source_index(W, left, right, padding_mode), OW, KW, sw)
-    col_lo, col_hi = _interior_columns(W, left, KW, sw, OW)
+    OH = conv_output_size(H, top, bottom, span[0], sh, axis="H", layer=layer)
+    OW = conv_output_size(W, left, right, span[1], sw, axis="W", layer=layer)
+    row_src = _window_table(source_index(H, top, bottom, padding_mode), OH, KH, sh, dh)
+    col_src = _window_table(source_index(W, left, right, padding_mode), OW, KW, sw, dw)
+    col_lo, col_hi = _interior_columns(W, left, KW, sw, OW, dw)
     for table in (row_src, col_src, col_lo, col_hi):
         table.flags.writeable = False     # shared by every call with these shapes
-    return ConvGeometry((sh, sw), pads, (OH, OW), row_src, col_src, col_lo, col_hi)
+    return ConvGeometry((sh, sw), (dh, dw), pads, (OH, OW), row_src, col_src, col_lo, col_hi)
 
 
 # ----------------------------------------------------------------------------- pooling
@@ -185,22 +195,34 @@ class PoolGeometry(NamedTuple):
     stride: tuple
     padding: tuple   # (PH, PW), the same before and after
     out_hw: tuple
+    dilation: tuple = (1, 1)
+    count_include_pad: bool = True
 
     def window(self):
         """The kernels' Window struct, as the dict Cython converts."""
         (KH, KW), (SH, SW), (PH, PW) = self.kernel, self.stride, self.padding
-        return {"KH": KH, "KW": KW, "SH": SH, "SW": SW, "PH": PH, "PW": PW}
+        DH, DW = self.dilation
+        return {"KH": KH, "KW": KW, "SH": SH, "SW": SW, "PH": PH, "PW": PW, "DH": DH, "DW": DW,
+                "INCLUDE_PAD": self.count_include_pad}
 
 
 @functools.lru_cache(maxsize=256)
-def pool_geometry(hw, kind, kernel_size, stride, padding, layer):
+def pool_geometry(hw, kind, kernel_size, stride, padding, layer, options=()):
     """The :class:`PoolGeometry` of pooling an (H, W) plane; the schema's checks (padding at
-    most half the window, symmetric) and the shape engine's output size. Cached: the Python
-    checks cost more than the pooling itself on small batches; errors are not cached."""
+    most half the window, symmetric) and the shape engine's output size. ``options`` are the
+    type's other settings as (key, value) pairs: dilation and ceil_mode (max, min),
+    ceil_mode and count_include_pad (avg). Cached: the Python checks cost more than the
+    pooling itself on small batches; errors are not cached."""
     values = schema.settings(POOL_TYPES[kind], layer, {
-        "kernel_size": kernel_size, "stride": stride, "padding": padding})
+        "kernel_size": kernel_size, "stride": stride, "padding": padding, **dict(options)})
     (KH, KW), (SH, SW), (PH, PW) = values["kernel_size"], values["stride"], values["padding"]
+    dilation = values.get("dilation", (1, 1))
     H, W = hw
-    OH = conv_output_size(H, PH, PH, KH, SH, axis="H", layer=layer)
-    OW = conv_output_size(W, PW, PW, KW, SW, axis="W", layer=layer)
-    return PoolGeometry((KH, KW), (SH, SW), (PH, PW), (OH, OW))
+    if values["ceil_mode"] or dilation != (1, 1):
+        (OH, OW), _ = pool_window_geometry(hw, (KH, KW), (SH, SW), (PH, PW), dilation,
+                                           values["ceil_mode"], layer)
+    else:
+        OH = conv_output_size(H, PH, PH, KH, SH, axis="H", layer=layer)
+        OW = conv_output_size(W, PW, PW, KW, SW, axis="W", layer=layer)
+    return PoolGeometry((KH, KW), (SH, SW), (PH, PW), (OH, OW), dilation,
+                        values.get("count_include_pad", True))

@@ -72,18 +72,49 @@ def _min_pool_class():
     class MinPool2d(torch.nn.Module):
         """Min pooling as −maxpool(−x): padding then counts as +inf and never wins."""
 
-        def __init__(self, kernel_size, stride, padding):
+        def __init__(self, kernel_size, stride, padding, dilation=1, ceil_mode=False):
             super().__init__()
             self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+            self.dilation, self.ceil_mode = dilation, ceil_mode
 
         def forward(self, x):
             return -torch.nn.functional.max_pool2d(-x, self.kernel_size, self.stride,
-                                                   self.padding)
+                                                   self.padding, self.dilation,
+                                                   ceil_mode=self.ceil_mode)
 
         def extra_repr(self):
-            return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+            return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
+                    f"padding={self.padding}, dilation={self.dilation}, "
+                    f"ceil_mode={self.ceil_mode}")
 
     return MinPool2d
+
+
+@functools.lru_cache(maxsize=None)
+def _residual_class():
+    torch = _import_torch()
+
+    class ResidualBlock(torch.nn.Module):
+        """out = body(x) + x, or body(x) + projection(x) when the body changes the shape."""
+
+        def __init__(self, body, projection=None):
+            super().__init__()
+            self.body, self.projection = body, projection
+
+        def forward(self, x):
+            shortcut = x if self.projection is None else self.projection(x)
+            return self.body(x) + shortcut
+
+    return ResidualBlock
+
+
+def _torch_residual(torch, values, row):
+    body = torch_from_configs(values["layers"], row.input_chw)
+    projection = None
+    if row.stride_hw is not None:
+        projection = torch.nn.Conv2d(row.input_chw[0], row.output_chw[0], 1,
+                                     stride=row.stride_hw)
+    return _residual_class()(body, projection)
 
 
 def _torch_pad(nn, mode, pads):
@@ -105,7 +136,7 @@ def _torch_conv(nn, name, values, row):
     symmetric_zeros = mode == "zeros" and top == bottom and left == right
     conv = nn.Conv2d(row.input_chw[0], values["out_channels"], values["kernel_size"],
                      stride=values["stride"], padding=(top, left) if symmetric_zeros else 0,
-                     bias=values["bias"])
+                     bias=values["bias"], dilation=values["dilation"], groups=values["groups"])
     if symmetric_zeros or not any(pads):
         return [(name, conv)]
     return [(f"{name}_pad", _torch_pad(nn, mode, pads)), (name, conv)]
@@ -115,10 +146,12 @@ def _torch_pool(torch, kind, values):
     nn = torch.nn
     args = (values["kernel_size"], values["stride"], values["padding"])
     if kind == "AvgPool2D":
-        return nn.AvgPool2d(*args, count_include_pad=True)
+        return nn.AvgPool2d(*args, ceil_mode=values["ceil_mode"],
+                            count_include_pad=values["count_include_pad"])
+    extreme = {"dilation": values["dilation"], "ceil_mode": values["ceil_mode"]}
     if kind == "MinPool2D":
-        return _min_pool_class()(*args)
-    return nn.MaxPool2d(*args)
+        return _min_pool_class()(*args, **extreme)
+    return nn.MaxPool2d(*args, **extreme)
 
 
 def _torch_modules(torch, row, values):
@@ -133,6 +166,14 @@ def _torch_modules(torch, row, values):
                                      bias=values["bias"]))]
     if op == "pool":
         return [(row.name, _torch_pool(torch, row.kind, values))]
+    if op == "residual":
+        return [(row.name, _torch_residual(torch, values, row))]
+    if op == "batchnorm":
+        module = nn.BatchNorm2d if row.kind == "BatchNorm2D" else nn.BatchNorm1d
+        return [(row.name, module(row.input_chw[0], eps=values["eps"],
+                                  momentum=values["momentum"]))]
+    if op == "global_avg_pool":
+        return [(row.name, nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1)))]
     if op == "lrn":
         return [(row.name, nn.LocalResponseNorm(values["size"], values["alpha"],
                                                 values["beta"], values["k"]))]
@@ -153,6 +194,11 @@ def torch_from_configs(configs, input_shape):
     return torch.nn.Sequential(modules).eval()
 
 
+# The torch attribute of each cyconv parameter and buffer.
+_TORCH_ATTRIBUTES = (("W", "weight"), ("b", "bias"), ("gamma", "weight"), ("beta", "bias"),
+                     ("running_mean", "running_mean"), ("running_var", "running_var"))
+
+
 def to_torch(model):
     """A ``torch.nn.Sequential`` in eval mode computing what ``model`` computes, same weights.
 
@@ -163,12 +209,25 @@ def to_torch(model):
     _check_model(model, "to_torch")
     torch = _import_torch()
     module = torch_from_configs(model.configs(), model.input_shape)
-    targets = dict(module.named_children())
-    for layer in model.layers:
-        for key, attribute in (("W", "weight"), ("b", "bias")):
-            if key in layer.params:
-                _copy_into(torch, getattr(targets[layer.name], attribute), layer.params[key])
+    _copy_layers(torch, model.layers, module)
     return module
+
+
+def _copy_layers(torch, layers, module):
+    """Copy each layer's parameters and buffers into its namesake child of ``module``."""
+    targets = dict(module.named_children())
+    for layer in layers:
+        target = targets[layer.name]
+        if layer.type_name == "Residual":
+            _copy_layers(torch, layer.body, target.body)
+            if layer.projection is not None:
+                _copy_layers(torch, [layer.projection],
+                             torch.nn.ModuleDict({"projection": target.projection}))
+            continue
+        for key, attribute in _TORCH_ATTRIBUTES:
+            for arrays in (layer.params, layer.buffers):
+                if key in arrays:
+                    _copy_into(torch, getattr(target, attribute), arrays[key])
 
 
 TORCH_NOTE = ("PyTorch state_dict exported by cyconv. Rebuild the modules with "
@@ -218,8 +277,10 @@ class _OnnxGraph:
         self.onnx = onnx
         self.nodes = []
         self.initializers = []
+        self.prefix = ""      # "res1." while a block's inner layers are added
 
     def constant(self, name, array):
+        name = self.prefix + name
         self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
         return name
 
@@ -227,6 +288,7 @@ class _OnnxGraph:
         return self.constant(name, np.ascontiguousarray(array, dtype=np.float32))
 
     def node(self, op, inputs, output, **attributes):
+        output = self.prefix + output
         self.nodes.append(self.onnx.helper.make_node(op, list(inputs), [output], name=output,
                                                      **attributes))
         return output
@@ -246,16 +308,19 @@ def _onnx_conv(graph, x, layer, row):
     if layer.use_bias:
         inputs.append(graph.weight(f"{name}.b", layer.params["b"]))
     return graph.node("Conv", inputs, name, kernel_shape=list(layer.kernel_size),
-                      strides=list(layer.stride), pads=conv_pads)
+                      strides=list(layer.stride), pads=conv_pads,
+                      dilations=list(layer.dilation), group=layer.groups)
 
 
 def _onnx_pool(graph, x, layer):
     ph, pw = layer.padding
     attributes = dict(kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
-                      pads=[ph, pw, ph, pw])
+                      pads=[ph, pw, ph, pw], ceil_mode=int(layer.ceil_mode))
     name = layer.name
     if layer.type_name == "AvgPool2D":
-        return graph.node("AveragePool", [x], name, count_include_pad=1, **attributes)
+        return graph.node("AveragePool", [x], name,
+                          count_include_pad=int(layer.count_include_pad), **attributes)
+    attributes["dilations"] = list(layer.dilation)
     if layer.type_name == "MaxPool2D":
         return graph.node("MaxPool", [x], name, **attributes)
     negated = graph.node("Neg", [x], f"{name}_neg")
@@ -293,9 +358,27 @@ def _onnx_lrn(graph, x, layer, channels):
     return graph.node("Div", [x, powered], name)
 
 
+def _onnx_residual(graph, x, layer, row):
+    """The block's inner nodes (named "<block>.<inner>"), its projection, and their Add."""
+    outer = graph.prefix
+    graph.prefix = f"{outer}{layer.name}."
+    out = x
+    for inner, inner_row in zip(layer.body, row.inner):
+        out = _onnx_layer(graph, out, inner, inner_row)
+    shortcut = x
+    if layer.projection is not None:
+        projection_row = shapes.layer_row(layer.projection.config(), row.input_chw,
+                                          name="projection")
+        shortcut = _onnx_conv(graph, x, layer.projection, projection_row)
+    graph.prefix = outer
+    return graph.node("Add", [out, shortcut], layer.name)
+
+
 def _onnx_layer(graph, x, layer, row):
     """The output name of one layer's nodes, from its schema entry's ONNX op."""
     op = schema.spec(layer.type_name).onnx
+    if op == "residual":
+        return _onnx_residual(graph, x, layer, row)
     if op == "conv":
         return _onnx_conv(graph, x, layer, row)
     if op == "pool":
@@ -304,6 +387,15 @@ def _onnx_layer(graph, x, layer, row):
         return _onnx_dense(graph, x, layer)
     if op == "lrn":
         return _onnx_lrn(graph, x, layer, row.input_chw[0])
+    if op == "batchnorm":
+        inputs = [x] + [graph.weight(f"{layer.name}.{key}", array) for key, array in (
+            ("gamma", layer.params["gamma"]), ("beta", layer.params["beta"]),
+            ("running_mean", layer.buffers["running_mean"]),
+            ("running_var", layer.buffers["running_var"]))]
+        return graph.node("BatchNormalization", inputs, layer.name, epsilon=layer.eps)
+    if op == "global_avg_pool":
+        pooled = graph.node("GlobalAveragePool", [x], f"{layer.name}_pool")
+        return graph.node("Flatten", [pooled], layer.name, axis=1)
     if op == "identity":
         return x                                     # e.g. dropout at inference
     if isinstance(op, schema.Op):

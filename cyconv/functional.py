@@ -11,16 +11,17 @@ Every forward function returns ``(out, cache)``; every backward function takes
 ``(dout, cache)`` and returns the input gradient (and parameter gradients), CS231n style.
 Backward never writes into ``dout``.
 """
-import contextlib
 import functools
-import math
-import threading
 from typing import NamedTuple, Optional
 
 import numpy as np
 
 from . import _plans, _threads, schema
-from ._kernels import _activations, _conv2d, _dense, _lrn, _pool2d, _softmax_ce
+from ._checks import FLOAT_DTYPES, trusted_inputs  # noqa: F401  (part of this API)
+from ._checks import check_float_array as _check_float_array
+from ._checks import check_same_shape as _check_same_shape
+from ._checks import fmt as _fmt
+from ._kernels import _activations, _conv2d, _dense, _lrn, _pool2d
 from ._kernels._build_info import debug_build
 from ._plans import num_threads as _num_threads
 from ._plans import per_thread as _per_thread
@@ -31,76 +32,16 @@ _threads.pin_scipy_blas_to_one_thread()
 
 POOL_KINDS = {"max": 0, "avg": 1, "min": 2}
 ACTIVATION_KINDS = _activations.KINDS
-FLOAT_DTYPES = (np.float32, np.float64)
 
 __all__ = [
     "PADDING_MODES", "ShapeError", "debug_build",
     "conv2d_forward", "conv2d_backward", "pool2d_forward", "pool2d_backward",
+    "global_avg_pool_forward", "global_avg_pool_backward",
     "dense_forward", "dense_backward", "activation_forward", "activation_backward",
     "softmax_forward", "softmax_backward", "softmax_cross_entropy", "mse_loss", "l1_loss",
     "lrn_forward", "lrn_backward", "dropout_forward", "dropout_backward",
+    "batchnorm_forward", "batchnorm_backward",
 ]
-
-
-# ----------------------------------------------------------------------------- validation
-
-def _fmt(shape):
-    return "(" + ", ".join(str(s) for s in shape) + ")"
-
-
-def _check_float_array(a, what, layer, ndim=None, dtype=None):
-    """Return ``a`` as a C-contiguous float array, or raise a message a student can act on."""
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{layer}: {what} must be a numpy array, got {type(a).__name__}")
-    if a.dtype not in FLOAT_DTYPES:
-        raise TypeError(
-            f"{layer}: {what} has dtype {a.dtype}; cyconv computes in float32 or float64 "
-            f"(convert with {what}.astype(np.float32))")
-    if dtype is not None and a.dtype != dtype:
-        raise TypeError(f"{layer}: {what} is {a.dtype} but the weights are {np.dtype(dtype)}; "
-                        f"use one dtype for inputs and parameters")
-    if ndim is not None and a.ndim != ndim:
-        raise ValueError(f"{layer}: {what} must have {ndim} dimensions, got shape {_fmt(a.shape)}")
-    if a.size == 0:
-        raise ValueError(f"{layer}: {what} is empty, shape {_fmt(a.shape)}")
-    _check_finite(a, what, layer)
-    return np.ascontiguousarray(a)
-
-
-_trust = threading.local()
-
-
-@contextlib.contextmanager
-def trusted_inputs():
-    """Skip the NaN/inf scan (only that: shapes and dtypes are always checked) in this thread.
-
-    Sequential uses it for the layers after the first, whose inputs are the previous layer's
-    outputs: scanning every activation again cost about a fifth of a small network's step.
-    A NaN still cannot corrupt memory; the trainer catches a non-finite loss instead."""
-    previous = getattr(_trust, "active", False)
-    _trust.active = True
-    try:
-        yield
-    finally:
-        _trust.active = previous
-
-
-def _check_finite(a, what, layer):
-    if getattr(_trust, "active", False):
-        return
-    # One reduction is far cheaper than isfinite(a).all(); NaN and inf survive a sum, and only
-    # when the sum itself overflows do we pay for the full element-wise test.
-    if np.isfinite(a.sum()) or np.isfinite(a).all():
-        return
-    bad = int(np.count_nonzero(~np.isfinite(a)))
-    raise ValueError(f"{layer}: {what} contains {bad} NaN or infinite value(s), shape "
-                     f"{_fmt(a.shape)}; a diverging loss or a bad input image is the usual cause")
-
-
-def _check_same_shape(a, b, what_a, what_b, layer):
-    if a.shape != b.shape:
-        raise ValueError(f"{layer}: {what_a} {_fmt(a.shape)} and {what_b} {_fmt(b.shape)} "
-                         f"must have the same shape")
 
 
 # ----------------------------------------------------------------------------- conv2d
@@ -113,31 +54,36 @@ class Conv2DCache(NamedTuple):
     plan: _conv2d.ConvPlan
     columns: Optional[np.ndarray]   # the forward's im2col columns, when kept
     chunk: int
+    groups: int = 1
 
 
 @functools.lru_cache(maxsize=256)
-def _conv_plan(chw, w_shape, stride, padding, padding_mode, layer):
+def _conv_plan(chw, w_shape, stride, padding, padding_mode, layer, dilation=1, groups=1):
     # Cached per layer shape: the index tables and the kernel's typed plan are built once.
-    geometry = _plans.conv_geometry(chw, w_shape, stride, padding, padding_mode, layer)
+    geometry = _plans.conv_geometry(chw, w_shape, stride, padding, padding_mode, layer,
+                                    dilation, groups)
     C, H, W = chw
     plan = _conv2d.ConvPlan(C, H, W, w_shape[2], w_shape[3], geometry.stride[1],
-                            geometry.pads[2], geometry.row_src, geometry.col_src,
+                            geometry.dilation[1], geometry.pads[2], geometry.row_src, geometry.col_src,
                             geometry.col_lo, geometry.col_hi)
     return geometry, plan
 
 
 def _conv_run(chunk, threads, *, has_bias=False, keep_columns=False, direct_dout=False,
-              need_dx=False):
+              need_dx=False, groups=1):
     """The kernels' ConvRun struct, as the dict Cython converts."""
     return {"chunk": chunk, "num_threads": threads, "has_bias": has_bias,
-            "keep_columns": keep_columns, "direct_dout": direct_dout, "need_dx": need_dx}
+            "keep_columns": keep_columns, "direct_dout": direct_dout, "need_dx": need_dx,
+            "groups": groups}
 
 
 def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", workspace=None,
-                   layer="Conv2D"):
+                   layer="Conv2D", dilation=1, groups=1):
     """Convolve x (N, C, H, W) with w (F, C, KH, KW), add b (F,): out (N, F, OH, OW).
 
-    OH = (H + top + bottom − KH)/SH + 1 (floored), likewise OW. ``workspace``, a dict the
+    OH = (H + top + bottom − DH·(KH − 1) − 1)/SH + 1 (floored), likewise OW; ``dilation``
+    (DH, DW) spreads the kernel's taps apart; with ``groups`` G, w is (F, C/G, KH, KW) and
+    filter f sees only the C/G channels of its group. ``workspace``, a dict the
     caller keeps between calls, lets the forward pass keep its im2col columns there for the
     backward pass (a training step then runs im2col once instead of twice).
     """
@@ -150,22 +96,25 @@ def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", w
             raise ValueError(f"{layer}: bias b {_fmt(b.shape)} must have one value per filter, "
                              f"F={w.shape[0]} (W is {_fmt(w.shape)})")
     geometry, plan = _conv_plan(x.shape[1:], w.shape, _plans.hashable(stride),
-                                _plans.hashable(padding), padding_mode, layer)
+                                _plans.hashable(padding), padding_mode, layer,
+                                _plans.hashable(dilation), groups)
     N = x.shape[0]
-    F, C, KH, KW = w.shape
+    F, Cg, KH, KW = w.shape
     OH, OW = geometry.out_hw
-    P, K = OH * OW, C * KH * KW
+    # K: one filter's weights (its group's channels); the columns hold every channel's, G·K.
+    P, K = OH * OW, Cg * KH * KW
     nt = _num_threads(N * F * P * K)
-    chunk = _plans.conv_chunk(N, K, P, nt)
-    width = K * chunk * P
+    chunk = _plans.conv_chunk(N, K * groups, P, nt)
+    width = K * groups * chunk * P
     out = np.empty((N, F, P), dtype=w.dtype)
     columns = _plans.kept_columns(workspace, -(-N // chunk), width, w.dtype)
     col_buf = columns if columns is not None else _scratch("col", nt, width, w.dtype)
     out_buf = _scratch("gemm_out", nt, F * chunk * P, w.dtype)
     bias = b if has_bias else np.zeros(F, dtype=w.dtype)
-    run = _conv_run(chunk, nt, has_bias=has_bias, keep_columns=columns is not None)
+    run = _conv_run(chunk, nt, has_bias=has_bias, keep_columns=columns is not None,
+                    groups=groups)
     _conv2d.conv2d_forward(plan, run, x, w.reshape(F, K), bias, out, col_buf, out_buf)
-    cache = Conv2DCache(x, w, has_bias, geometry, plan, columns, chunk)
+    cache = Conv2DCache(x, w, has_bias, geometry, plan, columns, chunk, groups)
     return out.reshape(N, F, OH, OW), cache
 
 
@@ -185,18 +134,20 @@ def conv2d_backward(dout, cache, *, need_dx=True, layer="Conv2D"):
         raise ValueError(f"{layer}: dout {_fmt(dout.shape)} must match the forward output "
                          f"{_fmt((N, F, OH, OW))}")
     K, P = C * KH * KW, OH * OW
+    G = cache.groups
     nt = _num_threads(N * F * P * K)
     kept = cache.columns is not None
     # Kept columns fix the chunking the forward pass used; else the thread count may differ.
-    chunk = cache.chunk if kept else _plans.conv_chunk(N, K, P, nt)
+    chunk = cache.chunk if kept else _plans.conv_chunk(N, K * G, P, nt)
     dx = np.zeros(x.shape, dtype=w.dtype) if need_dx else np.zeros((1, 1, 1, 1), dtype=w.dtype)
     dw_acc = _per_thread("dw_acc", nt, F * K, w.dtype)
     db_acc = _per_thread("db_acc", nt, F, w.dtype)
-    col_buf = cache.columns if kept else _scratch("col", nt, K * chunk * P, w.dtype)
-    dcol_buf = _scratch("dcol", nt, K * chunk * P, w.dtype) if need_dx else dw_acc
+    col_buf = cache.columns if kept else _scratch("col", nt, K * G * chunk * P, w.dtype)
+    dcol_buf = _scratch("dcol", nt, K * G * chunk * P, w.dtype) if need_dx else dw_acc
     direct_dout = P >= _plans.DIRECT_DOUT_MIN_PIXELS
     dout_buf = dw_acc if direct_dout else _scratch("gemm_out", nt, F * chunk * P, w.dtype)
-    run = _conv_run(chunk, nt, keep_columns=kept, direct_dout=direct_dout, need_dx=need_dx)
+    run = _conv_run(chunk, nt, keep_columns=kept, direct_dout=direct_dout, need_dx=need_dx,
+                    groups=G)
     _conv2d.conv2d_backward(cache.plan, run, dout.reshape(N, F, P), x, w.reshape(F, K), dx,
                             dw_acc, db_acc, col_buf, dcol_buf, dout_buf)
     dw = np.ascontiguousarray(dw_acc.sum(axis=0).reshape(K, F).T).reshape(w.shape)
@@ -214,16 +165,21 @@ class Pool2DCache(NamedTuple):
     dtype: np.dtype
 
 
-def pool2d_forward(x, *, kind="max", kernel_size=2, stride=None, padding=0, layer="Pool2D"):
+def pool2d_forward(x, *, kind="max", kernel_size=2, stride=None, padding=0, layer="Pool2D",
+                   **options):
     """Max, average or min pooling of x (N, C, H, W) → (N, C, OH, OW); no parameters.
 
-    OH = (H + 2·P − KH)/SH + 1 (floored). Max/min remember which pixel won (first on a tie).
+    OH = ⌊(H + 2·P − D·(KH − 1) − 1)/SH⌋ + 1 (⌈…⌉ with ceil_mode). ``options``: dilation and
+    ceil_mode (max, min), ceil_mode and count_include_pad (avg), as the layers' settings.
+    Max/min remember which pixel won (first on a tie).
     """
     if kind not in POOL_KINDS:
         raise ValueError(f"{layer}: unknown pooling kind {kind!r}; use one of {tuple(POOL_KINDS)}")
     x = _check_float_array(x, "x", layer, ndim=4)
     geometry = _plans.pool_geometry(x.shape[2:], kind, _plans.hashable(kernel_size),
-                                    _plans.hashable(stride), _plans.hashable(padding), layer)
+                                    _plans.hashable(stride), _plans.hashable(padding), layer,
+                                    tuple((key, _plans.hashable(value))
+                                          for key, value in sorted(options.items())))
     N, C, H, W = x.shape
     (KH, KW), (OH, OW) = geometry.kernel, geometry.out_hw
     out = np.empty((N * C, OH, OW), dtype=x.dtype)
@@ -254,6 +210,28 @@ def pool2d_backward(dout, cache, layer="Pool2D"):
         _pool2d.pool2d_backward_avg(flat, cache.geometry.window(), dx,
                                     _num_threads(flat.size * KH * KW))
     return dx.reshape(cache.x_shape)
+
+
+def global_avg_pool_forward(x, *, layer="GlobalAvgPool2D"):
+    """The mean of each (H, W) plane: x (N, C, H, W) → (N, C). Returns (out, cache)."""
+    x = _check_float_array(x, "x", layer, ndim=4)
+    N, C, H, W = x.shape
+    out = np.empty(N * C, dtype=x.dtype)
+    _pool2d.global_avg_pool_forward(x.reshape(N * C, H * W), out, _num_threads(x.size))
+    return out.reshape(N, C), (x.shape, x.dtype)
+
+
+def global_avg_pool_backward(dout, cache, *, layer="GlobalAvgPool2D"):
+    """dx[n, c, h, w] = dout[n, c] / (H·W)."""
+    x_shape, dtype = cache
+    N, C, H, W = x_shape
+    dout = _check_float_array(dout, "dout", layer, ndim=2, dtype=dtype)
+    if dout.shape != (N, C):
+        raise ValueError(f"{layer}: dout {_fmt(dout.shape)} must match the forward output "
+                         f"(N, C) = {_fmt((N, C))}")
+    dx = np.empty((N * C, H * W), dtype=dtype)
+    _pool2d.global_avg_pool_backward(dout.reshape(N * C), dx, _num_threads(dx.size))
+    return dx.reshape(x_shape)
 
 
 # ----------------------------------------------------------------------------- dense
@@ -354,66 +332,11 @@ def softmax_backward(dout, out, *, layer="Softmax"):
 
 
 # ----------------------------------------------------------------------------- losses
-
-def check_labels(labels, n_samples, n_classes, layer="SoftmaxCrossEntropy"):
-    """Integer class indices (N,), each in [0, K)."""
-    if not isinstance(labels, np.ndarray):
-        labels = np.asarray(labels)
-    if labels.dtype == np.bool_ or not np.issubdtype(labels.dtype, np.integer):
-        raise TypeError(f"{layer}: labels must be integer class indices, got dtype {labels.dtype}")
-    if labels.shape != (n_samples,):
-        raise ValueError(f"{layer}: labels {_fmt(labels.shape)} must be (N,) with N={n_samples} "
-                         f"to match the logits")
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(f"{layer}: labels must lie in [0, {n_classes - 1}] for K={n_classes} "
-                         f"classes; got values from {labels.min()} to {labels.max()}")
-    return np.ascontiguousarray(labels, dtype=np.intp)
-
-
-def check_label_smoothing(value, layer):
-    """ε of label smoothing: a number in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not math.isfinite(value) or not 0 <= value < 1:
-        raise ValueError(f"{layer}: label_smoothing must be a number in [0, 1) (the target is "
-                         f"(1 − ε)·onehot + ε/K), got {value!r}")
-    return float(value)
-
-
-def softmax_cross_entropy(logits, labels, *, label_smoothing=0.0, layer="SoftmaxCrossEntropy"):
-    """Mean cross-entropy of softmax(logits) (N, K) against integer labels: (loss, dlogits).
-
-    With ``label_smoothing`` ε the target is (1 − ε)·onehot(label) + ε/K, as in PyTorch.
-    """
-    logits = _check_float_array(logits, "logits", layer, ndim=2)
-    N, K = logits.shape
-    labels = check_labels(labels, N, K, layer)
-    smoothing = check_label_smoothing(label_smoothing, layer)
-    losses = np.empty(N, dtype=logits.dtype)
-    dlogits = np.empty_like(logits)
-    _softmax_ce.softmax_cross_entropy(logits, labels, losses, dlogits, smoothing,
-                                      _num_threads(logits.size))
-    return float(losses.sum() / N), dlogits
-
-
-def _regression_inputs(pred, target, layer):
-    pred = _check_float_array(pred, "pred", layer)
-    target = _check_float_array(target, "target", layer)
-    _check_same_shape(pred, target, "pred", "target", layer)
-    return pred, target.astype(pred.dtype, copy=False)
-
-
-def mse_loss(pred, target, *, layer="MSE"):
-    """Mean of (pred − target)² over every element (L2): (loss, dpred = 2(pred − target)/size)."""
-    pred, target = _regression_inputs(pred, target, layer)
-    diff = pred - target
-    return float(np.mean(diff * diff)), (2.0 / diff.size) * diff
-
-
-def l1_loss(pred, target, *, layer="L1"):
-    """Mean of |pred − target| (L1): (loss, dpred = sign(pred − target)/size)."""
-    pred, target = _regression_inputs(pred, target, layer)
-    diff = pred - target
-    return float(np.mean(np.abs(diff))), np.sign(diff) / diff.size
+# In their own module (this one would pass 500 lines); importable from here as before.
+from ._functional_losses import (check_class_weight, check_ignore_index,  # noqa: E402,F401
+                                 check_label_smoothing, check_labels, check_reduction, l1_loss,
+                                 mse_loss, softmax_cross_entropy)
+from ._functional_norm import batchnorm_backward, batchnorm_forward  # noqa: E402,F401
 
 
 # ----------------------------------------------------------------------------- LRN, dropout
@@ -463,9 +386,10 @@ def dropout_forward(x, p, rng, *, training=True, layer="Dropout"):
         return x, None
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"{layer}: rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    keep = rng.random(x.shape, dtype=np.float64) >= p
+    # np.asarray: for a 0-d x the generator and the products give NumPy scalars, not arrays.
+    keep = np.asarray(rng.random(x.shape, dtype=np.float64) >= p)
     mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
-    return x * mask, mask
+    return np.asarray(x * mask), np.asarray(mask)
 
 
 def dropout_backward(dout, mask, *, layer="Dropout"):
@@ -473,4 +397,4 @@ def dropout_backward(dout, mask, *, layer="Dropout"):
         return np.array(dout, copy=True)
     dout = _check_float_array(dout, "dout", layer, dtype=mask.dtype)
     _check_same_shape(dout, mask, "dout", "the dropout mask", layer)
-    return dout * mask
+    return np.asarray(dout * mask)

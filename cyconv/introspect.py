@@ -26,9 +26,10 @@ __all__ = ["ConvLayerView", "activations", "conv_layers", "filters", "layer_kind
 
 # The output kind of each schema role; "activation" and "dense" depend on the position.
 _ROLE_KINDS = {"conv": "feature_map", "pool": "pooled", "norm": "normalized",
-               "dropout": "dropout", "softmax": "probabilities", "flatten": "vector"}
+               "dropout": "dropout", "softmax": "probabilities", "flatten": "vector",
+               "block": "feature_map"}
 # Roles that keep a conv layer's maps "spatial" for the activation-map naming.
-_KEEPS_MAPS = ("conv", "activation", "pool", "norm", "dropout")
+_KEEPS_MAPS = ("conv", "activation", "pool", "norm", "dropout", "block")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,18 @@ def _skips_input_gradient(layer):
     return schema.spec(layer.type_name).has_params
 
 
+def _fill_inferred_keys(layer_configs, rows):
+    """Missing in_channels / in_features (and a batch norm's num_features) from each row's
+    input, inside blocks too (their "layers" are filled from the block's inner rows)."""
+    for layer_config, row in zip(layer_configs, rows):
+        for key in schema.spec(row.kind).inferred_keys:
+            if layer_config.get(key) is None:
+                layer_config[key] = row.input_chw[0]
+        if row.inner:
+            layer_config["layers"] = [dict(inner) for inner in layer_config["layers"]]
+            _fill_inferred_keys(layer_config["layers"], row.inner)
+
+
 class Sequential:
     """Layers applied in order to inputs of shape (N,) + input_shape.
 
@@ -36,6 +48,10 @@ class Sequential:
             if layer.dtype is not None and layer.dtype != self.dtype:
                 layer.astype(self.dtype)
         rows = shapes.layer_rows(self.configs(), self.input_shape, partial=False)
+        for layer, row in zip(self.layers, rows):
+            # A block (Residual) learns its input shape here, and makes its projection.
+            if hasattr(layer, "build"):
+                layer.build(row.input_chw, self.dtype)
         self.output_shape = rows[-1].output_chw if rows else self.input_shape
 
     # -- building ----------------------------------------------------------------------------
@@ -49,10 +65,7 @@ class Sequential:
         input_shape = tuple(config["input_shape"])
         layer_configs = [dict(c) for c in config["layers"]]
         rows = shapes.layer_rows(layer_configs, input_shape, partial=False)
-        for layer_config, row in zip(layer_configs, rows):
-            for key in schema.spec(row.kind).inferred_keys:
-                if layer_config.get(key) is None:
-                    layer_config[key] = row.input_chw[0]
+        _fill_inferred_keys(layer_configs, rows)
         rng = np.random.default_rng(seed)
         built = [layer_module.from_config(c, rng=rng, dtype=dtype) for c in layer_configs]
         return cls(built, input_shape, name=config.get("name"), dtype=dtype)
@@ -133,6 +146,12 @@ class Sequential:
         return [(f"{layer.name}.{key}", layer.params[key], layer.grads[key])
                 for layer in self.layers for key in layer.params]
 
+    def buffers(self):
+        """(name, array) pairs of the layers' state that is not learned, e.g.
+        ("bn1.running_mean", array): saved with the parameters, never counted among them."""
+        return [(f"{layer.name}.{key}", layer.buffers[key])
+                for layer in self.layers for key in layer.buffers]
+
     def count_params(self):
         return int(sum(param.size for _, param, _ in self.parameters()))
 
@@ -141,13 +160,16 @@ class Sequential:
         return shapes.summarize(self.configs(), self.input_shape)
 
     def state_dict(self):
-        """Copies of every parameter, by name."""
-        return {name: param.copy() for name, param, _ in self.parameters()}
+        """Copies of every parameter and buffer, by name."""
+        state = {name: param.copy() for name, param, _ in self.parameters()}
+        state.update((name, array.copy()) for name, array in self.buffers())
+        return state
 
     def load_state_dict(self, state):
-        """Copy arrays into the existing parameters (their identity is kept). Every name must
-        match and every shape agree; nothing is changed unless all do."""
+        """Copy arrays into the existing parameters and buffers (their identity is kept). Every
+        name must match and every shape agree; nothing is changed unless all do."""
         params = {name: param for name, param, _ in self.parameters()}
+        params.update(self.buffers())
         missing = sorted(set(params) - set(state))
         unexpected = sorted(set(state) - set(params))
         if missing or unexpected:

@@ -23,17 +23,22 @@ __all__ = ["PRESET_NAMES", "build", "configs", "describe", "summary"]
 # ----------------------------------------------------------------------------------------------
 # Config builders: one function per layer type, every key of the schema filled in
 # ----------------------------------------------------------------------------------------------
-def _conv(name, in_channels, out_channels, kernel, *, stride=1, padding=0):
+def _conv(name, in_channels, out_channels, kernel, *, stride=1, padding=0, bias=True):
     return {"type": "Conv2D", "name": name, "in_channels": in_channels,
             "out_channels": out_channels, "kernel_size": [kernel, kernel],
             "stride": [stride, stride], "padding": padding, "padding_mode": "zeros",
-            "bias": True}
+            "bias": bias, "dilation": [1, 1], "groups": 1}
+
+
+def _batchnorm(name, channels):
+    return {"type": "BatchNorm2D", "name": name, "num_features": channels, "eps": 1e-5,
+            "momentum": 0.1}
 
 
 def _maxpool(name, kernel, stride=None):
     stride = kernel if stride is None else stride
     return {"type": "MaxPool2D", "name": name, "kernel_size": [kernel, kernel],
-            "stride": [stride, stride], "padding": 0}
+            "stride": [stride, stride], "padding": 0, "dilation": [1, 1], "ceil_mode": False}
 
 
 def _dense(name, in_features, out_features):
@@ -106,8 +111,43 @@ def _cifar_small():
     ]
 
 
+def _cifar_bn():
+    # cifar_small with batch norm between each convolution and its ReLU; the convolutions
+    # lose their bias, which the batch norm's beta replaces (a bias would be subtracted away
+    # with the batch mean).
+    def block(index, in_channels, out_channels):
+        return [_conv(f"conv{index}", in_channels, out_channels, 3, padding=1, bias=False),
+                _batchnorm(f"bn{index}", out_channels), _relu(f"relu{index}")]
+    return (3, 32, 32), [
+        *block(1, 3, 32), *block(2, 32, 32), _maxpool("pool1", 2),
+        *block(3, 32, 64), _maxpool("pool2", 2),
+        _flatten(),
+        _dense("dense1", 4096, 128), _relu("relu4"),
+        _dense("dense2", 128, 10),
+    ]
+
+
+def _residual(name, in_channels, out_channels, stride):
+    # Two 3×3 convolutions with batch norm; the block's ReLU comes after the addition.
+    return {"type": "Residual", "name": name, "layers": [
+        _conv("conv1", in_channels, out_channels, 3, stride=stride, padding=1, bias=False),
+        _batchnorm("bn1", out_channels), _relu("relu1"),
+        _conv("conv2", out_channels, out_channels, 3, padding=1, bias=False),
+        _batchnorm("bn2", out_channels)]}
+
+
+def _resnet_tiny():
+    return (3, 32, 32), [
+        _conv("conv1", 3, 16, 3, padding=1, bias=False), _batchnorm("bn1", 16), _relu("relu1"),
+        _residual("res1", 16, 16, 1), _relu("relu2"),
+        _residual("res2", 16, 32, 2), _relu("relu3"),
+        {"type": "GlobalAvgPool2D", "name": "gap1"},
+        _dense("dense1", 32, 10),
+    ]
+
+
 def _alexnet():
-    # Seed 002's "pad 1.5" on a 224 input: one pixel on top/left, two on bottom/right.
+    # The taught "pad 1.5" on a 224 input: one pixel on top/left, two on bottom/right.
     conv1 = _conv("conv1", 3, 96, 11, stride=4, padding=[1, 2, 1, 2])
     return (3, 224, 224), [
         conv1, _relu("relu1"), _maxpool("pool1", 3, 2), _lrn("norm1"),
@@ -148,6 +188,11 @@ _PRESETS = {
                         "sigmoid/tanh and average pooling); 28×28 input, padding 2"),
     "cifar_small": (_cifar_small, "small CIFAR-10 CNN: 3×32×32, conv 32-32-64 3×3 padding 1, "
                                   "2 max pools, dense 4096→128→10"),
+    "cifar_bn": (_cifar_bn, "cifar_small with batch norm: conv-BN-ReLU blocks 32-32-64 3×3 "
+                            "padding 1 (no conv bias), 2 max pools, dense 4096→128→10"),
+    "resnet_tiny": (_resnet_tiny, "a tiny ResNet: 3×32×32, conv 16 + BN, a residual block of "
+                                  "16, one of 32 with stride 2 (1×1 projection), global "
+                                  "average pooling, dense 32→10"),
     "alexnet": (_alexnet, "AlexNet, one tower as taught (one tower, 224 input padded 1/2, LRN, "
                           "overlapping pooling, dropout 0.5); 62,378,344 params"),
     "keras_sketch": (_keras_sketch,

@@ -44,6 +44,9 @@ class RowSpec:
     mode: str = "zeros"
     extra: str = ""
     name: str | None = None
+    # A block's (Residual's) inner layer configs, carried unchanged: the editor shows a block
+    # as one row and does not edit inside it.
+    inner: list | None = None
 
 
 def columns_for(layer_type: str) -> set[str]:
@@ -99,6 +102,8 @@ def parse_padding(text: str, what: str = "padding"):
 
 def _parse_value(text: str, key: str):
     lowered = text.strip().lower()
+    if re.fullmatch(r"\d+x\d+", lowered):          # a pair such as dilation=2x1
+        return [int(part) for part in lowered.split("x")]
     if lowered in ("true", "yes", "on"):
         return True
     if lowered in ("false", "no", "off"):
@@ -178,6 +183,8 @@ def spec_to_config(spec: RowSpec) -> dict:
         config[keys["mode"].name] = spec.mode
     if "extra" in columns_for(spec.type):
         config.update(parse_extra(spec.extra, spec.type))
+    if spec.inner is not None:
+        config["layers"] = [dict(inner) for inner in spec.inner]
     schema.check_config(config, schema.label(spec.name, spec.type))
     return config
 
@@ -194,6 +201,8 @@ def config_to_spec(config: dict) -> RowSpec:
     if layer_type not in EDITOR_TYPES:
         raise ValueError(f"config_to_spec: the editor cannot show layer type {layer_type!r}")
     spec = RowSpec(type=layer_type, name=config.get("name"))
+    if "layers" in config:
+        spec.inner = [dict(inner) for inner in config["layers"]]
     keys = _column_keys(layer_type)
     if "units" in keys:
         spec.units = str(config[keys["units"].name])
@@ -208,8 +217,9 @@ def config_to_spec(config: dict) -> RowSpec:
     spec.mode = config.get("padding_mode", "zeros")
     extra_keys = {key.name: key for key in schema.spec(layer_type).keys if key.column == "extra"}
     extras = {k: v for k, v in config.items()
-              if k in extra_keys and v != extra_keys[k].default}
-    spec.extra = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in extras.items())
+              if k in extra_keys and _pair_text(v) != _pair_text(extra_keys[k].default)}
+    spec.extra = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else _pair_text(v)}"
+                           for k, v in extras.items())
     return spec
 
 

@@ -26,6 +26,21 @@ def rng(seed):
     return np.random.default_rng(seed)
 
 
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def threads(request, monkeypatch):
+    """Run a kernel test on 1 and on 2 threads."""
+    import cyconv
+    from cyconv import _plans
+
+    # Small calls normally run on one thread (waking a second costs more than it saves);
+    # the tests want the parallel code paths on their small arrays too.
+    monkeypatch.setattr(_plans, "_WORK_PER_EXTRA_THREAD", 1)
+    before = cyconv.get_num_threads()
+    cyconv.set_num_threads(request.param)
+    yield request.param
+    cyconv.set_num_threads(before)
+
+
 @pytest.fixture
 def isolated_data(tmp_path, monkeypatch):
     """No real cache, no $CYCONV_DATA, no system folders and no network for cyconv.data."""

@@ -30,8 +30,27 @@ def every_layer_model():
     ], input_shape=(3, 13, 11))
 
 
+def new_blocks_model():
+    """The layer types and settings added for deeper networks: batch norm (with running
+    statistics that have moved), dilated and ceil-mode pooling, average pooling that leaves
+    padding out, and global average pooling as the head."""
+    rng = np.random.default_rng(12)
+    model = Sequential([
+        L.Conv2D(3, 4, 3, padding=2, dilation=2, rng=rng), L.BatchNorm2D(4), L.ReLU(),
+        L.Conv2D(4, 4, 3, padding=1, groups=2, rng=rng),
+        L.MaxPool2D(2, stride=1, padding=1, dilation=(2, 1), ceil_mode=True),
+        L.MinPool2D(2, stride=2, dilation=2, ceil_mode=True),
+        L.AvgPool2D(2, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+        L.GlobalAvgPool2D(),
+        L.BatchNorm1D(4), L.Dense(4, 5, rng=rng),
+    ], input_shape=(3, 9, 7))
+    model.forward(rng.standard_normal((4, 3, 9, 7)).astype(np.float32))
+    return model
+
+
 MODELS = {name: (lambda name=name: presets.build(name, seed=3)) for name in CHEAP_PRESETS}
 MODELS["every_layer"] = every_layer_model
+MODELS["new_blocks"] = new_blocks_model
 
 
 @pytest.fixture(params=sorted(MODELS), ids=sorted(MODELS))

@@ -36,7 +36,17 @@ def _assert_same_model(original, imported, n=2):
 # ----------------------------------------------------------------------------------------------
 # cyconv → ONNX → cyconv
 # ----------------------------------------------------------------------------------------------
-_FAST_PRESETS = [name for name in presets.PRESET_NAMES if name != "alexnet"]
+# A residual block's Add joins two branches: the importers read a single chain of layers.
+_FAST_PRESETS = [name for name in presets.PRESET_NAMES if name not in ("alexnet", "resnet_tiny")]
+
+
+def test_a_residual_network_is_refused_in_one_line(tmp_path):
+    pytest.importorskip("onnx")
+    path = tmp_path / "resnet_tiny.onnx"
+    export.to_onnx(presets.build("resnet_tiny", seed=0), path)
+    with pytest.raises(ModelImportError, match=r"Add") as error:
+        from_onnx(path)
+    assert "\n" not in str(error.value)
 
 
 @pytest.mark.parametrize("name", _FAST_PRESETS)
@@ -247,14 +257,23 @@ def test_unsupported_operator_is_named_with_its_node(op, inputs, attributes, rng
     assert "cyconv imports Conv, Pad, MaxPool" in message
 
 
-def test_batch_normalization_and_log_softmax_get_their_own_reason(rng):
-    nodes = [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], name="bn1")]
-    initializers = {key: _weights(rng, 1) for key in "sbmv"}
-    proto = _model_proto(nodes, initializers, ["N", 1, 4, 4], ["N", 1, 4, 4])
-    with pytest.raises(ModelImportError, match=r"unsupported ONNX operator BatchNormalization "
-                                               r"\(node 'bn1'\): cyconv has no batch "
-                                               r"normalization layer yet"):
-        from_onnx(proto)
+def test_batch_normalization_imports_with_its_running_statistics(rng):
+    nodes = [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], name="bn1",
+                              epsilon=1e-3)]
+    initializers = {key: _weights(rng, 2) for key in "sbm"}
+    initializers["v"] = np.abs(_weights(rng, 2)) + 0.5
+    model = from_onnx(_model_proto(nodes, initializers, ["N", 2, 4, 4], ["N", 2, 4, 4]))
+    layer = model.layers[0]
+    assert layer.type_name == "BatchNorm2D" and layer.eps == pytest.approx(1e-3)
+    np.testing.assert_allclose(layer.buffers["running_var"], initializers["v"])
+    x = rng.standard_normal((2, 2, 4, 4)).astype(np.float32)
+    expected = (initializers["s"][:, None, None] * (x - initializers["m"][:, None, None])
+                / np.sqrt(initializers["v"][:, None, None] + 1e-3)
+                + initializers["b"][:, None, None])
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_log_softmax_gets_its_own_reason():
     nodes = [helper.make_node("LogSoftmax", ["x"], ["y"], name="out", axis=1)]
     with pytest.raises(ModelImportError, match=r"LogSoftmax \(node 'out'\): cyconv has no "
                                                r"LogSoftmax layer: leave it out"):

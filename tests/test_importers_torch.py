@@ -50,9 +50,19 @@ def _round_trip(name, n):
                                **TOLERANCE)
 
 
-@pytest.mark.parametrize("name", [name for name in presets.PRESET_NAMES if name != "alexnet"])
+# Residual blocks are not imported (the importers read a single chain of layers).
+@pytest.mark.parametrize("name", [name for name in presets.PRESET_NAMES
+                                  if name not in ("alexnet", "resnet_tiny")])
 def test_every_preset_round_trips_through_torch(name):
     _round_trip(name, n=3)
+
+
+def test_a_residual_network_is_refused_in_one_line():
+    module = export.to_torch(presets.build("resnet_tiny", seed=0))
+    with pytest.raises(ModelImportError, match=r"module 'res1' \(ResidualBlock\): not "
+                                               r"supported") as error:
+        from_torch(module, (3, 32, 32))
+    assert "\n" not in str(error.value)
 
 
 @pytest.mark.slow
@@ -140,8 +150,9 @@ def test_the_dynamo_onnx_exporter_output_imports():
 # Refusals
 # ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("module, match", [
-    (nn.Sequential(nn.Conv2d(2, 2, 3), nn.BatchNorm2d(2)),
-     r"module '1' \(BatchNorm2d\): cyconv has no batch normalization layer yet"),
+    (nn.Sequential(nn.Conv2d(2, 2, 3), nn.BatchNorm3d(2)),
+     r"module '1' \(BatchNorm3d\): cyconv has batch norm for images \(BatchNorm2d\) and "
+     r"vectors \(BatchNorm1d\) only"),
     (nn.Sequential(nn.Conv2d(2, 2, 3, dilation=2)), r"dilation=\(2, 2\) is not supported"),
     (nn.Sequential(nn.Conv2d(2, 2, 3, groups=2)), r"groups=2 is not supported"),
     (nn.Sequential(nn.MaxPool2d(2, ceil_mode=True)), r"ceil_mode=True is not supported"),
@@ -161,6 +172,22 @@ def test_unsupported_modules_are_refused_in_one_line(module, match):
     with pytest.raises(ModelImportError, match=match) as error:
         from_torch(module, (2, 4, 4))
     assert "\n" not in str(error.value)
+
+
+def test_batch_norm_imports_with_its_running_statistics():
+    module = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3, eps=1e-3, momentum=0.2),
+                           nn.Flatten(), nn.BatchNorm1d(12))
+    module.train()
+    module(torch.randn(8, 2, 4, 4))       # moves the running statistics away from 0 and 1
+    module.eval()
+    model = from_torch(module, (2, 4, 4))
+    bn = model.layers[1]
+    assert (bn.type_name, bn.eps, bn.momentum) == ("BatchNorm2D", pytest.approx(1e-3),
+                                                   pytest.approx(0.2))
+    x = np.random.default_rng(0).standard_normal((2, 2, 4, 4)).astype(np.float32)
+    with torch.no_grad():
+        expected = module(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_a_subclass_with_its_own_forward_is_not_taken_for_its_parent():

@@ -58,17 +58,6 @@ def _variant(a, how):
     return a
 
 
-@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
-def threads(request, monkeypatch):
-    # Small calls normally run on one thread (waking a second costs more than it saves);
-    # the tests want the parallel code paths on their small arrays too.
-    monkeypatch.setattr(_plans, "_WORK_PER_EXTRA_THREAD", 1)
-    before = cyconv.get_num_threads()
-    cyconv.set_num_threads(request.param)
-    yield request.param
-    cyconv.set_num_threads(before)
-
-
 def test_small_calls_stay_on_one_thread():
     before = cyconv.get_num_threads()
     cyconv.set_num_threads(2)

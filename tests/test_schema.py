@@ -77,8 +77,14 @@ def test_constructor_defaults_are_the_schema_defaults(type_name):
 
 @pytest.mark.parametrize("config", [
     {"type": "Conv2D", "in_channels": 3, "out_channels": 4, "kernel_size": [3, 5],
-     "stride": [1, 2], "padding": "same", "padding_mode": "reflect", "bias": False},
-    {"type": "MinPool2D", "kernel_size": [3, 3], "stride": [2, 2], "padding": [1, 1]},
+     "stride": [1, 2], "padding": "same", "padding_mode": "reflect", "bias": False,
+     "dilation": [2, 1], "groups": 1},
+    {"type": "MinPool2D", "kernel_size": [3, 3], "stride": [2, 2], "padding": [1, 1],
+     "dilation": [1, 2], "ceil_mode": True},
+    {"type": "AvgPool2D", "kernel_size": [2, 2], "stride": [2, 2], "padding": [1, 0],
+     "ceil_mode": False, "count_include_pad": False},
+    {"type": "BatchNorm2D", "num_features": 3, "eps": 1e-3, "momentum": 0.2},
+    {"type": "GlobalAvgPool2D"},
     {"type": "Dense", "in_features": 7, "out_features": 3, "bias": True},
     {"type": "LRN", "size": 4, "alpha": 0.01, "beta": 0.5, "k": 1.0},
     {"type": "LeakyReLU", "negative_slope": 0.2},

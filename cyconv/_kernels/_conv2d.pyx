@@ -9,14 +9,20 @@
 #   dW        (F, K) += dout_chunk (F, L) @ col^T (L, K)  (accumulated transposed, (K, F))
 #   dcol      (K, L)  = W^T (K, F) @ dout_chunk (F, L)   then col2im into dx
 #
+# Grouped convolution (groups G): the C channels and F filters split into G groups, filter f
+# sees only the Cg = C/G channels of its group, W is (F, Cg·KH·KW). The columns of all C
+# channels are laid out as before, group g's rows [g·Kg, (g + 1)·Kg) with Kg = Cg·KH·KW, so
+# each GEMM above becomes G GEMMs on those row blocks and on filters [g·Fg, (g + 1)·Fg).
+#
 # The geometry lives in one typed plan: ConvPlan, built once per layer shape by the caller
 # (cyconv/_plans.py) from the sizes and the index tables, and a Geometry struct inside it that
 # the nogil helpers read. What changes from call to call (chunk size, threads, which outputs
 # are wanted) is a ConvRun struct, passed from Python as a dict.
 #
 # Padding of every mode is folded into two index tables made by the caller:
-# row_src[oh·KH + i] is the input row that padded row oh·SH + i reads, or -1 for a zero, and
-# col_src[ow·KW + j] likewise for columns. One im2col therefore serves zeros, replicate,
+# row_src[oh·KH + i] is the input row that padded row oh·SH + i·DH reads, or -1 for a zero,
+# and col_src[ow·KW + j] likewise for columns (DH, DW: the dilation, 1 for adjacent taps; the
+# tables hold it, and the interior copy reads column ow·SW + j·DW − left). One im2col therefore serves zeros, replicate,
 # reflect and circular padding, and col2im sends each padded position's gradient back to the
 # pixel it was copied from (a replicated edge pixel receives the gradient of all its copies).
 #
@@ -40,7 +46,7 @@ cdef struct Geometry:
     Py_ssize_t C, H, W          # input channels and size
     Py_ssize_t KH, KW           # kernel size
     Py_ssize_t OH, OW           # output size
-    Py_ssize_t SW, left         # column stride and left padding, for the interior copy
+    Py_ssize_t SW, DW, left     # column stride, dilation, left padding: the interior copy
     const Py_ssize_t *row_src   # (OH·KH,) input row under each kernel row, -1 for a zero
     const Py_ssize_t *col_src   # (OW·KW,) likewise for columns
     const Py_ssize_t *col_lo    # (KW,) first output column whose tap j lies inside the row
@@ -54,6 +60,8 @@ cdef struct ConvRun:
     bint keep_columns           # forward: keep every chunk's columns; backward: they were kept
     bint direct_dout            # backward: one GEMM per sample straight on dout
     bint need_dx
+    Py_ssize_t groups           # G: W is (F, K/G) and column rows [g·K/G, (g + 1)·K/G) meet
+                                # filters [g·F/G, (g + 1)·F/G)
 
 
 cdef class ConvPlan:
@@ -68,7 +76,7 @@ cdef class ConvPlan:
     cdef tuple _args        # what __reduce__ rebuilds the plan from (copy, deepcopy, pickle)
 
     def __cinit__(self, Py_ssize_t C, Py_ssize_t H, Py_ssize_t W, Py_ssize_t KH,
-                  Py_ssize_t KW, Py_ssize_t SW, Py_ssize_t left,
+                  Py_ssize_t KW, Py_ssize_t SW, Py_ssize_t DW, Py_ssize_t left,
                   const Py_ssize_t[::1] row_src, const Py_ssize_t[::1] col_src,
                   const Py_ssize_t[::1] col_lo, const Py_ssize_t[::1] col_hi):
         if (KH < 1 or KW < 1 or row_src.shape[0] % KH or col_src.shape[0] % KW
@@ -77,13 +85,13 @@ cdef class ConvPlan:
         self.g.C, self.g.H, self.g.W, self.g.KH, self.g.KW = C, H, W, KH, KW
         self.g.OH = row_src.shape[0] // KH
         self.g.OW = col_src.shape[0] // KW
-        self.g.SW, self.g.left = SW, left
+        self.g.SW, self.g.DW, self.g.left = SW, DW, left
         self.g.row_src = &row_src[0]
         self.g.col_src = &col_src[0]
         self.g.col_lo = &col_lo[0]
         self.g.col_hi = &col_hi[0]
         self._tables = (row_src, col_src, col_lo, col_hi)
-        self._args = (C, H, W, KH, KW, SW, left, row_src.base, col_src.base, col_lo.base,
+        self._args = (C, H, W, KH, KW, SW, DW, left, row_src.base, col_src.base, col_lo.base,
                       col_hi.base)
 
     def __reduce__(self):
@@ -98,7 +106,7 @@ cdef class ConvPlan:
 cdef void im2col(Geometry g, const floating *xn, floating *col,
                  Py_ssize_t ld) noexcept nogil:
     # One sample's patches into columns [0, OH·OW) of rows that are `ld` apart. For tap j the
-    # outputs ow in [col_lo[j], col_hi[j]) read inside the row, at ow·SW + j − left: a plain
+    # outputs ow in [col_lo[j], col_hi[j]) read inside the row, at ow·SW + j·DW − left: a plain
     # strided (for SW = 1, contiguous) copy. Only the few edge columns go through the table.
     # The geometry comes by value: a local copy that no store through dst can alias (CPython
     # builds with -fno-strict-aliasing), so its fields can stay in registers.
@@ -110,7 +118,7 @@ cdef void im2col(Geometry g, const floating *xn, floating *col,
             for j in range(g.KW):
                 lo = g.col_lo[j]
                 hi = g.col_hi[j]
-                offset = j - g.left
+                offset = j * g.DW - g.left
                 dst = col + ((c * g.KH + i) * g.KW + j) * ld
                 for oh in range(g.OH):
                     r = g.row_src[oh * g.KH + i]
@@ -143,7 +151,7 @@ cdef void col2im_add(Geometry g, const floating *dcol, Py_ssize_t ld,
             for j in range(g.KW):
                 lo = g.col_lo[j]
                 hi = g.col_hi[j]
-                offset = j - g.left
+                offset = j * g.DW - g.left
                 src = dcol + ((c * g.KH + i) * g.KW + j) * ld
                 for oh in range(g.OH):
                     r = g.row_src[oh * g.KH + i]
@@ -216,7 +224,8 @@ def conv2d_forward(ConvPlan plan, ConvRun run,
     cdef Py_ssize_t P = g.OH * g.OW
     cdef Py_ssize_t chunk = run.chunk
     cdef Py_ssize_t chunks = (N + chunk - 1) // chunk
-    cdef Py_ssize_t q, n, n0, nb, L
+    cdef Py_ssize_t q, n, n0, nb, L, grp
+    cdef Py_ssize_t G = run.groups, Fg = F // run.groups
     cdef int tid
     cdef floating *col
     cdef floating *tmp
@@ -229,9 +238,11 @@ def conv2d_forward(ConvPlan plan, ConvRun run,
         L = nb * P
         for n in range(n0, n0 + nb):
             im2col(g, &x[n, 0, 0, 0], col + (n - n0) * P, L)
-        # out_chunk (F, L) = W (F, K) @ col (K, L)
-        gemm_rowmajor(False, False, <int> F, <int> L, <int> K,
-                      1.0, &w[0, 0], <int> K, col, <int> L, 0.0, tmp, <int> L)
+        # out_chunk (F, L) = W (F, K) @ col (K, L), one block per group (K here is Kg)
+        for grp in range(G):
+            gemm_rowmajor(False, False, <int> Fg, <int> L, <int> K,
+                          1.0, &w[grp * Fg, 0], <int> K, col + grp * K * L, <int> L, 0.0,
+                          tmp + grp * Fg * L, <int> L)
         for n in range(n0, n0 + nb):
             scatter_output(tmp + (n - n0) * P, L, &b[0], run.has_bias, F, P, &out[n, 0, 0])
 
@@ -252,7 +263,8 @@ def conv2d_backward(ConvPlan plan, ConvRun run,
     cdef Py_ssize_t P = g.OH * g.OW
     cdef Py_ssize_t chunk = run.chunk
     cdef Py_ssize_t chunks = (N + chunk - 1) // chunk
-    cdef Py_ssize_t q, n, n0, nb, L
+    cdef Py_ssize_t q, n, n0, nb, L, grp
+    cdef Py_ssize_t G = run.groups, Fg = F // run.groups
     cdef bint direct = run.direct_dout
     cdef int tid
     cdef floating *col
@@ -276,24 +288,30 @@ def conv2d_backward(ConvPlan plan, ConvRun run,
         # small F as BLAS's m this orientation ran about twice as fast on these shapes; the
         # caller transposes the (K, F) sum. With many output pixels per sample, one GEMM per
         # sample straight on dout is large enough, and spares copying dout into the chunk.
-        if direct:
-            for n in range(n0, n0 + nb):
-                gemm_rowmajor(False, True, <int> K, <int> F, <int> P,
-                              1.0, col + (n - n0) * P, <int> L, &dout[n, 0, 0], <int> P,
-                              1.0, &dw_acc[tid, 0], <int> F)
-        else:
-            gemm_rowmajor(False, True, <int> K, <int> F, <int> L,
-                          1.0, col, <int> L, dchunk, <int> L, 1.0, &dw_acc[tid, 0], <int> F)
-        if run.need_dx:
-            dcol = &dcol_buf[tid, 0]
-            # dcol (K, L) = Wᵀ (K, F) @ dchunk (F, L)
+        # Per group: dWᵀ rows (Kg, its Fg columns of F) += col_g (Kg, L) @ dchunk_gᵀ (L, Fg).
+        for grp in range(G):
             if direct:
                 for n in range(n0, n0 + nb):
-                    gemm_rowmajor(True, False, <int> K, <int> P, <int> F,
-                                  1.0, &w[0, 0], <int> K, &dout[n, 0, 0], <int> P,
-                                  0.0, dcol + (n - n0) * P, <int> L)
+                    gemm_rowmajor(False, True, <int> K, <int> Fg, <int> P,
+                                  1.0, col + grp * K * L + (n - n0) * P, <int> L,
+                                  &dout[n, grp * Fg, 0], <int> P,
+                                  1.0, &dw_acc[tid, grp * Fg], <int> F)
             else:
-                gemm_rowmajor(True, False, <int> K, <int> L, <int> F,
-                              1.0, &w[0, 0], <int> K, dchunk, <int> L, 0.0, dcol, <int> L)
+                gemm_rowmajor(False, True, <int> K, <int> Fg, <int> L,
+                              1.0, col + grp * K * L, <int> L, dchunk + grp * Fg * L, <int> L,
+                              1.0, &dw_acc[tid, grp * Fg], <int> F)
+        if run.need_dx:
+            dcol = &dcol_buf[tid, 0]
+            # dcol (K, L) = Wᵀ (K, F) @ dchunk (F, L), per group: dcol_g = W_gᵀ @ dchunk_g
+            for grp in range(G):
+                if direct:
+                    for n in range(n0, n0 + nb):
+                        gemm_rowmajor(True, False, <int> K, <int> P, <int> Fg,
+                                      1.0, &w[grp * Fg, 0], <int> K, &dout[n, grp * Fg, 0],
+                                      <int> P, 0.0, dcol + grp * K * L + (n - n0) * P, <int> L)
+                else:
+                    gemm_rowmajor(True, False, <int> K, <int> L, <int> Fg,
+                                  1.0, &w[grp * Fg, 0], <int> K, dchunk + grp * Fg * L,
+                                  <int> L, 0.0, dcol + grp * K * L, <int> L)
             for n in range(n0, n0 + nb):
                 col2im_add(g, dcol + (n - n0) * P, L, &dx[n, 0, 0, 0])

@@ -1,11 +1,17 @@
-# Design: 2-D max, min and average pooling, forward and backward, with any window, stride and
-# (symmetric) padding, overlapping windows included (AlexNet's 3×3, stride 2).
+# Design: 2-D max, min and average pooling, forward and backward, with any window, stride,
+# (symmetric) padding and dilation, overlapping windows included (AlexNet's 3×3, stride 2).
 #
 # Padding is never materialised: a window position outside the input is skipped. For max and
 # min that is the same as padding with -inf / +inf (PyTorch's rule), and the caller ensures
 # padding ≤ half the window, so every window holds at least one real pixel. Average pooling
-# divides by the full window KH·KW, padded positions included (PyTorch's default
-# count_include_pad=True).
+# divides by the window's positions inside the padded input (PyTorch's default
+# count_include_pad=True: KH·KW, except for a ceil_mode window hanging over the far edge) or,
+# with count_include_pad=False, by its positions inside the input. ceil_mode only changes how
+# many windows there are (the caller's OH, OW); the clipping below handles the last one.
+#
+# A dilated window (max and min, as PyTorch: DH, DW > 1) reads every D-th pixel; it has its
+# own loop, which tests each tap against the input, so the common undilated loop keeps its
+# clip-once form.
 #
 # Max and min record, in the forward pass, the flat index (row·W + col) of the chosen pixel;
 # on a tie the first in row-major order wins, because only a strictly better value replaces
@@ -16,8 +22,11 @@
 # this path made pool1 of a 10-filter net on 28×28 digits (64×10×24×24) about 2.3× faster (0.45 → 0.19 ms,
 # kernel alone, 1 thread). It keeps the same tie rule.
 #
-# The window (kernel, stride, padding) is one typed struct, Window, passed from Python as a
-# dict {"KH", "KW", "SH", "SW", "PH", "PW"}.
+# The window (kernel, stride, padding, dilation, divisor rule) is one typed struct, Window,
+# passed from Python as a dict {"KH", "KW", "SH", "SW", "PH", "PW", "DH", "DW", "INCLUDE_PAD"}.
+#
+# Global average pooling (GlobalAvgPool2D) is the window covering the whole plane: one mean
+# per plane forward, and each plane's gradient spread evenly, g/(H·W), backward.
 #
 # Parallelism: prange over the N·C planes. A plane's outputs, indices and input gradients
 # belong to that plane alone, so overlapping windows accumulate into dx without races.
@@ -29,6 +38,8 @@ cdef struct Window:
     Py_ssize_t KH, KW       # window size
     Py_ssize_t SH, SW       # stride
     Py_ssize_t PH, PW       # padding on each side (the same before and after)
+    Py_ssize_t DH, DW       # dilation: distance between the window's taps
+    bint INCLUDE_PAD        # average pooling counts padded positions in its divisor
 
 
 cdef enum:
@@ -52,6 +63,52 @@ cdef inline void window_extreme(const floating *xp, Py_ssize_t W, Py_ssize_t r0,
                 best_idx = r * W + s
     best_out[0] = best
     idx_out[0] = best_idx
+
+
+cdef inline void dilated_extreme(const floating *xp, Py_ssize_t H, Py_ssize_t W,
+                                 Py_ssize_t r0, Py_ssize_t s0, Window win, bint is_max,
+                                 floating *best_out, Py_ssize_t *idx_out) noexcept nogil:
+    # Taps r0 + i·DH, s0 + j·DW in row-major order; those outside the input are padding. The
+    # caller's geometry guarantees at least one tap inside; the same strict-better tie rule.
+    cdef Py_ssize_t i, j, r, s, best_idx = -1
+    cdef floating v, best = 0
+    for i in range(win.KH):
+        r = r0 + i * win.DH
+        if r < 0 or r >= H:
+            continue
+        for j in range(win.KW):
+            s = s0 + j * win.DW
+            if s < 0 or s >= W:
+                continue
+            v = xp[r * W + s]
+            if best_idx < 0 or ((v > best) if is_max else (v < best)):
+                best = v
+                best_idx = r * W + s
+    best_out[0] = best
+    idx_out[0] = best_idx
+
+
+cdef inline Py_ssize_t avg_divisor(Py_ssize_t r0, Py_ssize_t s0, Py_ssize_t H, Py_ssize_t W,
+                                   Window win) noexcept nogil:
+    # r0, s0: the window's first row and column, padding included (may be negative).
+    cdef Py_ssize_t r_end = r0 + win.KH, s_end = s0 + win.KW
+    cdef Py_ssize_t r_lo = r0, s_lo = s0
+    if win.INCLUDE_PAD:
+        # The padded input ends at H + PH; a ceil_mode window may hang past it.
+        if r_end > H + win.PH:
+            r_end = H + win.PH
+        if s_end > W + win.PW:
+            s_end = W + win.PW
+    else:
+        if r_lo < 0:
+            r_lo = 0
+        if s_lo < 0:
+            s_lo = 0
+        if r_end > H:
+            r_end = H
+        if s_end > W:
+            s_end = W
+    return (r_end - r_lo) * (s_end - s_lo)
 
 
 cdef inline floating window_sum(const floating *xp, Py_ssize_t W, Py_ssize_t r0,
@@ -97,10 +154,16 @@ cdef void pool_plane(const floating *xp, Py_ssize_t H, Py_ssize_t W, Window win,
     cdef Py_ssize_t KH = win.KH, KW = win.KW, SH = win.SH, SW = win.SW
     cdef Py_ssize_t PH = win.PH, PW = win.PW
     cdef Py_ssize_t oh, ow, r0, r1, s0, s1
-    cdef floating inv_window = <floating> 1.0 / (KH * KW)
+    cdef bint dilated = win.DH > 1 or win.DW > 1
     if (kind == KIND_MAX and KH == 2 and KW == 2 and SH == 2 and SW == 2 and PH == 0
-            and PW == 0):
+            and PW == 0 and not dilated and OH * 2 <= H and OW * 2 <= W):
         max_pool_2x2_plane(xp, W, OH, OW, outp, argp)
+        return
+    if dilated:
+        for oh in range(OH):
+            for ow in range(OW):
+                dilated_extreme(xp, H, W, oh * SH - PH, ow * SW - PW, win, kind == KIND_MAX,
+                                &outp[oh * OW + ow], &argp[oh * OW + ow])
         return
     for oh in range(OH):
         r0 = oh * SH - PH
@@ -117,7 +180,8 @@ cdef void pool_plane(const floating *xp, Py_ssize_t H, Py_ssize_t W, Window win,
             if s1 > W:
                 s1 = W
             if kind == KIND_AVG:
-                outp[oh * OW + ow] = window_sum(xp, W, r0, r1, s0, s1) * inv_window
+                outp[oh * OW + ow] = window_sum(xp, W, r0, r1, s0, s1) / avg_divisor(
+                    oh * SH - PH, ow * SW - PW, H, W, win)
             else:
                 window_extreme(xp, W, r0, r1, s0, s1, kind == KIND_MAX,
                                &outp[oh * OW + ow], &argp[oh * OW + ow])
@@ -139,7 +203,7 @@ cdef void unpool_avg_plane(const floating *doutp, Py_ssize_t H, Py_ssize_t W, Wi
     cdef floating g
     for oh in range(OH):
         for ow in range(OW):
-            g = doutp[oh * OW + ow] / (KH * KW)
+            g = doutp[oh * OW + ow] / avg_divisor(oh * SH - PH, ow * SW - PW, H, W, win)
             for i in range(KH):
                 r = oh * SH - PH + i
                 if r < 0 or r >= H:
@@ -183,3 +247,28 @@ def pool2d_backward_avg(const floating[:, :, ::1] dout,      # IN  (N·C, OH, OW
     cdef Py_ssize_t q
     for q in prange(planes, nogil=True, num_threads=num_threads, schedule="static"):
         unpool_avg_plane(&dout[q, 0, 0], H, W, window, OH, OW, &dx[q, 0, 0])
+
+
+def global_avg_pool_forward(const floating[:, ::1] x,   # IN  (N·C, H·W)
+                            floating[::1] out,          # OUT (N·C,)
+                            int num_threads):
+    cdef Py_ssize_t planes = x.shape[0], P = x.shape[1]
+    cdef Py_ssize_t q, p
+    cdef floating total
+    for q in prange(planes, nogil=True, num_threads=num_threads, schedule="static"):
+        total = 0
+        for p in range(P):
+            total = total + x[q, p]
+        out[q] = total / P
+
+
+def global_avg_pool_backward(const floating[::1] dout,  # IN  (N·C,)
+                             floating[:, ::1] dx,       # OUT (N·C, H·W)
+                             int num_threads):
+    cdef Py_ssize_t planes = dx.shape[0], P = dx.shape[1]
+    cdef Py_ssize_t q, p
+    cdef floating g
+    for q in prange(planes, nogil=True, num_threads=num_threads, schedule="static"):
+        g = dout[q] / P
+        for p in range(P):
+            dx[q, p] = g

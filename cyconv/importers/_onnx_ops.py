@@ -36,6 +36,7 @@ class OnnxLayers:
             "Sigmoid": activation, "Tanh": activation, "LeakyRelu": activation,
             "Softmax": self._softmax, "LRN": self._lrn, "Dropout": self._pass_through,
             "Identity": self._pass_through, "Neg": self._min_pool, "Mul": self._even_lrn,
+            "BatchNormalization": self._batchnorm,
         }
 
     def take(self, node):
@@ -359,6 +360,26 @@ class OnnxLayers:
             self._only(node, attributes, ())
             config = {"type": {"Relu": "ReLU", "Sigmoid": "Sigmoid", "Tanh": "Tanh"}[node.op_type]}
         walk.add(node, config)
+        walk.advance(1, node.output[0])
+
+    def _batchnorm(self, node):
+        """BatchNormalization in inference form → BatchNorm2D (images) or BatchNorm1D."""
+        walk = self.walk
+        walk.reads_current(node)
+        attributes = Attributes(walk, node)
+        self._only(node, attributes, ("epsilon", "momentum", "training_mode", "spatial"))
+        self._unused_outputs(node)
+        if attributes.integer("training_mode", 0):
+            walk.fail(node, "training_mode=1: cyconv imports models for inference")
+        arrays = {key: self._weight(node, position, key, ndim=1) for position, key in
+                  enumerate(("gamma", "beta", "running_mean", "running_var"), start=1)}
+        missing = [key for key, value in arrays.items() if value is None]
+        if missing:
+            walk.fail(node, f"has no {missing[0]} input")
+        kind = "BatchNorm2D" if len(walk.shape) == 3 else "BatchNorm1D"
+        config = {"type": kind, "num_features": int(arrays["gamma"].shape[0]),
+                  "eps": float32_value(attributes.number("epsilon", 1e-5))}
+        walk.add(node, config, arrays)
         walk.advance(1, node.output[0])
 
     def _softmax(self, node):

@@ -14,10 +14,10 @@ _PADS = {"ZeroPad2d": "zeros", "ConstantPad2d": "zeros", "ReflectionPad2d": "ref
          "ReplicationPad2d": "replicate", "CircularPad2d": "circular"}
 SUPPORTED_MODULES = ("Conv2d", *_PADS, "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
                      "AdaptiveMaxPool2d", "Linear", "Flatten", "ReLU", "LeakyReLU", "Sigmoid",
-                     "Tanh", "Softmax", "Dropout", "LocalResponseNorm", "Identity", "Sequential")
-_NOT_YET = {name: "cyconv has no batch normalization layer yet; fold it into the convolution "
-                  "before it, or train without it"
-            for name in ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm")}
+                     "Tanh", "Softmax", "Dropout", "LocalResponseNorm", "Identity", "Sequential",
+                     "BatchNorm1d", "BatchNorm2d")
+_NOT_YET = {name: "cyconv has batch norm for images (BatchNorm2d) and vectors (BatchNorm1d) "
+                  "only" for name in ("BatchNorm3d", "SyncBatchNorm")}
 _NOT_YET["LogSoftmax"] = ("cyconv has no LogSoftmax layer: leave it out (cyconv's loss applies "
                           "the softmax itself, and the predicted class is the same)")
 _SCRIPT_PREFIX = "__torch__.torch.nn.modules."
@@ -59,6 +59,7 @@ class _Converter:
             "ReLU": self._simple, "Sigmoid": self._simple, "Tanh": self._simple,
             "LeakyReLU": self._leaky_relu, "Dropout": self._dropout,
             "LocalResponseNorm": self._lrn, "Identity": lambda name, module, kind: None,
+            "BatchNorm1d": self._batchnorm, "BatchNorm2d": self._batchnorm,
         }
 
     def fail(self, name, kind, message):
@@ -223,6 +224,20 @@ class _Converter:
     def _lrn(self, name, module, kind):
         self._add(name, kind, {"type": "LRN", "size": int(module.size), "alpha": float(module.alpha),
                                "beta": float(module.beta), "k": float(module.k)})
+
+
+    def _batchnorm(self, name, module, kind):
+        if not (module.affine and module.track_running_stats):
+            self.fail(name, kind, "cyconv's batch norm has gamma/beta and running statistics "
+                                  "(affine=True, track_running_stats=True)")
+        momentum = 0.1 if module.momentum is None else float(module.momentum)
+        params = {"gamma": self._array(name, kind, module.weight),
+                  "beta": self._array(name, kind, module.bias),
+                  "running_mean": self._array(name, kind, module.running_mean),
+                  "running_var": self._array(name, kind, module.running_var)}
+        self._add(name, kind, {"type": "BatchNorm2D" if kind == "BatchNorm2d" else "BatchNorm1D",
+                               "num_features": int(module.num_features),
+                               "eps": float(module.eps), "momentum": momentum}, params)
 
 
 def convert_modules(torch, leaves, input_shape, where):

@@ -1,5 +1,6 @@
 """What the ONNX and PyTorch importers share: the error type, the layer list they produce and
 the one place where that list becomes a :class:`cyconv.model.Sequential`."""
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -61,7 +62,8 @@ MAX_VALUES_PER_IMAGE = 1 << 26
 
 def check_size(shape, what):
     """ModelImportError when one image's ``shape`` holds more than MAX_VALUES_PER_IMAGE."""
-    count = int(np.prod(shape, dtype=np.int64)) if len(shape) else 1
+    # Python ints: a forged size can pass int64, which np.prod would overflow on.
+    count = math.prod(int(value) for value in shape)
     if count > MAX_VALUES_PER_IMAGE:
         raise ModelImportError(f"{what}: {tuple(shape)} is {count:,} values per image, more "
                                f"than cyconv takes ({MAX_VALUES_PER_IMAGE:,}); the file may be "
@@ -133,7 +135,8 @@ def _make_layer(imported, name, where):
         raise ModelImportError(f"{where}: {imported.source_name or kind} cannot be a cyconv "
                                f"{kind}: {error}") from None
     for key, value in imported.params.items():
-        target = layer.params[key]
+        # Parameters, or state such as batch norm's running statistics.
+        target = layer.params[key] if key in layer.params else layer.buffers[key]
         if np.shape(value) != target.shape:
             raise ModelImportError(f"{where}: {imported.source_name or kind}: parameter {key} "
                                    f"has shape {np.shape(value)}, the {kind} needs "

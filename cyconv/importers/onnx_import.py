@@ -30,13 +30,12 @@ __all__ = ["from_onnx", "SUPPORTED_OPERATORS"]
 
 SUPPORTED_OPERATORS = ("Conv", "Pad", "MaxPool", "AveragePool", "GlobalAveragePool",
                        "GlobalMaxPool", "Gemm", "MatMul", "Flatten", "Reshape", "Relu",
-                       "LeakyRelu", "Sigmoid", "Tanh", "Softmax", "LRN", "Dropout", "Identity")
+                       "LeakyRelu", "Sigmoid", "Tanh", "Softmax", "LRN", "Dropout", "Identity",
+                       "BatchNormalization")
 
 
 # Operators asked for often enough to deserve their own reason.
-_NOT_YET = {"BatchNormalization": "cyconv has no batch normalization layer yet; fold it into "
-                                  "the Conv before it (or train without it) and export again",
-            "LogSoftmax": "cyconv has no LogSoftmax layer: leave it out (cyconv's loss applies "
+_NOT_YET = {"LogSoftmax": "cyconv has no LogSoftmax layer: leave it out (cyconv's loss applies "
                           "the softmax itself, and the predicted class is the same)"}
 
 

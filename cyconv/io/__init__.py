@@ -11,6 +11,8 @@ stranger cannot run code):
   ``trainer_state`` (Trainer.state()), ``history``, ``evaluation`` {"split", "n", "loss",
   "accuracy"}, ``extra`` (free JSON for a UI) and ``attachments`` (the names of the extra arrays);
 - ``param/<name>``: every parameter, e.g. ``param/conv1.W``;
+- ``buffer/<name>``: every buffer (state that is not a parameter), e.g.
+  ``buffer/bn1.running_mean``;
 - ``optim/<state key>/<name>``: the optimizer's per-parameter arrays, e.g. ``optim/m/conv1.W``;
 - ``attach/<name>``: a caller's named extra arrays (numbers only), e.g.
   ``attach/history/filters/conv1``, within a budget of their own.
@@ -28,7 +30,8 @@ from .. import optim
 from ..data.identity import Normalization
 from ..model import Sequential
 from . import _archive, _attachments, _legacy, _meta
-from ._layout import FORMAT, META_KEY, OPTIM_PREFIX, PARAM_PREFIX, VERSION, CheckpointError
+from ._layout import BUFFER_PREFIX, FORMAT, META_KEY, OPTIM_PREFIX, PARAM_PREFIX, VERSION
+from ._layout import CheckpointError
 from ._write import atomic_write, optimizer_config, save
 
 __all__ = ["Checkpoint", "save", "load", "restore_optimizer", "optimizer_config",
@@ -74,8 +77,10 @@ class Checkpoint:
 def _build_model(path, meta, arrays):
     try:
         model = Sequential.from_config(meta["model"], dtype=meta.get("dtype", "float32"))
-        model.load_state_dict({name: arrays[f"{PARAM_PREFIX}{name}"]
-                               for name in meta["param_names"]})
+        state = {name: arrays[f"{PARAM_PREFIX}{name}"] for name in meta["param_names"]}
+        state.update((name, arrays[f"{BUFFER_PREFIX}{name}"])
+                     for name in meta.get("buffer_names") or ())
+        model.load_state_dict(state)
     except (ValueError, TypeError, KeyError) as error:
         raise CheckpointError(f"{path}: the saved model cannot be rebuilt: {error}") from None
     return model
@@ -97,6 +102,7 @@ def _optimizer_state(path, saved, arrays):
 def _needed_members(meta, found):
     """The array members the metadata refers to: the parameters and the optimizer state."""
     keys = [f"{PARAM_PREFIX}{name}" for name in meta["param_names"]]
+    keys += [f"{BUFFER_PREFIX}{name}" for name in meta.get("buffer_names") or ()]
     saved = meta.get("optimizer")
     if saved is not None:
         keys += [f"{OPTIM_PREFIX}{key}/{name}" for key, names in saved["state_names"].items()

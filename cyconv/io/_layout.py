@@ -5,6 +5,7 @@ VERSION = 2
 META_KEY = "meta"
 PARAM_PREFIX = "param/"
 OPTIM_PREFIX = "optim/"
+BUFFER_PREFIX = "buffer/"
 
 # A checkpoint from a stranger is read against these limits before anything is inflated or
 # built, so that a damaged or hostile file costs a clear message, not the machine's memory.

@@ -96,6 +96,10 @@ def check_meta(path, meta):
     names = meta.get("param_names")
     _require(path, isinstance(names, list) and all(isinstance(n, str) for n in names),
              "'param_names' is not a list of names")
+    buffers = meta.get("buffer_names")
+    _require(path, buffers is None or (isinstance(buffers, list)
+                                       and all(isinstance(n, str) for n in buffers)),
+             "'buffer_names' is not a list of names")
     declared = meta.get("param_shapes")
     if declared is not None:
         _require(path, isinstance(declared, list) and len(declared) == len(names)

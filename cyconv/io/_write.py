@@ -10,7 +10,7 @@ from .._files import atomic_write
 from ..data.identity import Normalization
 from ..model import Sequential
 from . import _attachments
-from ._layout import FORMAT, META_KEY, OPTIM_PREFIX, PARAM_PREFIX, VERSION
+from ._layout import BUFFER_PREFIX, FORMAT, META_KEY, OPTIM_PREFIX, PARAM_PREFIX, VERSION
 
 __all__ = ["atomic_write", "optimizer_config", "save", "to_json"]
 
@@ -90,9 +90,11 @@ def save(path, model, *, normalization=None, dataset=None, training=None, optimi
     extras = _attachments.entries(attachments)
     parameters = model.parameters()
     arrays = {f"{PARAM_PREFIX}{name}": param for name, param, _ in parameters}
+    arrays.update((f"{BUFFER_PREFIX}{name}", array) for name, array in model.buffers())
     meta = {"format": FORMAT, "version": VERSION, "model": model.config(),
             "dtype": str(model.dtype), "param_names": [name for name, _, _ in parameters],
             "param_shapes": [list(param.shape) for _, param, _ in parameters],
+            "buffer_names": [name for name, _ in model.buffers()],
             "normalization": _normalization_json(normalization),
             "dataset": _dict_or_none(dataset, "dataset"),
             "training": _dict_or_none(training, "training"), "optimizer": None,

@@ -11,11 +11,13 @@ from .activations import ELU, Flatten, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .base import LAYER_CLASSES, Layer
 from .conv import Conv2D
 from .dense import Dense
-from .pool import AvgPool2D, MaxPool2D, MinPool2D
+from .norm import BatchNorm1D, BatchNorm2D
+from .pool import AvgPool2D, GlobalAvgPool2D, MaxPool2D, MinPool2D
 from .regularization import LRN, Dropout
+from .residual import Residual
 
-__all__ = ["AvgPool2D", "Conv2D", "Dense", "Dropout", "ELU", "Flatten", "LAYER_CLASSES", "LRN", "Layer",
-           "LeakyReLU", "MaxPool2D", "MinPool2D", "ReLU", "Sigmoid", "Softmax", "Tanh",
+__all__ = ["AvgPool2D", "BatchNorm1D", "BatchNorm2D", "Conv2D", "Dense", "Dropout", "ELU", "Flatten", "GlobalAvgPool2D",
+           "LAYER_CLASSES", "LRN", "Layer", "LeakyReLU", "MaxPool2D", "MinPool2D", "ReLU", "Residual", "Sigmoid", "Softmax", "Tanh",
            "from_config"]
 
 

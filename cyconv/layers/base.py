@@ -39,6 +39,7 @@ class Layer:
         self.name = name
         self.params = {}
         self.grads = {}
+        self.buffers = {}       # state that is not learned (batch norm's running statistics)
         self.settings = {}
         self._cache = None
 
@@ -96,6 +97,8 @@ class Layer:
         for key in self.params:
             self.params[key] = self.params[key].astype(dtype)
             self.grads[key] = self.grads[key].astype(dtype)
+        for key in self.buffers:
+            self.buffers[key] = self.buffers[key].astype(dtype)
         self._cache = None
         return self
 

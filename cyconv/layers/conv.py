@@ -11,24 +11,27 @@ class Conv2D(Layer):
 
     ``W``: (out_channels, in_channels, KH, KW) — one filter per output channel, each spanning
     every input channel; ``b``: (out_channels,), one scalar per filter.
-    Output size per axis: OH = (H + top + bottom − KH)/SH + 1, floored.
+    Output size per axis: OH = (H + top + bottom − DH·(KH − 1) − 1)/SH + 1, floored;
+    ``dilation`` D > 1 spreads the taps D pixels apart (a wider view, the same weights);
+    ``groups`` G splits channels and filters into G groups, W (F, C/G, KH, KW) (G = C:
+    depthwise, one filter per channel).
     """
 
     type_name = "Conv2D"
     builds_with = ("rng", "dtype")
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 padding_mode="zeros", bias=True, *, name=None, init=initializers.DEFAULT, rng=None,
-                 dtype=np.float32):
+                 padding_mode="zeros", bias=True, dilation=1, groups=1, *, name=None,
+                 init=initializers.DEFAULT, rng=None, dtype=np.float32):
         super().__init__(name)
         self._configure(in_channels=in_channels, out_channels=out_channels,
                         kernel_size=kernel_size, stride=stride, padding=padding,
-                        padding_mode=padding_mode, bias=bias)
+                        padding_mode=padding_mode, bias=bias, dilation=dilation, groups=groups)
         # Buffers reused from step to step (the im2col columns kept for backward): a layer's
         # cache only ever refers to its last forward pass, so one set is enough.
         self._workspace = {}
         rng = rng if rng is not None else np.random.default_rng(0)
-        shape = (self.out_channels, self.in_channels) + self.kernel_size
+        shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
         self._new_param("W", initializers.initialize(init, shape, rng, dtype))
         if self.use_bias:
             self._new_param("b", initializers.initialize_bias(init, shape, rng, dtype))
@@ -37,7 +40,7 @@ class Conv2D(Layer):
         out, cache = F.conv2d_forward(
             x, self.params["W"], self.params.get("b"), stride=self.stride, padding=self.padding,
             padding_mode=self.padding_mode, workspace=self._workspace if training else None,
-            layer=self.label)
+            layer=self.label, dilation=self.dilation, groups=self.groups)
         self._cache = cache if training else None
         return out
 

@@ -2,7 +2,7 @@
 docstring)."""
 import numpy as np
 
-__all__ = ["dense_backward", "dense_forward", "dropout_backward", "dropout_forward",
+__all__ = ["batchnorm_backward", "batchnorm_forward", "dense_backward", "dense_forward", "dropout_backward", "dropout_forward",
            "elu_backward", "elu_forward", "l1_loss",
            "leaky_relu_backward", "leaky_relu_forward", "lrn_backward", "lrn_forward",
            "mse_loss", "relu_backward", "relu_forward", "sigmoid_backward", "sigmoid_forward",
@@ -117,32 +117,47 @@ def softmax_backward(dout, out):
 
 
 # --------------------------------------------------------------------------- losses
-def softmax_cross_entropy(logits, labels, label_smoothing=0.0):
-    """Softmax followed by cross-entropy, fused for numerical stability.
+def softmax_cross_entropy(logits, labels, label_smoothing=0.0, weight=None, ignore_index=-100,
+                          reduction="mean"):
+    """Softmax followed by cross-entropy, fused for numerical stability (PyTorch's
+    cross_entropy).
 
-    logits: (N, K); labels: int (N,) -> (loss: float, dlogits: (N, K))
-    With label smoothing ε the one-hot target becomes q = (1 − ε)·onehot + ε/K and
-    loss = −(1/N) Σ_n Σ_k q[n, k] log_softmax[n, k], dlogits = (softmax − q) / N;
-    ε = 0 gives the lines below.
+    logits: (N, K); labels: int (N,) -> (loss, dlogits: (N, K)); loss is a float, or the (N,)
+    losses for reduction "none" (dlogits is then the gradient of their sum).
 
         log_softmax[n, k] = logits[n, k] - logsumexp_j logits[n, j]
         logsumexp_j z_j   = m + log sum_j exp(z_j - m),   m = max_j z_j
-        loss              = -(1/N) sum_n log_softmax[n, labels[n]]
-        dlogits[n, k]     = (softmax[n, k] - [k == labels[n]]) / N
+
+    With label smoothing ε the one-hot target becomes q = (1 − ε)·onehot + ε/K; with class
+    weights w each target entry is weighted by its class, so row n costs
+        loss[n] = −Σ_k w_k q[n, k] log_softmax[n, k]   (w_k = 1 without weights)
+    i.e. (1 − ε)·w_y·(−log p_y) + (ε/K)·Σ_k w_k·(−log p_k); a row labelled ignore_index costs 0.
+    Since d(−log p_k)/dz_j = p_j − [j = k]:
+        dloss[n]/dz[n, j] = p[n, j]·Σ_k w_k q[n, k] − w_j q[n, j]
+    "mean" divides by Σ_n w_{labels[n]} over the rows that count (N without weights and
+    ignored rows), "sum" adds.
 
     Working with log-softmax keeps logits like [1000, 0] finite: loss 0 for label 0,
     1000 for label 1, where softmax-then-log would give log(0) = -inf.
     """
-    n = logits.shape[0]
+    n, k = logits.shape
+    weight = np.ones(k) if weight is None else np.asarray(weight, dtype=np.float64)
     row_max = logits.max(axis=1, keepdims=True)
     log_sum_exp = row_max + np.log(np.exp(logits - row_max).sum(axis=1, keepdims=True))
     log_probs = logits - log_sum_exp
-    rows = np.arange(n)
-    target = np.full(logits.shape, label_smoothing / logits.shape[1])
-    target[rows, labels] += 1 - label_smoothing
-    loss = -(target * log_probs).sum() / n
-    dlogits = (np.exp(log_probs) - target) / n
-    return float(loss), dlogits.astype(logits.dtype, copy=False)
+    counts = labels != ignore_index
+    rows = np.arange(n)[counts]
+    target = np.zeros(logits.shape)
+    target[rows] = label_smoothing / k
+    target[rows, labels[counts]] += 1 - label_smoothing
+    weighted = target * weight
+    losses = -(weighted * log_probs).sum(axis=1)
+    dlogits = np.exp(log_probs) * weighted.sum(axis=1, keepdims=True) - weighted
+    if reduction == "none":
+        return losses.astype(logits.dtype), dlogits.astype(logits.dtype, copy=False)
+    denominator = weight[labels[counts]].sum() if reduction == "mean" else 1.0
+    scale = 1.0 / denominator if denominator else 0.0
+    return float(losses.sum() * scale), (dlogits * scale).astype(logits.dtype, copy=False)
 
 
 def mse_loss(pred, target):
@@ -248,3 +263,57 @@ def dropout_forward(x, p, rng):
 def dropout_backward(dout, mask):
     """out = x * mask, so dx = dout * mask."""
     return dout * mask
+
+
+def _channel_axes(x):
+    """The axes a channel's statistics run over: N, and H, W for images."""
+    return (0,) + tuple(range(2, x.ndim))
+
+
+def _per_channel(values, x):
+    """A (C,) array shaped to broadcast against x (N, C) or (N, C, H, W)."""
+    return values.reshape((1, -1) + (1,) * (x.ndim - 2))
+
+
+def batchnorm_forward(x, gamma, beta, running_mean, running_var, training=True, momentum=0.1,
+                      eps=1e-5):
+    """Batch normalization of x (N, C) or (N, C, H, W), per channel c:
+
+        training:  mean_c, var_c over the M = N·H·W values of channel c (var biased, /M);
+                   running_mean ← (1 − momentum)·running_mean + momentum·mean_c,
+                   running_var  ← (1 − momentum)·running_var + momentum·var_c·M/(M − 1)
+        inference: mean_c, var_c = running_mean_c, running_var_c
+        x̂ = (x − mean_c)/√(var_c + eps),  out = gamma_c·x̂ + beta_c
+
+    Returns (out, new_running_mean, new_running_var, xhat, inv_std).
+    """
+    axes = _channel_axes(x)
+    if training:
+        count = x.size // x.shape[1]
+        mean = x.astype(np.float64).mean(axis=axes)
+        var = ((x - _per_channel(mean, x)) ** 2).mean(axis=axes)
+        running_mean = (1 - momentum) * running_mean + momentum * mean
+        running_var = (1 - momentum) * running_var + momentum * var * count / (count - 1)
+    else:
+        mean, var = running_mean.astype(np.float64), running_var.astype(np.float64)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    xhat = (x - _per_channel(mean, x)) * _per_channel(inv_std, x)
+    out = _per_channel(gamma, x) * xhat + _per_channel(beta, x)
+    return out.astype(x.dtype), running_mean, running_var, xhat, inv_std
+
+
+def batchnorm_backward(dout, xhat, gamma, inv_std):
+    """Gradients of training-mode batch norm (mean and var depend on x too):
+
+        dbeta_c  = Σ dout,   dgamma_c = Σ dout·x̂
+        dx = gamma_c/(M·√(var_c + eps)) · (M·dout − dbeta_c − x̂·dgamma_c)
+
+    (from dx̂ = gamma·dout and differentiating x̂ = (x − mean)/√(var + eps) through mean and
+    var). Returns (dx, dgamma, dbeta)."""
+    axes = _channel_axes(dout)
+    count = dout.size // dout.shape[1]
+    dbeta = dout.sum(axis=axes)
+    dgamma = (dout * xhat).sum(axis=axes)
+    factor = _per_channel(gamma * inv_std / count, dout)
+    dx = factor * (count * dout - _per_channel(dbeta, dout) - xhat * _per_channel(dgamma, dout))
+    return (dx.astype(dout.dtype), dgamma.astype(dout.dtype), dbeta.astype(dout.dtype))

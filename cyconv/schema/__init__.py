@@ -84,12 +84,13 @@ class Op:
 class LayerSpec:
     """Everything about one layer type that is not its arithmetic.
 
-    ``shape_rule``: how the output shape follows from the input ("conv", "pool", "dense",
+    ``shape_rule``: how the output shape follows from the input ("conv", "pool", "global_pool", "dense",
     "flatten", or "same" for layers that keep the shape). ``needs``: "image", "vector" or
     "any" input, with ``needs_text`` naming the layer in that message and ``needs_advice``
     saying what to put before it. ``role``: what its output is ("conv", "activation", "pool",
     "norm", "dropout", "dense", "flatten", "softmax"). ``param_shapes(settings, input_shape)``
-    gives {"W": shape, "b": shape} (only the arrays the layer has) and ``param_factors`` the
+    gives {"W": shape, "b": shape} (only the arrays the layer has; the first counts as weights, the
+    rest as biases, e.g. batch norm's gamma and beta) and ``param_factors`` the
     factors of the weight count in the order the formula prints them. ``formula`` is the rule
     as text. ``torch`` / ``onnx`` are an :class:`Op`, or a word ("conv", "pool", "dense",
     "lrn", "identity") naming the exporter's special builder. ``rules`` are checks across

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = ["Check", "boolean", "choice", "count", "describe", "int_at_least", "is_int",
@@ -215,3 +216,20 @@ def padding_form(symmetric=False):
     if symmetric:
         return Check(_symmetric_padding, "int or (ph, pw), each ≥ 0")
     return Check(_padding, "int, (ph, pw), (top, bottom, left, right), 'valid' or 'same'")
+
+
+def _layer_configs(value, what, layer):
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence) or not value:
+        raise TypeError(f"{layer}: {what} must be a non-empty list of layer configs, got "
+                        f"{describe(value)}")
+    for item in value:
+        if not isinstance(item, Mapping):
+            raise TypeError(f"{layer}: {what} must hold layer config dicts, got "
+                            f"{describe(item)}")
+    return [dict(item) for item in value]
+
+
+def layer_configs():
+    """A non-empty list of layer config dicts (a block's inner layers; the shape rules check
+    each one)."""
+    return Check(_layer_configs, "a list of layer configs")

@@ -6,7 +6,8 @@ shape rule, role, formula, export ops), its class in ``cyconv/layers/`` and its 
 from __future__ import annotations
 
 from . import Key, LayerSpec, Op, ShapeError, register
-from .checks import boolean, choice, count, optional_pair, padding_form, pair_check, real
+from .checks import boolean, choice, count, layer_configs, optional_pair, padding_form
+from .checks import pair_check, real
 
 PADDING_MODES = ("zeros", "replicate", "reflect", "circular")
 
@@ -14,7 +15,7 @@ PADDING_MODES = ("zeros", "replicate", "reflect", "circular")
 def _conv_params(values, input_shape):
     kh, kw = values["kernel_size"]
     filters = values["out_channels"]
-    shapes = {"W": (filters, input_shape[0], kh, kw)}
+    shapes = {"W": (filters, input_shape[0] // values.get("groups", 1), kh, kw)}
     if values["bias"]:
         shapes["b"] = (filters,)
     return shapes
@@ -22,7 +23,16 @@ def _conv_params(values, input_shape):
 
 def _conv_factors(values, input_shape):
     kh, kw = values["kernel_size"]
-    return kh, kw, input_shape[0], values["out_channels"]
+    return kh, kw, input_shape[0] // values.get("groups", 1), values["out_channels"]
+
+
+def conv_groups_divide_channels(values, layer):
+    """Grouped convolution: in_channels and out_channels must both split into the groups."""
+    groups, filters, channels = values["groups"], values["out_channels"], values["in_channels"]
+    if filters % groups or (channels is not None and channels % groups):
+        raise ShapeError(f"{layer}: groups = {groups} must divide in_channels = {channels} and "
+                         f"out_channels = {filters} (each filter sees C/groups channels; W is "
+                         f"(F, C/groups, KH, KW))")
 
 
 def _dense_params(values, input_shape):
@@ -65,27 +75,51 @@ register(LayerSpec(
           Key("padding", padding_form(), default=0, column="padding"),
           Key("padding_mode", choice(PADDING_MODES), default="zeros", column="mode",
               help="what the padded border holds"),
-          _BIAS),
+          _BIAS,
+          Key("dilation", pair_check(1), default=1,
+              help="distance between the kernel's taps (1: adjacent pixels)"),
+          Key("groups", count(1), default=1,
+              help="split channels and filters into groups; a filter sees its group only")),
     shape_rule="conv", needs="image", needs_text="Conv2D", role="conv",
-    formula="OH = (H + top + bottom − KH)/SH + 1 (floored), likewise OW; "
-            "params = KH·KW·C·F + F",
+    formula="OH = (H + top + bottom − DH·(KH − 1) − 1)/SH + 1 (floored), likewise OW; "
+            "params = KH·KW·(C/groups)·F + F",
     summary="learned filters slid over the input",
-    param_shapes=_conv_params, param_factors=_conv_factors, torch="conv", onnx="conv"))
+    param_shapes=_conv_params, param_factors=_conv_factors, torch="conv", onnx="conv",
+    rules=(conv_groups_divide_channels,)))
 
-for _type_name, _summary, _torch in (
-        ("MaxPool2D", "the largest value of each window", "MaxPool2d"),
-        ("AvgPool2D", "the mean of each window (padding counts as zeros)", "AvgPool2d"),
-        ("MinPool2D", "the smallest value of each window", "MinPool2d")):
+_DILATION = Key("dilation", pair_check(1), default=1,
+                help="distance between the window's taps (1: adjacent pixels)")
+_CEIL_MODE = Key("ceil_mode", boolean(), default=False,
+                 help="round the number of windows up, so a partial last window is kept")
+_COUNT_PAD = Key("count_include_pad", boolean(), default=True,
+                 help="divide by the whole window, padded zeros included")
+_POOL_FORMULA = ("OH = ⌊(H + 2·PH − D·(KH − 1) − 1)/SH⌋ + 1 (ceil_mode: ⌈…⌉), likewise OW; "
+                 "no parameters")
+
+for _type_name, _summary, _options in (
+        ("MaxPool2D", "the largest value of each window", (_DILATION, _CEIL_MODE)),
+        ("AvgPool2D", "the mean of each window (padding counts as zeros)",
+         (_CEIL_MODE, _COUNT_PAD)),
+        ("MinPool2D", "the smallest value of each window", (_DILATION, _CEIL_MODE))):
     register(LayerSpec(
         _type_name, "pool",
         keys=(_KERNEL,
               Key("stride", optional_pair(1), default=None, column="stride",
                   help="step between windows (default: the window, no overlap)"),
-              Key("padding", padding_form(symmetric=True), default=0, column="padding")),
+              Key("padding", padding_form(symmetric=True), default=0, column="padding"),
+              *_options),
         shape_rule="pool", needs="image", needs_text=_type_name, role="pool",
-        formula="OH = (H + 2·PH − KH)/SH + 1 (floored), likewise OW; no parameters",
+        formula=_POOL_FORMULA.replace("D·(KH − 1) − 1", "KH") if _type_name == "AvgPool2D"
+        else _POOL_FORMULA,
         summary=_summary, torch="pool", onnx="pool",
         rules=(_pool_stride_defaults_to_kernel, pool_padding_at_most_half)))
+
+register(LayerSpec(
+    "GlobalAvgPool2D", "gap", shape_rule="global_pool", needs="image",
+    needs_text="GlobalAvgPool2D", role="flatten",
+    formula="y_c = Σ_h Σ_w x_chw / (H·W): (C, H, W) → (C,); no parameters",
+    summary="the mean of each channel's whole map, (C, H, W) into (C,)",
+    torch="global_avg_pool", onnx="global_avg_pool"))
 
 register(LayerSpec(
     "Dense", "dense",
@@ -143,6 +177,31 @@ register(LayerSpec(
     summary="zeroes random values while training", torch=Op("Dropout", {"p": "p"}),
     onnx="identity"))
 
+def _batchnorm_params(values, input_shape):
+    return {"gamma": (input_shape[0],), "beta": (input_shape[0],)}
+
+
+def _batchnorm_factors(values, input_shape):
+    return (input_shape[0],)
+
+
+for _type_name, _needs, _over in (("BatchNorm2D", "image", "N·H·W"), ("BatchNorm1D", "vector", "N")):
+    register(LayerSpec(
+        _type_name, "bn",
+        keys=(Key("num_features", count(1), inferred=True, column=None),
+              Key("eps", real(0.0, low_open=True), default=1e-5,
+                  help="added to the variance before the square root"),
+              Key("momentum", real(0.0, 1.0), default=0.1,
+                  help="weight of the new batch in the running statistics")),
+        needs=_needs, needs_text=_type_name,
+        needs_advice="use BatchNorm2D on images, BatchNorm1D after Flatten or Dense",
+        role="norm",
+        formula=f"y = gamma·(x − mean)/√(var + eps) + beta, statistics per channel over {_over} "
+                f"(training) or running (inference); params = C + C",
+        summary="normalizes each channel over the batch, then scales and shifts",
+        param_shapes=_batchnorm_params, param_factors=_batchnorm_factors,
+        torch="batchnorm", onnx="batchnorm"))
+
 register(LayerSpec(
     "LRN", "norm",
     keys=(Key("size", count(1), default=5, help="channels in each window"),
@@ -153,3 +212,12 @@ register(LayerSpec(
     formula="b_c = a_c·(k + alpha/size·Σ_{c' near c} a_{c'}²)^(−beta)",
     summary="local response normalization across channels", torch="lrn", onnx="lrn"))
 
+
+register(LayerSpec(
+    "Residual", "res",
+    keys=(Key("layers", layer_configs(), column=None, help="the inner layers f, in order"),),
+    shape_rule="residual", needs="image", needs_text="Residual", role="block",
+    formula="out = f(x) + x; when f changes the shape, out = f(x) + P(x) with P a 1×1 "
+            "convolution of the matching stride; params = Σ f's + P's",
+    summary="a block whose input skips ahead and is added to its output (ResNet)",
+    torch="residual", onnx="residual"))

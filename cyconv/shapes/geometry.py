@@ -16,8 +16,8 @@ from ..schema.checks import describe, int_at_least, is_int, pair, padding_sides
 from ..schema.checks import unknown_padding_string
 
 __all__ = ["ARROW", "DOT", "MINUS", "PADDING_MODES", "conv_output_size", "drop_warning",
-           "formula_text", "normalize_padding", "number_text", "window_geometry",
-           "check_padding_reach"]
+           "formula_text", "normalize_padding", "number_text", "pool_output_size",
+           "pool_window_geometry", "window_geometry", "check_padding_reach"]
 
 # Typography of the formulas: a true minus sign and a middle dot, as printed in textbooks.
 MINUS = "\u2212"
@@ -216,3 +216,47 @@ def window_geometry(size_hw, kernel_hw, stride_hw, padding, layer, omit_zero_pad
         if warning:
             warnings.append(warning)
     return tuple(outs), "; ".join(formulas), tuple(warnings)
+
+
+def pool_output_size(size, pad, kernel, stride, dilation=1, ceil_mode=False, *, axis="H",
+                     layer="MaxPool2D"):
+    """(OH, formula text) of a pooling window with dilation and ceil_mode, as PyTorch:
+
+        OH = ⌊(H + 2P − D·(K − 1) − 1)/S⌋ + 1        (ceil_mode: ⌈…⌉, and a last window that
+                                                       would start in the bottom padding is
+                                                       dropped)
+    """
+    numerator = size + 2 * pad - dilation * (kernel - 1) - 1
+    bracket = (f"({number_text(size)} + 2{DOT}{pad} {MINUS} {dilation}{DOT}({kernel} {MINUS} 1)"
+               f" {MINUS} 1)/{stride}")
+    exact = Fraction(numerator, stride)
+    if numerator < 0:
+        raise ShapeError(f"{layer}: O{axis} = {bracket} + 1 < 1: the dilated window "
+                         f"({dilation}{DOT}({kernel} {MINUS} 1) + 1 = "
+                         f"{dilation * (kernel - 1) + 1}) is larger than the padded input "
+                         f"({size} + 2{DOT}{pad} = {size + 2 * pad})")
+    rounded = math.ceil(exact) if ceil_mode else math.floor(exact)
+    out = rounded + 1
+    marks = ("⌈", "⌉") if ceil_mode else ("⌊", "⌋")
+    text = f"O{axis} = {marks[0]}{bracket}{marks[1]} + 1 = "
+    if exact.denominator != 1:
+        text += f"{marks[0]}{_fraction_text(exact)}{marks[1]} + 1 = "
+    text += number_text(out)
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+        text += (f" {ARROW} {number_text(out)} (the last window would start in the padding, "
+                 f"so it is dropped)")
+    return out, text
+
+
+def pool_window_geometry(size_hw, kernel_hw, stride_hw, padding_hw, dilation_hw, ceil_mode,
+                         layer):
+    """Output (OH, OW) and the joined formulas of a pooling layer with dilation or ceil_mode."""
+    outs, formulas = [], []
+    for index, axis in enumerate("HW"):
+        out, text = pool_output_size(size_hw[index], padding_hw[index], kernel_hw[index],
+                                     stride_hw[index], dilation_hw[index], ceil_mode, axis=axis,
+                                     layer=layer)
+        outs.append(out)
+        formulas.append(text)
+    return tuple(outs), "; ".join(formulas)

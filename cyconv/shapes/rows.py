@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from .. import schema
 from ..schema import ShapeError
 from ..schema.checks import describe, is_int
-from .geometry import DOT, check_padding_reach, normalize_padding, window_geometry
+from .geometry import DOT, check_padding_reach, normalize_padding, pool_window_geometry
+from .geometry import window_geometry
 from .geometry import number_text as _num
 from .names import check_configs, explicit_name, plan_names
 
@@ -38,7 +39,8 @@ class LayerRow:
     "; " ("" for layers without one). ``macs`` counts multiply-adds per sample. ``share`` is
     this layer's fraction (0..1) of the table's total parameters, set by :func:`layer_rows`.
     ``kernel_hw``, ``stride_hw`` and ``padding_tblr`` are the normalized geometry of conv and
-    pooling layers (None for the others).
+    pooling layers (None for the others); a Residual block's ``stride_hw`` is its projection's
+    stride (None without a projection) and ``inner`` holds its inner layers' rows.
     """
 
     name: str
@@ -56,6 +58,7 @@ class LayerRow:
     kernel_hw: tuple | None = None
     stride_hw: tuple | None = None
     padding_tblr: tuple | None = None
+    inner: tuple = ()               # a block's (Residual's) rows of its inner layers
     # Derived, but stored as fields so that dataclasses.asdict() (the app, JSON) includes them.
     params: int = dataclasses.field(init=False)
     input_hwc: tuple | None = dataclasses.field(init=False)
@@ -128,9 +131,10 @@ def _param_fields(entry, values, shape, output):
     """weights, biases, their formula and the multiply-adds of a layer with parameters."""
     if not entry.has_params:
         return {}
-    arrays = entry.param_shapes(values, shape)
-    weights = math.prod(arrays["W"])
-    biases = math.prod(arrays["b"]) if "b" in arrays else 0
+    # The first array counts as the weights (W, gamma), the others as biases (b, beta).
+    first, *others = entry.param_shapes(values, shape).values()
+    weights = math.prod(first)
+    biases = sum(math.prod(other) for other in others)
     positions = output[1] * output[2] if len(output) == 3 else 1
     return {"weights": weights, "biases": biases, "macs": weights * positions,
             "params_formula": _params_formula(entry.param_factors(values, shape), biases,
@@ -142,13 +146,31 @@ def _window(entry, values, shape, name):
     channels, height, width = shape
     kernel_hw, stride_hw = values["kernel_size"], values["stride"]
     if entry.shape_rule == "conv":
-        padding = normalize_padding(values["padding"], kernel_hw, stride_hw, (height, width),
+        dilation = values.get("dilation", (1, 1))
+        # The dilated kernel spans D·(K − 1) + 1 pixels: that is what the window rule sees.
+        span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel_hw))
+        padding = normalize_padding(values["padding"], span, stride_hw, (height, width),
                                     name)
         check_padding_reach(values["padding_mode"], padding, (height, width), name)
         channels = values["out_channels"]
+        if dilation != (1, 1):
+            (out_h, out_w), formula, warnings = window_geometry(
+                (height, width), span, stride_hw, padding, name, omit_zero_padding=False)
+            formula = "; ".join(f"{part} (dilated kernel {d}·({k} − 1) + 1 = {s})"
+                                for part, d, k, s in zip(formula.split("; "), dilation,
+                                                         kernel_hw, span))
+            return (channels, out_h, out_w), {"formula": formula, "warnings": warnings,
+                                              "kernel_hw": kernel_hw, "stride_hw": stride_hw,
+                                              "padding_tblr": padding}
     else:
         ph, pw = values["padding"]
         padding = (ph, ph, pw, pw)
+        if values.get("ceil_mode") or values.get("dilation", (1, 1)) != (1, 1):
+            (out_h, out_w), formula = pool_window_geometry(
+                (height, width), kernel_hw, stride_hw, (ph, pw), values.get("dilation", (1, 1)),
+                values.get("ceil_mode", False), name)
+            return (channels, out_h, out_w), {"formula": formula, "kernel_hw": kernel_hw,
+                                              "stride_hw": stride_hw, "padding_tblr": padding}
     (out_h, out_w), formula, warnings = window_geometry(
         (height, width), kernel_hw, stride_hw, padding, name,
         omit_zero_padding=entry.shape_rule == "pool")
@@ -162,16 +184,63 @@ def _output(entry, values, shape, name):
         return _window(entry, values, shape, name)
     if entry.shape_rule == "dense":
         return (values["out_features"],), {}
+    if entry.shape_rule == "global_pool":
+        c, h, w = shape
+        return (c,), {"formula": f"{c} means of {h}{DOT}{w} = {_num(h * w)} values"}
     if entry.shape_rule == "flatten" and len(shape) == 3:
         c, h, w = shape
         return (c * h * w,), {"formula": f"{_num(c * h * w)} = {c}{DOT}{h}{DOT}{w}"}
     return shape, {}
 
 
+def _projection_stride(size, out):
+    """The stride s of a 1×1 convolution taking ``size`` to ``out``: (size − 1)//s + 1 = out."""
+    for stride in range(1, size + 1):
+        if (size - 1) // stride + 1 == out:
+            return stride
+    return None
+
+
+def _residual_row(values, shape, name):
+    """A Residual block: its inner rows, and the 1×1 projection when they change the shape."""
+    try:
+        inner = tuple(layer_rows(values["layers"], shape, partial=False))
+    except ShapeError as error:
+        raise ShapeError(f"{name} › {error}") from None
+    except (ValueError, TypeError) as error:
+        raise type(error)(f"{name} › {error}") from None
+    out = inner[-1].output_chw
+    fields = {"weights": sum(r.weights for r in inner), "biases": sum(r.biases for r in inner),
+              "macs": sum(r.macs for r in inner), "inner": inner}
+    inner_params = fields["weights"] + fields["biases"]
+    if out == shape:
+        return out, {**fields, "formula": "out = f(x) + x",
+                     "params_formula": f"{_num(inner_params)} (the inner layers)"}
+    stride = (tuple(_projection_stride(s, o) for s, o in zip(shape[1:], out[1:]))
+              if len(out) == 3 else (None,))
+    if None in stride:
+        raise ShapeError(f"{name}: the inner layers map {shape!r} to {out!r}; the shortcut "
+                         f"x must be added to f(x), and no 1×1 projection with a stride "
+                         f"gives {out!r} (out = (H − 1)//S + 1 per axis)")
+    weights, biases = shape[0] * out[0], out[0]
+    fields.update(weights=fields["weights"] + weights, biases=fields["biases"] + biases,
+                  macs=fields["macs"] + weights * out[1] * out[2], stride_hw=stride)
+    formula = (f"out = f(x) + P(x), P: 1×1 conv stride {stride[0]}×{stride[1]}, "
+               f"{shape[0]} → {out[0]} channels")
+    total = inner_params + weights + biases
+    return out, {**fields, "formula": formula,
+                 "params_formula": f"{_num(inner_params)} + 1{DOT}1{DOT}{shape[0]}{DOT}"
+                                   f"{out[0]} + {out[0]} = {_num(total)}"}
+
+
 def _compute_row(config, shape, name):
     entry = schema.check_type(config, name)
     values = schema.check_config(config, name)
     _require_input(entry, shape, name)
+    if entry.shape_rule == "residual":
+        output, fields = _residual_row(values, shape, name)
+        return LayerRow(name=name, kind=entry.type_name, input_chw=shape, output_chw=output,
+                        **fields)
     _check_inferred(entry, values, shape, name)
     output, fields = _output(entry, values, shape, name)
     fields.update(_param_fields(entry, values, shape, output))

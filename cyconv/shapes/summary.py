@@ -99,17 +99,24 @@ class Summary(list):
     _HEADERS = ("Layer (type)", "Output (H, W, C)", "Output (C, H, W)", "Formula", "Params", "Share", "MACs")
 
     def _cells(self):
-        """One list of cell texts per row (the same for the text and the HTML table)."""
+        """(row, cell texts) per table line (the same for the text and the HTML table); a
+        block's inner layers follow it, indented under "│ "."""
         cells = []
         for row in self:
             if row.error is not None:
-                cells.append([f"{row.name} ({row.kind})", "—", "—", "ERROR (see below)", "—", "", ""])
+                cells.append((row, [f"{row.name} ({row.kind})", "—", "—", "ERROR (see below)",
+                                    "—", "", ""]))
                 continue
             share = "" if row.share is None else f"{100 * row.share:.1f}%"
-            cells.append([f"{row.name} ({row.kind})", _shape_text(row.output_hwc),
-                          _shape_text(row.output_chw), row.formula.replace("; ", "\n"),
-                          row.params_formula, share, _num(row.macs)])
+            cells.append((row, self._row_cells(row, "", share)))
+            cells.extend((row, self._row_cells(inner, "│ ", "")) for inner in row.inner)
         return cells
+
+    @staticmethod
+    def _row_cells(row, indent, share):
+        return [f"{indent}{row.name} ({row.kind})", _shape_text(row.output_hwc),
+                _shape_text(row.output_chw), row.formula.replace("; ", "\n"),
+                row.params_formula, share, _num(row.macs)]
 
     def _input_line(self):
         return (f"Input (C, H, W) = {_shape_text(self.input_shape)}, "
@@ -125,7 +132,8 @@ class Summary(list):
 
     def __str__(self):
         lines = [self._input_line()] if self.input_shape is not None else []
-        lines += _table(list(self._HEADERS), self._cells(), ["<", "<", "<", "<", "<", ">", ">"])
+        lines += _table(list(self._HEADERS), [cells for _, cells in self._cells()],
+                        ["<", "<", "<", "<", "<", ">", ">"])
         lines += self._footer_lines()
         if self.warnings:
             lines.append("Warnings:")
@@ -143,7 +151,7 @@ class Summary(list):
 
         head = "".join(cell(h, "th") for h in self._HEADERS)
         body = []
-        for row, cells in zip(self, self._cells()):
+        for row, cells in self._cells():
             style = " style='background:#ffd6d6'" if row.error is not None else ""
             body.append(f"<tr{style}>" + "".join(cell(c) for c in cells) + "</tr>")
         parts = [f"<p>{html.escape(self._input_line())}</p>"] if self.input_shape is not None else []

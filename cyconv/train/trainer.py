@@ -53,7 +53,8 @@ def _make_optimizer(optimizer, model, lr, momentum):
 
 def _make_loss(loss, label_smoothing):
     if loss is None:
-        return loss_module.SoftmaxCrossEntropy(rules.check_label_smoothing(label_smoothing))
+        return loss_module.SoftmaxCrossEntropy(
+            label_smoothing=rules.check_label_smoothing(label_smoothing))
     if label_smoothing:
         raise ValueError("Trainer: give label_smoothing to the loss or to the trainer, not both")
     if not (hasattr(loss, "forward") and hasattr(loss, "backward")):

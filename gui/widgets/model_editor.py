@@ -7,6 +7,8 @@ updates, stopping at the first layer whose geometry fails.
 """
 from __future__ import annotations
 
+import json
+
 from PySide6 import QtCore, QtWidgets
 
 from cyconv import presets, shapes
@@ -132,6 +134,8 @@ class ModelEditor(QtWidgets.QWidget):
         type_box.addItems(model_spec.EDITOR_TYPES)
         type_box.setCurrentText(spec.type)
         type_box.setProperty("layer_name", spec.name)
+        # A block's inner layers ride along as JSON text (Qt keeps plain strings intact).
+        type_box.setProperty("inner_layers", json.dumps(spec.inner) if spec.inner else "")
         type_box.currentTextChanged.connect(self._type_changed)
         self.table.setCellWidget(index, 0, type_box)
         for key in _TEXT_COLUMNS:
@@ -213,8 +217,10 @@ class ModelEditor(QtWidgets.QWidget):
         for index in range(self.table.rowCount()):
             type_box = self.table.cellWidget(index, 0)
             texts = {key: self.table.cellWidget(index, COLUMNS.index(key)).text() for key in _TEXT_COLUMNS}
+            inner = type_box.property("inner_layers")
             specs.append(model_spec.RowSpec(type=type_box.currentText(), name=type_box.property("layer_name"),
                                             mode=self.table.cellWidget(index, COLUMNS.index("mode")).currentData(),
+                                            inner=json.loads(inner) if inner else None,
                                             **texts))
         return specs
 
