@@ -24,7 +24,7 @@ import traceback
 from PySide6 import QtCore
 
 from cyconv._arrays import read_only
-from cyconv.lab import LabSession, TrainingSettings, operations
+from cyconv.lab import LabSession, TrainingSettings, learn, operations
 from cyconv.lab.i18n import tr
 
 #: Commands the window waits on (its buttons are disabled until the worker answers with a state).
@@ -233,6 +233,9 @@ class SessionController(QtCore.QObject):
         self.thread = QtCore.QThread()
         self.thread.setObjectName("cyconv-session")
         self.worker = SessionWorker(session)
+        # The time machine and the doctor watch every run: their recorder joins the session
+        # here, before the worker's thread starts, so no other thread ever touches the session.
+        learn.install(self.worker.session)
         self.worker.moveToThread(self.thread)
         self._wake.connect(self.worker.drain)          # queued: the worker lives in the thread
         self.thread.start()

@@ -13,7 +13,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from cyconv.lab import learn
 from cyconv.lab.i18n import tr
 
 from cyconv.lab import render
@@ -89,7 +88,6 @@ class TimelineView(QtWidgets.QWidget):
 
     # -- wiring -----------------------------------------------------------------------------------
     def attach(self, window) -> None:
-        learn.install(window.controller.worker.session)      # before any run: the worker is still idle
         self._ask = window.controller.ask
         window.listen(TAG, self.show_history, self.show_error)
         window.listen(GIF_TAG, self._gif_saved, self.show_error)
