@@ -403,8 +403,16 @@ def _onnx_layer(graph, x, layer, row):
     raise ValueError(f"to_onnx: no ONNX equivalent for layer {layer.name} ({layer.type_name})")
 
 
+def _all_layers(layers):
+    """Every layer, a block's inner layers included."""
+    for layer in layers:
+        yield layer
+        yield from _all_layers(getattr(layer, "body", ()))
+
+
 def _choose_opset(onnx, model, opset):
-    needs_wrap = any(layer.settings.get("padding_mode") == "circular" for layer in model.layers)
+    needs_wrap = any(layer.settings.get("padding_mode") == "circular"
+                     for layer in _all_layers(model.layers))
     minimum = CIRCULAR_OPSET if needs_wrap else MIN_OPSET
     newest = onnx.defs.onnx_opset_version()
     if opset is None:

@@ -280,16 +280,30 @@ def test_log_softmax_gets_its_own_reason():
         from_onnx(_model_proto(nodes, {}, ["N", 10], ["N", 10]))
 
 
+@pytest.mark.parametrize("node", [
+    helper.make_node("Conv", ["x", "w"], ["y"], name="c", dilations=[2, 2], pads=[2, 2, 2, 2]),
+    helper.make_node("Conv", ["x", "wg"], ["y"], name="c", group=2, pads=[1, 1, 1, 1]),
+    helper.make_node("MaxPool", ["x"], ["y"], name="p", kernel_shape=[2, 2], strides=[3, 3],
+                     ceil_mode=1, dilations=[1, 2]),
+    helper.make_node("AveragePool", ["x"], ["y"], name="p", kernel_shape=[3, 3], strides=[2, 2],
+                     pads=[1, 1, 1, 1], ceil_mode=1),
+], ids=["dilation", "group", "ceil_mode-dilated", "count_include_pad-0"])
+def test_dilated_grouped_and_ceil_mode_nodes_import_and_match_onnxruntime(node, rng):
+    ort = pytest.importorskip("onnxruntime")
+    initializers = {"w": _weights(rng, 2, 2, 3, 3), "wg": _weights(rng, 2, 1, 3, 3)}
+    used = {k: v for k, v in initializers.items() if k in node.input}
+    proto = _model_proto([node], used, ["N", 2, 8, 8], None)
+    model = from_onnx(proto)
+    x = rng.standard_normal((2, 2, 8, 8)).astype(np.float32)
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(model.predict(x), session.run(None, {"x": x})[0], rtol=1e-4,
+                               atol=1e-5)
+
+
 @pytest.mark.parametrize("node, match", [
-    (helper.make_node("Conv", ["x", "w"], ["y"], name="c", dilations=[2, 2]),
-     r"Conv node 'c': dilations \[2, 2\] are not supported"),
-    (helper.make_node("Conv", ["x", "wg"], ["y"], name="c", group=2),
-     r"Conv node 'c': group=2 is not supported"),
-    (helper.make_node("MaxPool", ["x"], ["y"], name="p", kernel_shape=[2, 2], ceil_mode=1),
-     r"MaxPool node 'p': ceil_mode=1 is not supported"),
     (helper.make_node("AveragePool", ["x"], ["y"], name="p", kernel_shape=[3, 3],
-                      pads=[1, 1, 1, 1]),
-     r"AveragePool node 'p': count_include_pad=0 with padding is not supported"),
+                      dilations=[2, 2]),
+     r"AveragePool node 'p': dilations \[2, 2\]: cyconv's average pooling is not dilated"),
     (helper.make_node("MaxPool", ["x"], ["y"], name="p", kernel_shape=[3, 3], pads=[0, 0, 1, 1]),
      r"MaxPool node 'p': pads .* are not symmetric"),
     (helper.make_node("LRN", ["x"], ["y"], name="n", size=4),
@@ -300,7 +314,7 @@ def test_log_softmax_gets_its_own_reason():
      r"Softmax node 's': cyconv's Softmax \(over class scores\) takes \(N, D\) vectors"),
     (helper.make_node("Add", ["x", "x"], ["y"], name="a"),
      r"Add node 'a': cyconv imports Add only as part of an Add of a per-channel bias"),
-], ids=["dilation", "group", "ceil_mode", "count_include_pad", "asymmetric pool", "even LRN",
+], ids=["avg dilation", "asymmetric pool", "even LRN",
         "flatten axis", "softmax on maps", "stray add"])
 def test_unsupported_attributes_are_refused_in_one_line(node, match, rng):
     initializers = {"w": _weights(rng, 2, 2, 3, 3), "wg": _weights(rng, 2, 1, 3, 3)}

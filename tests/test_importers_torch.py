@@ -153,11 +153,7 @@ def test_the_dynamo_onnx_exporter_output_imports():
     (nn.Sequential(nn.Conv2d(2, 2, 3), nn.BatchNorm3d(2)),
      r"module '1' \(BatchNorm3d\): cyconv has batch norm for images \(BatchNorm2d\) and "
      r"vectors \(BatchNorm1d\) only"),
-    (nn.Sequential(nn.Conv2d(2, 2, 3, dilation=2)), r"dilation=\(2, 2\) is not supported"),
-    (nn.Sequential(nn.Conv2d(2, 2, 3, groups=2)), r"groups=2 is not supported"),
-    (nn.Sequential(nn.MaxPool2d(2, ceil_mode=True)), r"ceil_mode=True is not supported"),
-    (nn.Sequential(nn.AvgPool2d(3, padding=1, count_include_pad=False)),
-     r"count_include_pad=False with padding is not supported"),
+    (nn.Sequential(nn.MaxPool2d(2, return_indices=True)), r"return_indices is not supported"),
     (nn.Sequential(nn.ZeroPad2d(1), nn.ReLU()),
      r"module '0' \(padding\): cyconv imports a padding module only right before the Conv2d"),
     (nn.Sequential(nn.GELU()), r"module '0' \(GELU\): not supported; cyconv imports Conv2d"),
@@ -166,12 +162,26 @@ def test_the_dynamo_onnx_exporter_output_imports():
     (nn.Sequential(nn.Softmax(dim=1)), r"Softmax\(dim=1\) on \(N, 2, 4, 4\)"),
     (nn.Sequential(nn.AdaptiveAvgPool2d(3)), r"output size \(3, 3\) does not divide the input"),
     (nn.Sequential(nn.Flatten(), nn.LogSoftmax(dim=1)), r"cyconv has no LogSoftmax layer"),
-], ids=["batchnorm", "dilation", "groups", "ceil_mode", "count_include_pad", "pad before relu",
+], ids=["batchnorm", "return_indices", "pad before relu",
         "gelu", "wrong width", "softmax on maps", "adaptive pool not dividing", "log softmax"])
 def test_unsupported_modules_are_refused_in_one_line(module, match):
     with pytest.raises(ModelImportError, match=match) as error:
         from_torch(module, (2, 4, 4))
     assert "\n" not in str(error.value)
+
+
+def test_dilated_grouped_and_ceil_mode_layers_import_and_match_torch():
+    module = nn.Sequential(nn.Conv2d(2, 4, 3, dilation=2, padding="same"),
+                           nn.Conv2d(4, 4, 3, groups=2, padding=1),
+                           nn.MaxPool2d(2, ceil_mode=True, dilation=(1, 2)),
+                           nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True,
+                                        count_include_pad=False)).eval()
+    model = from_torch(module, (2, 9, 9))
+    assert [layer.settings.get("groups") for layer in model.layers[:2]] == [1, 2]
+    x = np.random.default_rng(1).standard_normal((2, 2, 9, 9)).astype(np.float32)
+    with torch.no_grad():
+        expected = module(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_batch_norm_imports_with_its_running_statistics():

@@ -105,6 +105,20 @@ def test_export_matches_in_torch_and_onnx(rng):
                                rtol=1e-4, atol=1e-5)
 
 
+def test_circular_padding_inside_a_block_raises_the_onnx_opset(rng):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    model = Sequential([layers.Residual([layers.Conv2D(2, 2, 3, padding=1,
+                                                       padding_mode="circular", rng=rng)])],
+                       input_shape=(2, 5, 5))
+    proto = export.onnx_model(model)
+    assert proto.opset_import[0].version == export.CIRCULAR_OPSET
+    x = rng.standard_normal((1, 2, 5, 5)).astype(np.float32)
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"input": x})[0], model.predict(x),
+                               rtol=1e-4, atol=1e-5)
+
+
 def test_a_block_outside_a_model_asks_for_its_input_shape(rng):
     block = layers.Residual(_filled(INNER_SAME, 3), rng=rng)
     with pytest.raises(RuntimeError, match="Residual: the block does not know its input shape"):

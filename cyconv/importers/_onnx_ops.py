@@ -103,11 +103,12 @@ class OnnxLayers:
         if len(kernel) != 2 or len(strides) != 2 or min(strides) < 1:
             self.walk.fail(node, f"kernel {list(kernel)} and strides {list(strides)} must be "
                                  f"2-D and positive: cyconv works on 2-D images")
-        dilations = attributes.integers("dilations", [1, 1])
-        if any(d != 1 for d in dilations):
-            self.walk.fail(node, f"dilations {dilations} are not supported: cyconv's windows "
-                                 f"are not dilated (dilation 1)")
-        return strides, self._pads(node, attributes, kernel, strides)
+        dilations = tuple(attributes.integers("dilations", [1, 1]))
+        if len(dilations) != 2 or min(dilations) < 1:
+            self.walk.fail(node, f"dilations {list(dilations)} must be 2 values ≥ 1")
+        # SAME padding covers the dilated span D·(K − 1) + 1 of the kernel.
+        span = tuple(d * (k - 1) + 1 for d, k in zip(dilations, kernel))
+        return strides, self._pads(node, attributes, span, strides), dilations
 
     def _bias_add(self, node, tensor, channels, image):
         """The bias an Add right after (``node``, reading ``tensor``) adds per channel, or
@@ -176,14 +177,14 @@ class OnnxLayers:
         weight = self._weight(node, 1, "weight", ndim=4)
         if weight is None:
             walk.fail(node, "has no weight input")
-        if attributes.integer("group", 1) != 1:
-            walk.fail(node, f"group={attributes.integer('group', 1)} is not supported: cyconv's filters "
-                            f"span every input channel (group 1)")
+        groups = attributes.integer("group", 1)
+        if groups < 1:
+            walk.fail(node, f"group={groups} must be at least 1")
         kernel = tuple(weight.shape[2:])
         if tuple(attributes.integers("kernel_shape", list(kernel))) != kernel:
             walk.fail(node, f"kernel_shape {attributes.integers('kernel_shape', None)} differs from the weight's "
                             f"{list(kernel)}")
-        strides, tblr = self._geometry(node, attributes, kernel)
+        strides, tblr, dilations = self._geometry(node, attributes, kernel)
         mode = "zeros"
         if pad is not None:
             mode, extra = pad
@@ -198,10 +199,11 @@ class OnnxLayers:
         if added is not None:
             bias = added if bias is None else bias + added
             output, consumed = walk.peek(1).output[0], 2
-        config = {"type": "Conv2D", "in_channels": int(weight.shape[1]),
+        config = {"type": "Conv2D", "in_channels": int(weight.shape[1]) * groups,
                   "out_channels": int(filters), "kernel_size": list(kernel),
                   "stride": list(strides), "padding": padding_value(tblr),
-                  "padding_mode": mode, "bias": bias is not None}
+                  "padding_mode": mode, "bias": bias is not None,
+                  "dilation": list(dilations), "groups": groups}
         walk.add(node, config, {"W": weight} if bias is None else {"W": weight, "b": bias})
         walk.advance(consumed, output)
 
@@ -218,22 +220,23 @@ class OnnxLayers:
             walk.fail(node, "has no kernel_shape")
         if len(attributes.integers("kernel_shape", None)) != 2:
             walk.fail(node, "kernel_shape must have 2 values: cyconv pools 2-D images")
-        if attributes.integer("ceil_mode", 0):
-            walk.fail(node, "ceil_mode=1 is not supported: cyconv's pooling floors the output "
-                            "size (ceil_mode 0)")
         kernel = tuple(attributes.integers("kernel_shape", None))
-        strides, (top, bottom, left, right) = self._geometry(node, attributes, kernel)
+        strides, (top, bottom, left, right), dilations = self._geometry(node, attributes,
+                                                                         kernel)
         if top != bottom or left != right:
             walk.fail(node, f"pads (top {top}, bottom {bottom}, left {left}, right {right}) are "
                             f"not symmetric; cyconv's pooling pads both sides alike")
-        if node.op_type == "AveragePool" and (top or left) and \
-                not attributes.integer("count_include_pad", 0):
-            walk.fail(node, "count_include_pad=0 with padding is not supported: cyconv's average "
-                            "divides by the whole window, padded zeros included "
-                            "(count_include_pad=1, PyTorch's default)")
         kind = kind or {"MaxPool": "MaxPool2D", "AveragePool": "AvgPool2D"}[node.op_type]
+        options = {"ceil_mode": bool(attributes.integer("ceil_mode", 0))}
+        if node.op_type == "AveragePool":
+            if dilations != (1, 1):
+                walk.fail(node, f"dilations {list(dilations)}: cyconv's average pooling is not "
+                                f"dilated")
+            options["count_include_pad"] = bool(attributes.integer("count_include_pad", 0))
+        else:
+            options["dilation"] = list(dilations)
         config = {"type": kind, "kernel_size": list(kernel), "stride": list(strides),
-                  "padding": [top, left]}
+                  "padding": [top, left], **options}
         walk.add(node, config, name=name)
         walk.advance(consumed, output or node.output[0])
 

@@ -121,18 +121,13 @@ class _Converter:
         if module.padding == "valid":
             return (0, 0, 0, 0)
         if module.padding == "same":        # stride 1 only, extra pixel at the bottom/right
-            (kh, kw) = kernel
+            # A dilated kernel spans D·(K − 1) + 1 pixels.
+            (kh, kw) = (d * (k - 1) + 1 for d, k in zip(_pair(module.dilation), kernel))
             return ((kh - 1) // 2, kh - 1 - (kh - 1) // 2, (kw - 1) // 2, kw - 1 - (kw - 1) // 2)
         ph, pw = _pair(module.padding)
         return (ph, ph, pw, pw)
 
     def _conv(self, name, module, kind):
-        if module.groups != 1:
-            self.fail(name, kind, f"groups={module.groups} is not supported: cyconv's filters "
-                                  f"span every input channel (groups 1)")
-        if _pair(module.dilation) != (1, 1):
-            self.fail(name, kind, f"dilation={tuple(module.dilation)} is not supported: cyconv "
-                                  f"convolutions are not dilated (dilation 1)")
         tblr, mode = self._conv_padding(name, kind, module), module.padding_mode
         if self.pending_pad is not None:
             pad_name, pad_mode, pad_tblr = self.pending_pad
@@ -145,30 +140,28 @@ class _Converter:
         config = {"type": "Conv2D", "in_channels": module.in_channels,
                   "out_channels": module.out_channels, "kernel_size": list(_pair(module.kernel_size)),
                   "stride": list(_pair(module.stride)), "padding": padding_value(tblr),
-                  "padding_mode": mode, "bias": module.bias is not None}
+                  "padding_mode": mode, "bias": module.bias is not None,
+                  "dilation": list(_pair(module.dilation)), "groups": int(module.groups)}
         self._add(name, kind, config, self._weights(name, kind, module))
 
     # -- pooling -----------------------------------------------------------------------------
     def _pool(self, name, module, kind):
-        if getattr(module, "ceil_mode", False):
-            self.fail(name, kind, "ceil_mode=True is not supported: cyconv's pooling floors the "
-                                  "output size")
-        if kind == "MaxPool2d" and (_pair(module.dilation) != (1, 1) or module.return_indices):
-            self.fail(name, kind, "dilation ≠ 1 and return_indices are not supported")
+        if kind == "MaxPool2d" and module.return_indices:
+            self.fail(name, kind, "return_indices is not supported")
         padding = _pair(module.padding)
+        options = {"ceil_mode": bool(getattr(module, "ceil_mode", False))}
         if kind == "AvgPool2d":
-            if not module.count_include_pad and any(padding):
-                self.fail(name, kind, "count_include_pad=False with padding is not supported: "
-                                      "cyconv's average divides by the whole window, padded "
-                                      "zeros included (PyTorch's default)")
             if module.divisor_override is not None:
                 self.fail(name, kind, "divisor_override is not supported")
+            options["count_include_pad"] = bool(module.count_include_pad)
+        else:
+            options["dilation"] = list(_pair(getattr(module, "dilation", 1)))
         kernel = _pair(module.kernel_size)
         stride = _pair(module.stride) if module.stride is not None else kernel
         cyconv_kind = {"MaxPool2d": "MaxPool2D", "AvgPool2d": "AvgPool2D",
                        "MinPool2d": "MinPool2D"}[kind]
         self._add(name, kind, {"type": cyconv_kind, "kernel_size": list(kernel),
-                               "stride": list(stride), "padding": list(padding)})
+                               "stride": list(stride), "padding": list(padding), **options})
 
     def _adaptive_pool(self, name, module, kind):
         """An adaptive pool whose output size divides the input is a plain pool with window
