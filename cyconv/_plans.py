@@ -14,7 +14,7 @@ from . import _threads, schema
 from .shapes.geometry import check_padding_reach, conv_output_size, normalize_padding
 from .shapes.geometry import pool_window_geometry
 
-__all__ = ["ConvGeometry", "PoolGeometry", "conv_chunk", "conv_geometry", "kept_columns",
+__all__ = ["ConvGeometry", "PoolGeometry", "check_generation", "conv_chunk", "conv_geometry", "kept_columns",
            "num_threads", "per_thread", "pool_geometry", "scratch", "source_index"]
 
 # Below this many multiply-adds (or element visits) a kernel runs on one thread: waking a
@@ -82,7 +82,18 @@ def kept_columns(workspace, chunks, width, dtype):
     buffer = workspace.get("columns")
     if buffer is None or buffer.dtype != dtype or buffer.size < chunks * width:
         buffer = workspace["columns"] = np.empty(chunks * width, dtype=dtype)
+    # Each forward pass that fills the columns gets a new generation: a backward pass of an
+    # older one would read another pass's columns, so it checks its generation first.
+    workspace["generation"] = workspace.get("generation", 0) + 1
     return buffer[:chunks * width].reshape(chunks, width)
+
+
+def check_generation(workspace, generation, layer):
+    """ValueError when a later forward pass has refilled ``workspace`` since ``generation``."""
+    if workspace is not None and workspace.get("generation") != generation:
+        raise ValueError(f"{layer}: this backward pass belongs to an earlier forward pass whose columns "
+                         f"were overwritten by a later forward pass with the same workspace; run each "
+                         f"backward before the next forward, or give each pass its own workspace")
 
 
 def conv_chunk(N, K, P, threads):

@@ -55,6 +55,8 @@ class Conv2DCache(NamedTuple):
     columns: Optional[np.ndarray]   # the forward's im2col columns, when kept
     chunk: int
     groups: int = 1
+    workspace: Optional[dict] = None   # where the kept columns live, and their generation
+    generation: int = 0
 
 
 @functools.lru_cache(maxsize=256)
@@ -114,7 +116,9 @@ def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", w
     run = _conv_run(chunk, nt, has_bias=has_bias, keep_columns=columns is not None,
                     groups=groups)
     _conv2d.conv2d_forward(plan, run, x, w.reshape(F, K), bias, out, col_buf, out_buf)
-    cache = Conv2DCache(x, w, has_bias, geometry, plan, columns, chunk, groups)
+    kept = columns is not None
+    cache = Conv2DCache(x, w, has_bias, geometry, plan, columns, chunk, groups,
+                        workspace if kept else None, workspace["generation"] if kept else 0)
     return out.reshape(N, F, OH, OW), cache
 
 
@@ -137,6 +141,8 @@ def conv2d_backward(dout, cache, *, need_dx=True, layer="Conv2D"):
     G = cache.groups
     nt = _num_threads(N * F * P * K)
     kept = cache.columns is not None
+    if kept:
+        _plans.check_generation(cache.workspace, cache.generation, layer)
     # Kept columns fix the chunking the forward pass used; else the thread count may differ.
     chunk = cache.chunk if kept else _plans.conv_chunk(N, K * G, P, nt)
     dx = np.zeros(x.shape, dtype=w.dtype) if need_dx else np.zeros((1, 1, 1, 1), dtype=w.dtype)

@@ -1,4 +1,6 @@
 """Sequential: a stack of layers, its forward and backward passes, and its shape table."""
+import threading
+
 import numpy as np
 
 from . import functional as F
@@ -23,6 +25,10 @@ def _fill_inferred_keys(layer_configs, rows):
         if row.inner:
             layer_config["layers"] = [dict(inner) for inner in layer_config["layers"]]
             _fill_inferred_keys(layer_config["layers"], row.inner)
+
+
+#: Guards the check-and-set of a model's busy thread (held for a few instructions only).
+_CLAIM_LOCK = threading.Lock()
 
 
 class Sequential:
@@ -89,17 +95,41 @@ class Sequential:
             x = x.astype(self.dtype)   # float64 data into a float32 model is the common case
         return x
 
+    def _claim(self, what):
+        """One thread at a time: the layers keep caches and gradients between the calls, so a
+        second thread's pass would silently mix its numbers with the first's."""
+        me = threading.get_ident()
+        with _CLAIM_LOCK:
+            busy = getattr(self, "_busy", None)
+            if busy is not None and busy != me:
+                raise RuntimeError(f"Sequential: {what} called from a second thread while another thread "
+                                   f"is running this model; give each thread its own model (copy.deepcopy)")
+            self._busy = me
+        return me
+
     def forward(self, x, training=True):
         """Logits (N, classes) for x (N, C, H, W); ``training`` keeps caches for backward and
         turns dropout on."""
-        x = self._check_input(x)
-        if not self.layers:
+        me = self._claim("forward")
+        try:
+            x = self._check_input(x)
+            if not self.layers:
+                return x
+            x = self.layers[0].forward(x, training=training)
+            with F.trusted_inputs():
+                for layer in self.layers[1:]:
+                    x = layer.forward(x, training=training)
+            if training:
+                self._trained_by = me
             return x
-        x = self.layers[0].forward(x, training=training)
-        with F.trusted_inputs():
-            for layer in self.layers[1:]:
-                x = layer.forward(x, training=training)
-        return x
+        finally:
+            self._busy = None
+
+    def _check_backward_thread(self, me):
+        if getattr(self, "_trained_by", me) != me:
+            raise RuntimeError("Sequential: backward called from another thread than the training forward "
+                               "pass it belongs to; run forward and backward in the same thread, or give "
+                               "each thread its own model (copy.deepcopy)")
 
     def backward(self, dout):
         """Backpropagate dL/dlogits through every layer and fill each layer's grads.
@@ -107,13 +137,18 @@ class Sequential:
         Returns dL/dx, except when the first layer is Conv2D or Dense: training never needs
         the gradient of the images, so that layer skips it and None is returned (use
         ``input_gradient`` when you want it)."""
-        with F.trusted_inputs():
-            for index in range(len(self.layers) - 1, -1, -1):
-                layer = self.layers[index]
-                if index == 0 and _skips_input_gradient(layer):
-                    return layer.backward(dout, need_dx=False)
-                dout = layer.backward(dout)
-        return dout
+        me = self._claim("backward")
+        try:
+            self._check_backward_thread(me)
+            with F.trusted_inputs():
+                for index in range(len(self.layers) - 1, -1, -1):
+                    layer = self.layers[index]
+                    if index == 0 and _skips_input_gradient(layer):
+                        return layer.backward(dout, need_dx=False)
+                    dout = layer.backward(dout)
+            return dout
+        finally:
+            self._busy = None
 
     def input_gradient(self, dout):
         """Like backward, but also returns dL/dx of the first layer (gradient checks, saliency)."""
