@@ -57,3 +57,42 @@ def isolated_data(tmp_path, monkeypatch):
         raise AssertionError(f"a test tried to download {url}")
 
     monkeypatch.setattr(sources, "default_downloader", no_network)
+
+
+#: The small network the lab-window tests train: conv 4@5×5, ReLU, pool, dense 10 (28×28 input).
+TINY_LAYERS = [{"type": "Conv2D", "out_channels": 4, "kernel_size": [5, 5]}, {"type": "ReLU"},
+               {"type": "MaxPool2D", "kernel_size": [2, 2]}, {"type": "Flatten"},
+               {"type": "Dense", "out_features": 10}]
+
+
+@pytest.fixture
+def lab_window(qtbot, tmp_path):
+    """make(**settings) -> a shown lab window with TINY_LAYERS and a small synthetic run typed
+    into its controls (English, its own preferences file); every window made is closed after."""
+    from PySide6 import QtCore
+
+    from cyconv.lab import i18n
+    from gui.main_window import MainWindow
+
+    made = []
+
+    def make(*, n_train=200, n_eval=40, batch=20, epochs=2, optimizer="momentum", lr="0.05"):
+        i18n.set_language("en")
+        preferences = QtCore.QSettings(str(tmp_path / "prefs.ini"), QtCore.QSettings.Format.IniFormat)
+        window = MainWindow(preset="mnist_cnn", preferences=preferences)
+        qtbot.addWidget(window)
+        window.editor.set_network((1, 28, 28), TINY_LAYERS)
+        controls = window.controls
+        for box, value in ((controls.n_train, n_train), (controls.n_eval, n_eval), (controls.batch, batch),
+                           (controls.epochs, epochs)):
+            box.setValue(value)
+        controls.optimizer.setCurrentText(optimizer)
+        controls.lr.setText(lr)
+        window.show()
+        made.append(window)
+        return window
+
+    yield make
+    for window in made:
+        window.close()
+    i18n.set_language("en")

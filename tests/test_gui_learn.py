@@ -8,12 +8,11 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6 import QtCore  # noqa: E402
 
 from cyconv.lab import i18n, learn  # noqa: E402
 from cyconv.monitor.experiments import EXPECTED, EXPERIMENTS  # noqa: E402
 from cyconv.lab import render  # noqa: E402
-from gui.main_window import TABS, MainWindow  # noqa: E402
+from gui.main_window import TABS  # noqa: E402
 
 TINY = [{"type": "Conv2D", "out_channels": 4, "kernel_size": [5, 5]}, {"type": "ReLU"},
         {"type": "MaxPool2D", "kernel_size": [2, 2]}, {"type": "Flatten"},
@@ -22,23 +21,8 @@ WAIT_MS = 60_000
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    i18n.set_language("en")
-    preferences = QtCore.QSettings(str(tmp_path / "prefs.ini"), QtCore.QSettings.Format.IniFormat)
-    win = MainWindow(preset="mnist_cnn", preferences=preferences)
-    qtbot.addWidget(win)
-    win.editor.set_network((1, 28, 28), TINY)
-    controls = win.controls
-    controls.n_train.setValue(1000)
-    controls.n_eval.setValue(40)
-    controls.batch.setValue(20)
-    controls.epochs.setValue(1)
-    controls.optimizer.setCurrentText("adam")
-    controls.lr.setText("0.002")
-    win.show()
-    yield win
-    win.close()
-    i18n.set_language("en")
+def window(lab_window):
+    return lab_window(n_train=1000, epochs=1, optimizer="adam", lr="0.002")
 
 
 def recorder(window):

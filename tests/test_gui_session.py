@@ -14,7 +14,7 @@ from PySide6 import QtCore  # noqa: E402
 
 from cyconv import cli, io  # noqa: E402
 from cyconv.lab import i18n  # noqa: E402
-from gui.main_window import TABS, MainWindow  # noqa: E402
+from gui.main_window import TABS  # noqa: E402
 
 TINY = [{"type": "Conv2D", "out_channels": 4, "kernel_size": [5, 5]}, {"type": "ReLU"},
         {"type": "MaxPool2D", "kernel_size": [2, 2]}, {"type": "Flatten"},
@@ -39,23 +39,8 @@ def qt_messages():
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    i18n.set_language("en")
-    preferences = QtCore.QSettings(str(tmp_path / "prefs.ini"), QtCore.QSettings.Format.IniFormat)
-    win = MainWindow(preset="mnist_cnn", preferences=preferences)
-    qtbot.addWidget(win)
-    win.editor.set_network((1, 28, 28), TINY)
-    controls = win.controls
-    controls.n_train.setValue(200)
-    controls.n_eval.setValue(40)
-    controls.batch.setValue(20)
-    controls.epochs.setValue(2)
-    controls.optimizer.setCurrentText("momentum")
-    controls.lr.setText("0.05")
-    win.show()
-    yield win
-    win.close()
-    i18n.set_language("en")
+def window(lab_window):
+    return lab_window()
 
 
 def _steps(win):

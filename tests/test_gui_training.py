@@ -9,9 +9,8 @@ pytest.importorskip("pytestqt")
 
 from PySide6 import QtCore  # noqa: E402
 
-from cyconv.lab import i18n
 from cyconv.lab import render  # noqa: E402
-from gui.main_window import TABS, MainWindow  # noqa: E402
+from gui.main_window import TABS  # noqa: E402
 from gui.widgets.activations import layer_images  # noqa: E402
 from gui.widgets.filters import overview_gap  # noqa: E402
 
@@ -22,22 +21,8 @@ WAIT_MS = 20_000
 
 
 @pytest.fixture
-def window(qtbot):
-    i18n.set_language("en")
-    win = MainWindow(preset="mnist_cnn")
-    qtbot.addWidget(win)
-    win.editor.set_network((1, 28, 28), TINY)
-    controls = win.controls
-    controls.n_train.setValue(200)
-    controls.n_eval.setValue(40)
-    controls.batch.setValue(20)
-    controls.epochs.setValue(2)
-    controls.optimizer.setCurrentText("momentum")
-    controls.lr.setText("0.05")
-    win.show()
-    yield win
-    win.close()
-    i18n.set_language("en")
+def window(lab_window):
+    return lab_window()
 
 
 def _wait_state(qtbot, win, *states, timeout=WAIT_MS):

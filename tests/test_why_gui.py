@@ -5,11 +5,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6 import QtCore  # noqa: E402
 
 from cyconv import explain, presets, shapes  # noqa: E402
-from cyconv.lab import i18n  # noqa: E402
-from gui.main_window import MainWindow  # noqa: E402
 from gui.widgets.shape_table import ShapeTable  # noqa: E402
 from gui.widgets.why_common import draw_box, overlay, tile_corners  # noqa: E402
 from gui.widgets.why_steps import step_html  # noqa: E402
@@ -20,23 +17,11 @@ WAIT_MS = 30_000
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    i18n.set_language("en")
-    preferences = QtCore.QSettings(str(tmp_path / "prefs.ini"), QtCore.QSettings.Format.IniFormat)
-    win = MainWindow(preset="mnist_cnn", preferences=preferences)
-    qtbot.addWidget(win)
-    win.editor.set_network((1, 28, 28), TINY)
-    controls = win.controls
-    controls.n_train.setValue(200)
-    controls.n_eval.setValue(30)
-    controls.batch.setValue(20)
-    controls.epochs.setValue(1)
-    win.show()
+def window(qtbot, lab_window):
+    win = lab_window(n_train=200, n_eval=30, epochs=1, optimizer="adam", lr="0.002")
     win.run_command("step")
     qtbot.waitUntil(lambda: win.session is not None and win.latest_step is not None, timeout=WAIT_MS)
-    yield win
-    win.close()
-    i18n.set_language("en")
+    return win
 
 
 def test_backprop_view_steps_through_real_numbers(window, qtbot):
