@@ -22,7 +22,7 @@ keep_freed_memory()   # see _memory.py: a quarter of a small step was page fault
 
 from ._threads import get_num_threads, set_num_threads  # noqa: E402
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 _SUBMODULES = ("functional", "gradcheck", "init", "layers", "losses", "optim", "presets",
                "schema", "shapes")
 _FROM_SUBMODULES = {"Sequential": "model", "debug_build": "functional"}
