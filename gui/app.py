@@ -189,11 +189,11 @@ def _settle(window, wait_for=None, seconds: float = 60.0) -> None:
         time.sleep(0.02)
 
 
-def _lesson_screenshots(window, panel, args) -> int:
-    from .lessons.shots import lesson_screenshots
-
+def _write_screenshots(window, write) -> int:
+    """Run ``write()`` (which returns the paths it wrote), print them, close the window; one
+    line and exit 1 when it cannot."""
     try:
-        paths = lesson_screenshots(window, panel, args.screenshot, args.steps, args.samples)
+        paths = write()
     except (RuntimeError, OSError) as error:
         print(f"cyconv-lab: {error}", file=sys.stderr)
         window.close()
@@ -201,6 +201,13 @@ def _lesson_screenshots(window, panel, args) -> int:
     window.close()
     print("\n".join(paths))
     return 0
+
+
+def _lesson_screenshots(window, panel, args) -> int:
+    from .lessons.shots import lesson_screenshots
+
+    return _write_screenshots(window, lambda: lesson_screenshots(window, panel, args.screenshot, args.steps,
+                                                                 args.samples))
 
 
 def install_qt_translations(app, language: str):
@@ -255,12 +262,5 @@ def main(argv=None) -> int:
         return app.exec()
     if panel is not None:
         return _lesson_screenshots(window, panel, args)
-    try:
-        paths = run_screenshots(window, args.screenshot, args.steps, args.samples, opened=bool(args.checkpoint))
-    except (RuntimeError, OSError) as error:
-        print(f"cyconv-lab: {error}", file=sys.stderr)
-        window.close()
-        return 1
-    window.close()
-    print("\n".join(paths))
-    return 0
+    return _write_screenshots(window, lambda: run_screenshots(window, args.screenshot, args.steps, args.samples,
+                                                              opened=bool(args.checkpoint)))
