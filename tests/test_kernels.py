@@ -32,6 +32,11 @@ CONV_CASES = {
     "odd-sizes": ((3, 1, 11, 13), (5, 5, 3), (3, 2), (2, 1)),
     "kernel-eq-input": ((2, 2, 4, 3), (2, 4, 3), 1, 0),
     "1x1": ((2, 5, 4, 4), (3, 1, 1), 1, 0),
+    # Output rows at least one 8-value block long: im2col/col2im copy and add those in fixed
+    # blocks, and the remainder one by one (8 exactly, 8 + 9 with padded edges, 3 × 8).
+    "run-8": ((2, 2, 6, 12), (3, 3, 5), 1, 0),
+    "run-17-pad": ((1, 1, 5, 19), (2, 3, 3), 1, 1),
+    "run-24-C1": ((2, 1, 9, 28), (4, 5, 5), 1, 0),
 }
 
 POOL_CASES = {

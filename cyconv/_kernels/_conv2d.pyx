@@ -37,7 +37,7 @@
 # chunk size. BLAS is single-threaded inside (see _blas.pxd). Layout: NCHW, C-contiguous.
 
 from cython.parallel cimport prange, threadid
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 from cyconv._kernels._blas cimport floating, gemm_rowmajor
 
@@ -102,6 +102,68 @@ cdef class ConvPlan:
     def out_hw(self):
         return self.g.OH, self.g.OW
 
+# The interior runs im2col copies and col2im adds are short (OW values: 8 in mnist_cnn's
+# second layer), and a plain loop over them ran as gcc's general vector loop, with its alias
+# checks and remainder handling, for every run. Blocks of a fixed 8 values compile to a few
+# vector moves: a fixed-size memcpy, and an add of one GCC vector.
+# im2col + col2im of mnist_cnn's conv2 (batch 64, 1 thread) took about half as long.
+cdef enum:
+    RUN_BLOCK = 8
+
+
+cdef inline void copy_run(floating *dst, const floating *src, Py_ssize_t m) noexcept nogil:
+    cdef Py_ssize_t t = 0
+    while t + RUN_BLOCK <= m:
+        memcpy(dst + t, src + t, RUN_BLOCK * sizeof(floating))
+        t += RUN_BLOCK
+    while t < m:
+        dst[t] = src[t]
+        t += 1
+
+
+cdef extern from *:
+    """
+    /* Eight values added in place as 16-byte GCC/Clang vectors (the SSE width every x86-64
+       has; a 32-byte vector type went through the stack there); aligned(..) and may_alias
+       make the unaligned, type-punned access well defined. */
+    #if defined(__GNUC__)
+    typedef float cyconv_f4 __attribute__((vector_size(16), aligned(4), may_alias));
+    typedef double cyconv_d2 __attribute__((vector_size(16), aligned(8), may_alias));
+    static inline void cyconv_add8f(float *dst, const float *src) {
+        cyconv_f4 *d = (cyconv_f4 *)dst;
+        const cyconv_f4 *s = (const cyconv_f4 *)src;
+        d[0] += s[0]; d[1] += s[1];
+    }
+    static inline void cyconv_add8d(double *dst, const double *src) {
+        cyconv_d2 *d = (cyconv_d2 *)dst;
+        const cyconv_d2 *s = (const cyconv_d2 *)src;
+        d[0] += s[0]; d[1] += s[1]; d[2] += s[2]; d[3] += s[3];
+    }
+    #else
+    static inline void cyconv_add8f(float *dst, const float *src) {
+        for (int k = 0; k < 8; ++k) dst[k] += src[k];
+    }
+    static inline void cyconv_add8d(double *dst, const double *src) {
+        for (int k = 0; k < 8; ++k) dst[k] += src[k];
+    }
+    #endif
+    """
+    void add8f "cyconv_add8f"(float *dst, const float *src) noexcept nogil
+    void add8d "cyconv_add8d"(double *dst, const double *src) noexcept nogil
+
+
+cdef inline void add_run(floating *dst, const floating *src, Py_ssize_t m) noexcept nogil:
+    cdef Py_ssize_t t = 0
+    while t + RUN_BLOCK <= m:
+        if floating is float:
+            add8f(dst + t, src + t)
+        else:
+            add8d(dst + t, src + t)
+        t += RUN_BLOCK
+    while t < m:
+        dst[t] += src[t]
+        t += 1
+
 
 cdef void im2col(Geometry g, const floating *xn, floating *col,
                  Py_ssize_t ld) noexcept nogil:
@@ -130,8 +192,7 @@ cdef void im2col(Geometry g, const floating *xn, floating *col,
                         s = g.col_src[ow * g.KW + j]
                         dst[oh * g.OW + ow] = src_row[s] if s >= 0 else 0
                     if g.SW == 1:
-                        for ow in range(lo, hi):
-                            dst[oh * g.OW + ow] = src_row[ow + offset]
+                        copy_run(dst + oh * g.OW + lo, src_row + lo + offset, hi - lo)
                     else:
                         for ow in range(lo, hi):
                             dst[oh * g.OW + ow] = src_row[ow * g.SW + offset]
@@ -163,8 +224,7 @@ cdef void col2im_add(Geometry g, const floating *dcol, Py_ssize_t ld,
                         if s >= 0:
                             dst_row[s] += src[oh * g.OW + ow]
                     if g.SW == 1:
-                        for ow in range(lo, hi):
-                            dst_row[ow + offset] += src[oh * g.OW + ow]
+                        add_run(dst_row + lo + offset, src + oh * g.OW + lo, hi - lo)
                     else:
                         for ow in range(lo, hi):
                             dst_row[ow * g.SW + offset] += src[oh * g.OW + ow]
