@@ -145,7 +145,7 @@ def conv2d_backward(dout, cache, *, need_dx=True, layer="Conv2D"):
         _plans.check_generation(cache.workspace, cache.generation, layer)
     # Kept columns fix the chunking the forward pass used; else the thread count may differ.
     chunk = cache.chunk if kept else _plans.conv_chunk(N, K * G, P, nt)
-    dx = np.zeros(x.shape, dtype=w.dtype) if need_dx else np.zeros((1, 1, 1, 1), dtype=w.dtype)
+    dx = np.empty(x.shape, dtype=w.dtype) if need_dx else np.empty((1, 1, 1, 1), dtype=w.dtype)
     dw_acc = _per_thread("dw_acc", nt, F * K, w.dtype)
     db_acc = _per_thread("db_acc", nt, F, w.dtype)
     col_buf = cache.columns if kept else _scratch("col", nt, K * G * chunk * P, w.dtype)

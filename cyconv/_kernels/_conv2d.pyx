@@ -311,7 +311,7 @@ def conv2d_backward(ConvPlan plan, ConvRun run,
                     const floating[:, :, ::1] dout,      # IN  (N, F, P)
                     const floating[:, :, :, ::1] x,      # IN  (N, C, H, W)
                     const floating[:, ::1] w,            # IN  (F, K)
-                    floating[:, :, :, ::1] dx,           # OUT (N, C, H, W), zeroed by the caller
+                    floating[:, :, :, ::1] dx,           # OUT (N, C, H, W)
                     floating[:, ::1] dw_acc,             # OUT (threads, K·F): dWᵀ, zeroed
                     floating[:, ::1] db_acc,             # OUT (threads, F), zeroed
                     floating[:, ::1] col_buf,            # (threads, K·chunk·P) scratch, or the
@@ -373,5 +373,8 @@ def conv2d_backward(ConvPlan plan, ConvRun run,
                     gemm_rowmajor(True, False, <int> K, <int> L, <int> Fg,
                                   1.0, &w[grp * Fg, 0], <int> K, dchunk + grp * Fg * L,
                                   <int> L, 0.0, dcol + grp * K * L, <int> L)
+            # Each thread zeroes its own samples' dx right before adding into them: in cache,
+            # in parallel, instead of a separate zeroing pass over the whole array.
             for n in range(n0, n0 + nb):
+                memset(&dx[n, 0, 0, 0], 0, g.C * g.H * g.W * sizeof(floating))
                 col2im_add(g, dcol + (n - n0) * P, L, &dx[n, 0, 0, 0])
