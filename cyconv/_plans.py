@@ -15,7 +15,7 @@ from .shapes.geometry import check_padding_reach, conv_output_size, normalize_pa
 from .shapes.geometry import pool_window_geometry
 
 __all__ = ["ConvGeometry", "PoolGeometry", "check_generation", "conv_chunk", "conv_geometry", "kept_columns",
-           "num_threads", "per_thread", "pool_geometry", "scratch", "source_index"]
+           "num_threads", "per_thread", "pool_geometry", "scratch", "source_index", "threads_for_chunks"]
 
 # Below this many multiply-adds (or element visits) a kernel runs on one thread: waking a
 # sleeping OpenMP thread (OMP_WAIT_POLICY=PASSIVE) costs tens of microseconds, more than the
@@ -94,6 +94,12 @@ def check_generation(workspace, generation, layer):
         raise ValueError(f"{layer}: this backward pass belongs to an earlier forward pass whose columns "
                          f"were overwritten by a later forward pass with the same workspace; run each "
                          f"backward before the next forward, or give each pass its own workspace")
+
+
+def threads_for_chunks(threads, N, chunk):
+    """No more threads than chunks of ``chunk`` samples: a thread with no chunk still has to be
+    woken and waited for (at batch 1 on 2 threads that made a training step twice as slow)."""
+    return max(1, min(threads, -(-N // chunk)))
 
 
 def conv_chunk(N, K, P, threads):

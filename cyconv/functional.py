@@ -107,6 +107,7 @@ def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", w
     P, K = OH * OW, Cg * KH * KW
     nt = _num_threads(N * F * P * K)
     chunk = _plans.conv_chunk(N, K * groups, P, nt)
+    nt = _plans.threads_for_chunks(nt, N, chunk)
     width = K * groups * chunk * P
     out = np.empty((N, F, P), dtype=w.dtype)
     columns = _plans.kept_columns(workspace, -(-N // chunk), width, w.dtype)
@@ -145,6 +146,7 @@ def conv2d_backward(dout, cache, *, need_dx=True, layer="Conv2D"):
         _plans.check_generation(cache.workspace, cache.generation, layer)
     # Kept columns fix the chunking the forward pass used; else the thread count may differ.
     chunk = cache.chunk if kept else _plans.conv_chunk(N, K * G, P, nt)
+    nt = _plans.threads_for_chunks(nt, N, chunk)
     dx = np.empty(x.shape, dtype=w.dtype) if need_dx else np.empty((1, 1, 1, 1), dtype=w.dtype)
     dw_acc = _per_thread("dw_acc", nt, F * K, w.dtype)
     db_acc = _per_thread("db_acc", nt, F, w.dtype)

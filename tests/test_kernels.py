@@ -63,6 +63,27 @@ def _variant(a, how):
     return a
 
 
+def test_a_convolution_wakes_no_more_threads_than_it_has_chunks(monkeypatch, rng):
+    # One sample is one chunk: a second thread would only be woken and waited for.
+    from cyconv._kernels import _conv2d
+    seen = []
+    for name in ("conv2d_forward", "conv2d_backward"):
+        kernel = getattr(_conv2d, name)
+        monkeypatch.setattr(_conv2d, name, lambda plan, run, *arrays, _k=kernel:
+                            seen.append(run["num_threads"]) or _k(plan, run, *arrays))
+    before = cyconv.get_num_threads()
+    cyconv.set_num_threads(2)
+    try:
+        for n in (1, 64):
+            x = rng.standard_normal((n, 10, 12, 12)).astype(np.float32)
+            w = rng.standard_normal((20, 10, 5, 5)).astype(np.float32)
+            out, cache = F.conv2d_forward(x, w, None, workspace={})
+            F.conv2d_backward(np.ones_like(out), cache)
+    finally:
+        cyconv.set_num_threads(before)
+    assert seen == [1, 1, 2, 2]
+
+
 def test_small_calls_stay_on_one_thread():
     before = cyconv.get_num_threads()
     cyconv.set_num_threads(2)
