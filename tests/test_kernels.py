@@ -37,6 +37,8 @@ CONV_CASES = {
     "run-8": ((2, 2, 6, 12), (3, 3, 5), 1, 0),
     "run-17-pad": ((1, 1, 5, 19), (2, 3, 3), 1, 1),
     "run-24-C1": ((2, 1, 9, 28), (4, 5, 5), 1, 0),
+    # 400 output pixels: the backward pass runs its GEMMs straight on dout (DIRECT_DOUT_MIN_PIXELS).
+    "direct-dout": ((2, 2, 20, 20), (3, 3, 3), 1, 1),
 }
 
 POOL_CASES = {
