@@ -26,6 +26,12 @@
 # reflect and circular padding, and col2im sends each padded position's gradient back to the
 # pixel it was copied from (a replicated edge pixel receives the gradient of all its copies).
 #
+# The inner copies, adds and sums (im2col's interior runs, col2im, db) work in fixed blocks of
+# 8 values through a few GCC/Clang vector helpers written in C at the top of the file, with a
+# plain-C fallback for other compilers: the runs are short (OW values) and a plain loop over
+# them ran as gcc's general vector loop, alias checks and remainder included, for every run;
+# a single running sum is a chain of dependent adds gcc may not reorder.
+#
 # When the caller can spare the memory, the forward pass keeps every chunk's columns (one row
 # of col_buf per chunk instead of per thread) and the backward pass reuses them instead of
 # running im2col again.
