@@ -15,7 +15,7 @@ from .shapes.geometry import check_padding_reach, conv_output_size, normalize_pa
 from .shapes.geometry import pool_window_geometry
 
 __all__ = ["ConvGeometry", "PoolGeometry", "check_generation", "conv_chunk", "conv_geometry", "kept_columns",
-           "num_threads", "per_thread", "pool_geometry", "scratch", "source_index", "threads_for_chunks"]
+           "num_threads", "pool_geometry", "scratch", "source_index", "threads_for_chunks"]
 
 # Below this many multiply-adds (or element visits) a kernel runs on one thread: waking a
 # sleeping OpenMP thread (OMP_WAIT_POLICY=PASSIVE) costs tens of microseconds, more than the
@@ -54,23 +54,24 @@ def scratch(role, rows, cols, dtype):
 
     Allocating megabytes of im2col scratch every step cost a page fault per 4 KiB touched.
     The store is per Python thread, so the app's training thread and a caller in the GUI
-    thread never share a buffer; an array returned to the caller is never scratch."""
+    thread never share a buffer; an array returned to the caller is never scratch. Each shape's
+    view is kept too: at batch 1, slicing and reshaping anew cost as much as a small kernel."""
     store = getattr(_scratch_store, "buffers", None)
     if store is None:
         store = _scratch_store.buffers = {}
+    cols = max(cols, 1)
+    view = store.get((role, dtype, rows, cols))
+    if view is not None:
+        return view
     key = (role, np.dtype(dtype).str)
-    size = rows * max(cols, 1)
     buffer = store.get(key)
-    if buffer is None or buffer.size < size:
-        buffer = store[key] = np.empty(size, dtype=dtype)
-    return buffer[:size].reshape(rows, max(cols, 1))
-
-
-def per_thread(role, rows, cols, dtype):
-    """Zeroed per-thread accumulators (one row per OpenMP thread), from the scratch store."""
-    array = scratch(role, rows, cols, dtype)
-    array.fill(0)
-    return array
+    if buffer is None or buffer.size < rows * cols:
+        buffer = store[key] = np.empty(rows * cols, dtype=dtype)
+        # The views of the smaller buffer would keep it alive: forget them.
+        for stale in [k for k in store if len(k) == 4 and k[0] == role]:
+            del store[stale]
+    view = store[(role, dtype, rows, cols)] = buffer[:rows * cols].reshape(rows, cols)
+    return view
 
 
 def kept_columns(workspace, chunks, width, dtype):

@@ -24,7 +24,6 @@ from ._checks import fmt as _fmt
 from ._kernels import _activations, _conv2d, _dense, _lrn, _pool2d
 from ._kernels._build_info import debug_build
 from ._plans import num_threads as _num_threads
-from ._plans import per_thread as _per_thread
 from ._plans import scratch as _scratch
 from .shapes import PADDING_MODES, ShapeError
 
@@ -148,19 +147,19 @@ def conv2d_backward(dout, cache, *, need_dx=True, layer="Conv2D"):
     chunk = cache.chunk if kept else _plans.conv_chunk(N, K * G, P, nt)
     nt = _plans.threads_for_chunks(nt, N, chunk)
     dx = np.empty(x.shape, dtype=w.dtype) if need_dx else np.empty((1, 1, 1, 1), dtype=w.dtype)
-    dw_acc = _per_thread("dw_acc", nt, F * K, w.dtype)
-    db_acc = _per_thread("db_acc", nt, F, w.dtype)
+    dw_acc = _scratch("dw_acc", nt, F * K, w.dtype)
+    db_acc = _scratch("db_acc", nt, F, w.dtype)
     col_buf = cache.columns if kept else _scratch("col", nt, K * G * chunk * P, w.dtype)
     dcol_buf = _scratch("dcol", nt, K * G * chunk * P, w.dtype) if need_dx else dw_acc
     direct_dout = P >= _plans.DIRECT_DOUT_MIN_PIXELS
     dout_buf = dw_acc if direct_dout else _scratch("gemm_out", nt, F * chunk * P, w.dtype)
     run = _conv_run(chunk, nt, keep_columns=kept, direct_dout=direct_dout, need_dx=need_dx,
                     groups=G)
+    dw = np.empty(w.shape, dtype=w.dtype)
+    db = np.empty(F, dtype=w.dtype)
     _conv2d.conv2d_backward(cache.plan, run, dout.reshape(N, F, P), x, w.reshape(F, K), dx,
-                            dw_acc, db_acc, col_buf, dcol_buf, dout_buf)
-    dw = np.ascontiguousarray(dw_acc.sum(axis=0).reshape(K, F).T).reshape(w.shape)
-    db = db_acc.sum(axis=0) if cache.has_bias else None
-    return (dx if need_dx else None), dw, db
+                            dw.reshape(F, K), db, dw_acc, db_acc, col_buf, dcol_buf, dout_buf)
+    return (dx if need_dx else None), dw, (db if cache.has_bias else None)
 
 
 # ----------------------------------------------------------------------------- pooling

@@ -365,8 +365,10 @@ def conv2d_backward(ConvPlan plan, ConvRun run,
                     const floating[:, :, :, ::1] x,      # IN  (N, C, H, W)
                     const floating[:, ::1] w,            # IN  (F, K)
                     floating[:, :, :, ::1] dx,           # OUT (N, C, H, W)
-                    floating[:, ::1] dw_acc,             # OUT (threads, K·F): dWᵀ, zeroed
-                    floating[:, ::1] db_acc,             # OUT (threads, F), zeroed
+                    floating[:, ::1] dw,                 # OUT (F, K)
+                    floating[::1] db,                    # OUT (F,)
+                    floating[:, ::1] dw_acc,             # scratch (threads, K·F): dWᵀ per thread
+                    floating[:, ::1] db_acc,             # scratch (threads, F)
                     floating[:, ::1] col_buf,            # (threads, K·chunk·P) scratch, or the
                                                          # forward's (chunks, K·chunk·P) columns
                     floating[:, ::1] dcol_buf,           # scratch (threads, K·chunk·P)
@@ -383,6 +385,8 @@ def conv2d_backward(ConvPlan plan, ConvRun run,
     cdef floating *col
     cdef floating *dcol
     cdef floating *dchunk
+    memset(&dw_acc[0, 0], 0, dw_acc.shape[0] * dw_acc.shape[1] * sizeof(floating))
+    memset(&db_acc[0, 0], 0, db_acc.shape[0] * db_acc.shape[1] * sizeof(floating))
     for q in prange(chunks, nogil=True, num_threads=run.num_threads, schedule="static"):
         tid = threadid()
         col = &col_buf[q if run.keep_columns else tid, 0]
@@ -431,3 +435,26 @@ def conv2d_backward(ConvPlan plan, ConvRun run,
             for n in range(n0, n0 + nb):
                 memset(&dx[n, 0, 0, 0], 0, g.C * g.H * g.W * sizeof(floating))
                 col2im_add(g, dcol + (n - n0) * P, L, &dx[n, 0, 0, 0])
+    with nogil:
+        sum_threads(dw_acc, db_acc, F, K, dw, db)
+
+
+cdef void sum_threads(const floating[:, ::1] dw_acc, const floating[:, ::1] db_acc,
+                      Py_ssize_t F, Py_ssize_t K, floating[:, ::1] dw,
+                      floating[::1] db) noexcept nogil:
+    # The threads' partial sums, added in thread order (reproducible for a fixed thread
+    # count), dWᵀ (K, F) transposed into dW (F, K) on the way. Done here rather than by NumPy
+    # in the caller: at batch 1 those few array operations cost more than the arithmetic.
+    cdef Py_ssize_t t, k, f
+    cdef Py_ssize_t threads = dw_acc.shape[0]
+    cdef floating total
+    for f in range(F):
+        for k in range(K):
+            total = dw_acc[0, k * F + f]
+            for t in range(1, threads):
+                total = total + dw_acc[t, k * F + f]
+            dw[f, k] = total
+        total = db_acc[0, f]
+        for t in range(1, threads):
+            total = total + db_acc[t, f]
+        db[f] = total
