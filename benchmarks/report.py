@@ -144,7 +144,8 @@ def format_header(meta):
 def format_ceilings(runs, ceilings):
     """The ceiling measurements: every run of each thread count and the best, used below."""
     lines = ["float32 matmul ceiling — numpy.matmul 1024³ (OpenBLAS sgemm), BLAS pinned to the "
-             "thread count, own process, best of its reps; measured before and after the cells",
+             "thread count, own process, best of its reps; measured before every pass and after the "
+             "last; ceiling = the best",
              f"{'thr':>3} {'runs GFLOP/s':<28} {'ceiling':>8}"]
     for threads in sorted(ceilings):
         measured = ", ".join(f"{run['gflops']:.1f}" for run in runs

@@ -306,9 +306,11 @@ def measure(args, engines, with_torch, log):
     log(f"{len(cells)} cells × {args.passes} pass(es)")
     with tempfile.TemporaryDirectory(prefix="cyconv-bench-") as folder:
         weights = harness.WeightFiles(folder)
-        # The ceiling before and after the cells: a drift of the machine shows as two values.
-        ceiling_runs = measure_ceilings(args, log)
-        results = harness.run_passes(cells, args.passes, weights, log)
+        # The ceiling before every pass and after the last, so it samples the machine's
+        # state as the cells do; its drift shows in the list of values.
+        ceiling_runs = []
+        results = harness.run_passes(cells, args.passes, weights, log,
+                                     lambda _: ceiling_runs.extend(measure_ceilings(args, log)))
         ceiling_runs += measure_ceilings(args, log)
         mnist = mnist_runs(args, engines, weights, log) if args.mnist_epoch else []
         tables = comparison_tables(results, args, ceiling_runs, mnist)

@@ -81,7 +81,7 @@ def test_tiny_run_prints_the_tables(tiny_report):
 
 def test_tiny_run_measures_the_ceiling_and_the_share(tiny_report):
     written = tiny_report[1]
-    assert [run["threads"] for run in written["ceiling_runs"]] == [1, 1]   # before, after
+    assert [run["threads"] for run in written["ceiling_runs"]] == [1, 1]   # before the pass, after it
     (best,) = written["ceilings"]
     assert best["threads"] == 1
     assert best["gflops"] == max(run["gflops"] for run in written["ceiling_runs"]) > 0
