@@ -12,9 +12,11 @@ median of all repetitions is reported. Goals are ratios measured in the same run
 absolute times drift on shared machines. Prints the tables and the summary of every goal and
 writes JSON (default benchmarks/results/latest.json). See benchmarks/README.md.
 
-The default run (about 10 minutes on 2 cores) also measures the float32 matmul ceiling per
-thread count, one MNIST epoch per thread count when the data folder is known ($CYCONV_DATA or
---data; about a minute), and the per-layer times of every model that misses a speed goal.
+The default run takes about 10 minutes on 2 cores (under 12 on a busy machine): every cell at
+1 and 2 threads, the float32 matmul ceiling per thread count, one MNIST epoch per thread count
+when the data folder is known ($CYCONV_DATA or --data; about a minute of the run,
+--no-mnist-epoch skips it), the per-layer times of every model that misses a speed goal, and
+the summary of every goal. --quick --models A takes about a minute.
 """
 import argparse
 import datetime
@@ -70,6 +72,7 @@ def _model_list(text):
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.run", description=__doc__.splitlines()[0],
+        epilog=__doc__.split("\n\n")[-1].strip(),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help=f"fewer repetitions and one pass ({QUICK})")

@@ -301,3 +301,12 @@ def test_pieces_bound():
     assert cores._pieces_bound(32, 16) == pytest.approx(16.0)
     assert cores._pieces_bound(22, 16) == pytest.approx(11.0)      # 6 threads run two pieces
     assert cores._pieces_bound(8, 16) == pytest.approx(8.0)        # 8 threads idle
+
+
+def test_help_says_what_the_default_run_includes(capsys):
+    with pytest.raises(SystemExit):
+        run.parse_args(["--help"])
+    text = capsys.readouterr().out
+    assert "--threads" in text and "1,2,4,8" in text
+    assert "MNIST epoch" in text and "--no-mnist-epoch skips it" in text
+    assert "minutes on 2 cores" in text
