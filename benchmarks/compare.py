@@ -153,13 +153,13 @@ def mnist_row(threads, mine, theirs):
 
 def missed_speed(report):
     """(model, threads) pairs with a missed speed goal (torch ratio, thread speedup, share
-    of the ceiling, the MNIST epoch of model A), in the order met: where the per-layer times
-    must show the time going."""
-    missed = [(row["model"], row["threads"]) for key in ("torch", "threads", "ceiling")
-              for row in report.get(key) or [] if row["verdict"] == "FAIL"]
-    missed += [(MNIST_MODEL, row["threads"]) for row in report.get("mnist_epoch") or []
-               if row["verdict"] == "FAIL"]
-    return list(dict.fromkeys(missed))
+    of the ceiling, the MNIST epoch of model A), each once, by model and thread count:
+    where the per-layer times must show the time going."""
+    missed = {(row["model"], row["threads"]) for key in ("torch", "threads", "ceiling")
+              for row in report.get(key) or [] if row["verdict"] == "FAIL"}
+    missed |= {(MNIST_MODEL, row["threads"]) for row in report.get("mnist_epoch") or []
+               if row["verdict"] == "FAIL"}
+    return sorted(missed)
 
 
 def summary_groups(report):
