@@ -87,12 +87,13 @@ def cell_arguments(cell, weights_path=None):
     return arguments
 
 
-def run_passes(cells, passes, weights_for=None, log=None):
+def run_passes(cells, passes, weights_for=None, log=None, before_pass=None):
     """Time every cell once per pass, interleaved; a dict key → aggregated result.
 
     ``weights_for(cell)`` gives the .npz path of the cell's initial weights (or None);
-    ``log(text)`` receives one progress line per child. A failing child is recorded in the
-    cell's ``errors`` and the run goes on.
+    ``log(text)`` receives one progress line per child; ``before_pass(index)`` runs before
+    each pass (the matmul ceiling is measured there, so it samples the machine as the cells
+    do). A failing child is recorded in the cell's ``errors`` and the run goes on.
     """
     _timing.check_count(passes, "passes", "run_passes")
     log = log or (lambda text: None)
@@ -100,6 +101,8 @@ def run_passes(cells, passes, weights_for=None, log=None):
     total = passes * len(cells)
     done = 0
     for pass_index in range(passes):
+        if before_pass is not None:
+            before_pass(pass_index)
         ordered = cells if pass_index % 2 == 0 else list(reversed(cells))
         for cell in ordered:
             done += 1

@@ -94,10 +94,12 @@ def model_config(name, image_size=None):
     return config
 
 
-def _rows(config):
+def layer_rows(config):
+    """The ``cyconv.shapes`` rows of ``config``: shapes, padding, parameters, multiply-adds."""
     from cyconv import shapes   # pure Python: loads no kernel, so torch processes may call it
 
     return shapes.layer_rows(config["layers"], tuple(config["input_shape"]), partial=False)
+
 
 
 def layer_shapes(config):
@@ -107,13 +109,13 @@ def layer_shapes(config):
         if layer["type"] not in SUPPORTED_TYPES:
             raise ValueError(f"layer {index} ({layer['type']}): the benchmarks use only "
                              f"{SUPPORTED_TYPES}")
-    return [row.output_chw for row in _rows(config)]
+    return [row.output_chw for row in layer_rows(config)]
 
 
 def _refit_first_dense(config):
     first = next(layer for layer in config["layers"] if layer["type"] == "Dense")
     del first["in_features"]          # inferred from the new image size, then written back
-    first["in_features"] = _rows(config)[config["layers"].index(first)].input_chw[0]
+    first["in_features"] = layer_rows(config)[config["layers"].index(first)].input_chw[0]
 
 
 def layer_names(config):
@@ -124,10 +126,11 @@ def layer_names(config):
     return shapes.default_names(config["layers"])
 
 
-def flops_per_sample(config):
+def macs_per_sample(config):
     """Multiply-adds of one forward pass per sample (conv and dense only): the work a step
-    scales with, printed beside the times so the ratios can be read against the work."""
-    return sum(row.macs for row in _rows(config))
+    scales with, printed beside the times so the ratios can be read against the work
+    (``benchmarks.flops`` turns it into a training step's FLOPs)."""
+    return sum(row.macs for row in layer_rows(config))
 
 
 # ----------------------------------------------------------------------------- weights
@@ -217,7 +220,7 @@ class ReferenceNet:
         self._ref = reference
         self.config = config
         self.layers = config["layers"]
-        self._rows = _rows(config)
+        self._rows = layer_rows(config)
         for index, layer in enumerate(self.layers):
             if layer["type"] not in SUPPORTED_TYPES:
                 raise ValueError(f"ReferenceNet: layer {index} has type {layer['type']!r}; "

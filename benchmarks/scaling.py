@@ -45,7 +45,7 @@ def _row(results, threads, batch, image_size, what, value):
     return {"threads": threads, what: value, "batch": batch, "image_size": side,
             "cyconv_ms": cyconv_ms, "torch_ms": torch_ms, "ratio": ratio,
             "cyconv_us_per_sample": 1e3 * cyconv_ms / batch if cyconv_ms else None,
-            "mmacs_per_sample": models.flops_per_sample(
+            "mmacs_per_sample": models.macs_per_sample(
                 models.model_config(SCALING_MODEL, image_size)) / 1e6}
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import cyconv
-from benchmarks import _env, _timing, harness, mnist_epoch, models, per_layer, run, scaling
+from benchmarks import _env, _timing, goals, harness, mnist_epoch, models, per_layer, run, scaling
 
 
 # ----------------------------------------------------------------------------- the one command
@@ -26,6 +26,7 @@ def tiny_report(tmp_path_factory):
     with contextlib.redirect_stdout(printed):
         report = run.main(["--quick", "--models", "A", "--threads", "1", "--batch", "2",
                            "--reps", "1", "--passes", "1", "--no-torch", "--small-models", "",
+                           "--no-mnist-epoch",
                            "--json", str(path)])
     with open(path, encoding="utf-8") as handle:
         return report, json.load(handle), printed.getvalue()
@@ -33,8 +34,9 @@ def tiny_report(tmp_path_factory):
 
 def test_tiny_run_writes_the_report_it_returns(tiny_report):
     report, written, _ = tiny_report
-    assert set(written) == {"meta", "check", "cells", "torch", "reference", "rss",
-                            "per_layer", "mnist_epoch", "scaling"}
+    assert set(written) == {"meta", "check", "cells", "torch", "threads", "ceilings",
+                            "ceiling_runs", "ceiling", "reference", "rss", "per_layer",
+                            "per_layer_pairs", "mnist_epoch", "scaling", "summary"}
     assert written["meta"]["models"] == ["A"] and written["meta"]["batch"] == [2]
     assert json.loads(json.dumps(report)) == written
 
@@ -71,17 +73,35 @@ def test_tiny_run_prints_the_tables(tiny_report):
     printed = tiny_report[2]
     assert "PyTorch: not installed or --no-torch" in printed
     assert "cyconv vs the NumPy reference" in printed and "speedup" in printed
+    assert "Thread scaling" in printed and "float32 matmul ceiling" in printed
+    assert "Share of the ceiling" in printed and "MNIST epoch: skipped" in printed
+    assert "Summary — issue #13's goals" in printed
     assert "Goals: " in printed and "JSON written to" in printed
+
+
+def test_tiny_run_measures_the_ceiling_and_the_share(tiny_report):
+    written = tiny_report[1]
+    assert [run["threads"] for run in written["ceiling_runs"]] == [1, 1]   # before the pass, after it
+    (best,) = written["ceilings"]
+    assert best["threads"] == 1
+    assert best["gflops"] == max(run["gflops"] for run in written["ceiling_runs"]) > 0
+    rows = {row["mode"]: row for row in written["ceiling"]}
+    train = rows["train"]
+    assert train["engine"] == "cyconv" and train["mflop"] == pytest.approx(2 * 2.694)
+    assert train["share"] == pytest.approx(train["gflops"] / best["gflops"])
+    assert train["goal"] is None                 # the goal is for batch 64
+    assert written["per_layer"] == [] and written["mnist_epoch"] == []
 
 
 # ----------------------------------------------------------------------------- goals
 
-@pytest.mark.parametrize("mode, model, batch, goal", [
-    ("train", "A", 64, 0.7), ("train", "C", 64, 0.7), ("train", "D", 64, 1.0),
-    ("train", "A", 1, 0.5), ("train", "B", 8, 0.5), ("train", "A", 32, None),
-    ("infer", "D", 64, 1.0)], ids=lambda v: str(v))
-def test_ratio_goals_follow_the_issue(mode, model, batch, goal):
-    assert run.ratio_goal(mode, model, batch) == goal
+@pytest.mark.parametrize("mode, model, batch, threads, goal", [
+    ("train", "A", 64, 1, 0.5), ("train", "B", 64, 2, 0.5), ("train", "C", 64, 1, 0.5),
+    ("train", "D", 64, 2, 0.8), ("train", "A", 1, 1, 0.3), ("train", "B", 8, 2, 0.3),
+    ("train", "A", 32, 1, None), ("infer", "D", 64, 1, 0.4), ("infer", "A", 64, 2, 0.4),
+    ("train", "A", 64, 4, None), ("infer", "A", 64, 8, None)], ids=lambda v: str(v))
+def test_ratio_goals_follow_the_issue(mode, model, batch, threads, goal):
+    assert goals.ratio_goal(mode, model, batch, threads) == goal
 
 
 @pytest.mark.parametrize("value, goal, higher, expected", [
@@ -89,7 +109,7 @@ def test_ratio_goals_follow_the_issue(mode, model, batch, goal):
     (4.9, 5.0, True, "FAIL"), (None, 0.7, False, "-"), (0.5, None, False, "-")],
     ids=["under", "over", "speedup-met", "speedup-missed", "no-value", "no-goal"])
 def test_verdict(value, goal, higher, expected):
-    assert run.verdict(value, goal, higher) == expected
+    assert goals.verdict(value, goal, higher) == expected
 
 
 def test_bad_model_name_is_refused():
