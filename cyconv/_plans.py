@@ -14,8 +14,8 @@ from . import _threads, schema
 from .shapes.geometry import check_padding_reach, conv_output_size, normalize_padding
 from .shapes.geometry import pool_window_geometry
 
-__all__ = ["ConvGeometry", "PoolGeometry", "check_generation", "conv_chunk", "conv_geometry", "kept_columns",
-           "num_threads", "per_thread", "pool_geometry", "scratch", "source_index"]
+__all__ = ["ConvGeometry", "PoolGeometry", "check_generation", "check_pool_generation", "conv_chunk", "conv_geometry", "kept_columns",
+           "num_threads", "per_thread", "pool_geometry", "pool_indices", "scratch", "source_index"]
 
 # Below this many multiply-adds (or element visits) a kernel runs on one thread: waking a
 # sleeping OpenMP thread (OMP_WAIT_POLICY=PASSIVE) costs tens of microseconds, more than the
@@ -197,6 +197,28 @@ def conv_geometry(chw, w_shape, stride, padding, padding_mode, layer, dilation=1
 
 
 # ----------------------------------------------------------------------------- pooling
+
+def pool_indices(workspace, shape):
+    """The int32 array a max/min pooling forward pass records its picks in: a new one, or,
+    with a ``workspace`` (a dict the layer owns), the same one step after step, each pass a
+    new generation (``check_generation``) so a stale backward pass is refused."""
+    if workspace is None:
+        return np.empty(shape, dtype=np.intc)
+    size = int(np.prod(shape))
+    buffer = workspace.get("indices")
+    if buffer is None or buffer.size < size:
+        buffer = workspace["indices"] = np.empty(size, dtype=np.intc)
+    workspace["generation"] = workspace.get("generation", 0) + 1
+    return buffer[:size].reshape(shape)
+
+
+def check_pool_generation(workspace, generation, layer):
+    """ValueError when a later forward pass has refilled ``workspace``'s pooling indices."""
+    if workspace is not None and workspace.get("generation") != generation:
+        raise ValueError(f"{layer}: this backward pass belongs to an earlier forward pass whose pooling "
+                         f"indices were overwritten by a later forward pass with the same workspace; run "
+                         f"each backward before the next forward, or give each pass its own workspace")
+
 
 POOL_TYPES = {"max": "MaxPool2D", "avg": "AvgPool2D", "min": "MinPool2D"}
 

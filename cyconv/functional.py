@@ -36,6 +36,7 @@ ACTIVATION_KINDS = _activations.KINDS
 __all__ = [
     "PADDING_MODES", "ShapeError", "debug_build",
     "conv2d_forward", "conv2d_backward", "pool2d_forward", "pool2d_backward",
+    "relu_max_pool2d_forward",
     "global_avg_pool_forward", "global_avg_pool_backward",
     "dense_forward", "dense_backward", "activation_forward", "activation_backward",
     "softmax_forward", "softmax_backward", "softmax_cross_entropy", "mse_loss", "l1_loss",
@@ -167,39 +168,66 @@ class Pool2DCache(NamedTuple):
     x_shape: tuple
     kind: str
     geometry: _plans.PoolGeometry
-    arg: Optional[np.ndarray]
+    arg: Optional[np.ndarray]       # int32 flat index in the plane of each window's pick
     dtype: np.dtype
+    relu_first: bool = False        # the ReLU before this max pooling ran fused into it
+    workspace: Optional[dict] = None   # where arg lives, and its generation
+    generation: int = 0
+
+
+def _pool_plan(x, kind, kernel_size, stride, padding, layer, options):
+    return _plans.pool_geometry(x.shape[2:], kind, _plans.hashable(kernel_size),
+                                _plans.hashable(stride), _plans.hashable(padding), layer,
+                                tuple((key, _plans.hashable(value))
+                                      for key, value in sorted(options.items())))
 
 
 def pool2d_forward(x, *, kind="max", kernel_size=2, stride=None, padding=0, layer="Pool2D",
-                   **options):
+                   workspace=None, **options):
     """Max, average or min pooling of x (N, C, H, W) → (N, C, OH, OW); no parameters.
 
     OH = ⌊(H + 2·P − D·(KH − 1) − 1)/SH⌋ + 1 (⌈…⌉ with ceil_mode). ``options``: dilation and
     ceil_mode (max, min), ceil_mode and count_include_pad (avg), as the layers' settings.
-    Max/min remember which pixel won (first on a tie).
+    Max/min remember which pixel won (first on a tie). ``workspace``, a dict the caller keeps
+    between calls, holds those indices from step to step instead of a new array each time.
     """
     if kind not in POOL_KINDS:
         raise ValueError(f"{layer}: unknown pooling kind {kind!r}; use one of {tuple(POOL_KINDS)}")
+    return _pool_run(x, kind, kernel_size, stride, padding, layer, workspace, False, options)
+
+
+def relu_max_pool2d_forward(x, *, kernel_size=2, stride=None, padding=0, layer="MaxPool2D",
+                            workspace=None, **options):
+    """max_pool(relu(x)) in one pass, bit for bit what the two kernels give one after the
+    other, without writing relu(x); ``pool2d_backward`` of its cache is the gradient of the
+    pair with respect to x. The options are MaxPool2D's (dilation, ceil_mode)."""
+    return _pool_run(x, "max", kernel_size, stride, padding, layer, workspace, True, options)
+
+
+def _pool_run(x, kind, kernel_size, stride, padding, layer, workspace, relu_first, options):
     x = _check_float_array(x, "x", layer, ndim=4)
-    geometry = _plans.pool_geometry(x.shape[2:], kind, _plans.hashable(kernel_size),
-                                    _plans.hashable(stride), _plans.hashable(padding), layer,
-                                    tuple((key, _plans.hashable(value))
-                                          for key, value in sorted(options.items())))
+    geometry = _pool_plan(x, kind, kernel_size, stride, padding, layer, options)
     N, C, H, W = x.shape
+    if H * W >= 2 ** 31:
+        raise ValueError(f"{layer}: an input plane of H·W = {H}·{W} pixels is too large: the "
+                         f"pooling indices are int32 (H·W < 2³¹)")
     (KH, KW), (OH, OW) = geometry.kernel, geometry.out_hw
     out = np.empty((N * C, OH, OW), dtype=x.dtype)
     keeps_arg = kind != "avg"
-    arg = np.empty((N * C, OH, OW) if keeps_arg else (1, 1, 1), dtype=np.intp)
+    arg = (_plans.pool_indices(workspace, (N * C, OH, OW)) if keeps_arg
+           else np.empty((1, 1, 1), dtype=np.intc))
     _pool2d.pool2d_forward(x.reshape(N * C, H, W), POOL_KINDS[kind], geometry.window(), out,
-                           arg, _num_threads(out.size * KH * KW))
-    cache = Pool2DCache(x.shape, kind, geometry, arg if keeps_arg else None, x.dtype)
+                           arg, _num_threads(out.size * KH * KW), relu_first)
+    kept = keeps_arg and workspace is not None
+    cache = Pool2DCache(x.shape, kind, geometry, arg if keeps_arg else None, x.dtype, relu_first,
+                        workspace if kept else None, workspace["generation"] if kept else 0)
     return out.reshape(N, C, OH, OW), cache
 
 
 def pool2d_backward(dout, cache, layer="Pool2D"):
     """Input gradient of pooling: max/min send each gradient to the recorded pixel; average
-    spreads dout/(KH·KW) over its window."""
+    spreads dout/(KH·KW) over its window. After ``relu_max_pool2d_forward`` the gradient is
+    the fused pair's: only windows whose maximum is > 0 pass theirs on."""
     N, C, H, W = cache.x_shape
     dout = _check_float_array(dout, "dout", layer, ndim=4, dtype=cache.dtype)
     OH, OW = cache.geometry.out_hw
@@ -210,6 +238,7 @@ def pool2d_backward(dout, cache, layer="Pool2D"):
     dx = np.zeros((N * C, H, W), dtype=cache.dtype)
     flat = dout.reshape(N * C, OH, OW)
     if cache.arg is not None:
+        _plans.check_pool_generation(cache.workspace, cache.generation, layer)
         _pool2d.pool2d_backward_argmax(flat, cache.arg, dx, _num_threads(dx.size))
     else:
         KH, KW = cache.geometry.kernel

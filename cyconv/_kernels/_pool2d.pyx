@@ -13,9 +13,15 @@
 # own loop, which tests each tap against the input, so the common undilated loop keeps its
 # clip-once form.
 #
-# Max and min record, in the forward pass, the flat index (row·W + col) of the chosen pixel;
+# Max and min record, in the forward pass, the flat index (row·W + col) of the chosen pixel
+# as an int32 (the caller checks H·W < 2³¹): half the memory traffic of Py_ssize_t indices;
 # on a tie the first in row-major order wins, because only a strictly better value replaces
 # the current one. Backward routes each output gradient to exactly that pixel.
+#
+# ReLU fused into max pooling (relu_first): each value is clamped at 0 as it is loaded, so
+# the kernel computes exactly what pooling the ReLU's output would (same values, same ties,
+# padding still -inf), without writing that output. A window whose maximum is 0 records
+# index -1: the ReLU's gradient is 0 at its argmax (x ≤ 0 there), so backward skips it.
 #
 # The most common window, 2×2 max with stride 2 and no padding, has its own branch-free loop:
 # the general loop's data-dependent branch mispredicts on about half of ReLU outputs, and
@@ -48,26 +54,34 @@ cdef enum:
     KIND_MIN = 2
 
 
+cdef inline floating relu_of(floating v, bint relu_first) noexcept nogil:
+    # The ReLU kernel's own expression, so a fused pass clamps exactly as it does (NaN → 0).
+    if relu_first:
+        return v if v > 0 else 0
+    return v
+
+
 cdef inline void window_extreme(const floating *xp, Py_ssize_t W, Py_ssize_t r0,
                                 Py_ssize_t r1, Py_ssize_t s0, Py_ssize_t s1, bint is_max,
-                                floating *best_out, Py_ssize_t *idx_out) noexcept nogil:
+                                floating *best_out, int *idx_out, bint relu_first) noexcept nogil:
     # Rows r0..r1-1 and columns s0..s1-1 lie inside the input. Only a strictly better value
     # replaces the current one, so a tie keeps the first pixel in row-major order.
     cdef Py_ssize_t r, s, best_idx = r0 * W + s0
-    cdef floating v, best = xp[best_idx]
+    cdef floating v, best = relu_of(xp[best_idx], relu_first)
     for r in range(r0, r1):
         for s in range(s0, s1):
-            v = xp[r * W + s]
+            v = relu_of(xp[r * W + s], relu_first)
             if (v > best) if is_max else (v < best):
                 best = v
                 best_idx = r * W + s
     best_out[0] = best
-    idx_out[0] = best_idx
+    idx_out[0] = <int> best_idx if not (relu_first and best == 0) else -1
 
 
 cdef inline void dilated_extreme(const floating *xp, Py_ssize_t H, Py_ssize_t W,
                                  Py_ssize_t r0, Py_ssize_t s0, Window win, bint is_max,
-                                 floating *best_out, Py_ssize_t *idx_out) noexcept nogil:
+                                 floating *best_out, int *idx_out,
+                                 bint relu_first) noexcept nogil:
     # Taps r0 + i·DH, s0 + j·DW in row-major order; those outside the input are padding. The
     # caller's geometry guarantees at least one tap inside; the same strict-better tie rule.
     cdef Py_ssize_t i, j, r, s, best_idx = -1
@@ -80,12 +94,12 @@ cdef inline void dilated_extreme(const floating *xp, Py_ssize_t H, Py_ssize_t W,
             s = s0 + j * win.DW
             if s < 0 or s >= W:
                 continue
-            v = xp[r * W + s]
+            v = relu_of(xp[r * W + s], relu_first)
             if best_idx < 0 or ((v > best) if is_max else (v < best)):
                 best = v
                 best_idx = r * W + s
     best_out[0] = best
-    idx_out[0] = best_idx
+    idx_out[0] = <int> best_idx if not (relu_first and best == 0) else -1
 
 
 cdef inline Py_ssize_t avg_divisor(Py_ssize_t r0, Py_ssize_t s0, Py_ssize_t H, Py_ssize_t W,
@@ -121,35 +135,53 @@ cdef inline floating window_sum(const floating *xp, Py_ssize_t W, Py_ssize_t r0,
     return total
 
 
-cdef inline void take_if_greater(floating v, Py_ssize_t at, floating *best,
-                                 Py_ssize_t *idx) noexcept nogil:
+cdef inline void take_if_greater(floating v, int at, floating *best,
+                                 int *idx) noexcept nogil:
     # Arithmetic instead of an if: the index update must not become a branch (Cython writes
     # ternaries as if/else, which GCC then merged into one mispredicted jump).
-    cdef Py_ssize_t better = v > best[0]
+    cdef int better = v > best[0]
     idx[0] += better * (at - idx[0])
     best[0] = v if v > best[0] else best[0]
 
 
-cdef void max_pool_2x2_plane(const floating *xp, Py_ssize_t W, Py_ssize_t OH,
-                             Py_ssize_t OW, floating *outp, Py_ssize_t *argp) noexcept nogil:
-    # Strict comparisons in row-major order, the same tie rule as window_extreme.
-    cdef Py_ssize_t oh, ow, top, idx
+cdef inline void max_pool_2x2_plane(const floating *xp, Py_ssize_t W, Py_ssize_t OH,
+                                    Py_ssize_t OW, floating *outp, int *argp,
+                                    bint relu_first) noexcept nogil:
+    # Strict comparisons in row-major order, the same tie rule as window_extreme. Inlined
+    # into its two callers, each with a constant relu_first, so neither loop tests it.
+    cdef Py_ssize_t oh, ow
+    cdef int top, idx, dead
     cdef floating best
     for oh in range(OH):
         for ow in range(OW):
-            top = 2 * oh * W + 2 * ow
-            best = xp[top]
+            top = <int> (2 * oh * W + 2 * ow)
+            best = relu_of(xp[top], relu_first)
             idx = top
-            take_if_greater(xp[top + 1], top + 1, &best, &idx)
-            take_if_greater(xp[top + W], top + W, &best, &idx)
-            take_if_greater(xp[top + W + 1], top + W + 1, &best, &idx)
+            take_if_greater(relu_of(xp[top + 1], relu_first), top + 1, &best, &idx)
+            take_if_greater(relu_of(xp[top + W], relu_first), <int> (top + W), &best, &idx)
+            take_if_greater(relu_of(xp[top + W + 1], relu_first), <int> (top + W + 1),
+                            &best, &idx)
             outp[oh * OW + ow] = best
+            if relu_first:
+                # idx → -1 where the maximum is 0, without a branch: (idx + 1)·alive − 1.
+                dead = best == 0
+                idx = (idx + 1) * (1 - dead) - 1
             argp[oh * OW + ow] = idx
+
+
+cdef void max_pool_2x2_plain(const floating *xp, Py_ssize_t W, Py_ssize_t OH, Py_ssize_t OW,
+                             floating *outp, int *argp) noexcept nogil:
+    max_pool_2x2_plane(xp, W, OH, OW, outp, argp, False)
+
+
+cdef void max_pool_2x2_relu(const floating *xp, Py_ssize_t W, Py_ssize_t OH, Py_ssize_t OW,
+                            floating *outp, int *argp) noexcept nogil:
+    max_pool_2x2_plane(xp, W, OH, OW, outp, argp, True)
 
 
 cdef void pool_plane(const floating *xp, Py_ssize_t H, Py_ssize_t W, Window win,
                      Py_ssize_t OH, Py_ssize_t OW, int kind,
-                     floating *outp, Py_ssize_t *argp) noexcept nogil:
+                     floating *outp, int *argp, bint relu_first) noexcept nogil:
     # Each window is clipped to the input once; padded positions are simply not visited.
     cdef Py_ssize_t KH = win.KH, KW = win.KW, SH = win.SH, SW = win.SW
     cdef Py_ssize_t PH = win.PH, PW = win.PW
@@ -157,13 +189,16 @@ cdef void pool_plane(const floating *xp, Py_ssize_t H, Py_ssize_t W, Window win,
     cdef bint dilated = win.DH > 1 or win.DW > 1
     if (kind == KIND_MAX and KH == 2 and KW == 2 and SH == 2 and SW == 2 and PH == 0
             and PW == 0 and not dilated and OH * 2 <= H and OW * 2 <= W):
-        max_pool_2x2_plane(xp, W, OH, OW, outp, argp)
+        if relu_first:
+            max_pool_2x2_relu(xp, W, OH, OW, outp, argp)
+        else:
+            max_pool_2x2_plain(xp, W, OH, OW, outp, argp)
         return
     if dilated:
         for oh in range(OH):
             for ow in range(OW):
                 dilated_extreme(xp, H, W, oh * SH - PH, ow * SW - PW, win, kind == KIND_MAX,
-                                &outp[oh * OW + ow], &argp[oh * OW + ow])
+                                &outp[oh * OW + ow], &argp[oh * OW + ow], relu_first)
         return
     for oh in range(OH):
         r0 = oh * SH - PH
@@ -184,15 +219,19 @@ cdef void pool_plane(const floating *xp, Py_ssize_t H, Py_ssize_t W, Window win,
                     oh * SH - PH, ow * SW - PW, H, W, win)
             else:
                 window_extreme(xp, W, r0, r1, s0, s1, kind == KIND_MAX,
-                               &outp[oh * OW + ow], &argp[oh * OW + ow])
+                               &outp[oh * OW + ow], &argp[oh * OW + ow], relu_first)
 
 
-cdef void unpool_argmax_plane(const floating *doutp, const Py_ssize_t *argp, Py_ssize_t P,
+cdef void unpool_argmax_plane(const floating *doutp, const int *argp, Py_ssize_t P,
                               floating *dxp) noexcept nogil:
-    # The recorded index is flat within the plane, so no division by W is needed.
+    # The recorded index is flat within the plane, so no division by W is needed; -1 (a
+    # fused ReLU's dead window) receives nothing.
     cdef Py_ssize_t p
+    cdef int a
     for p in range(P):
-        dxp[argp[p]] += doutp[p]
+        a = argp[p]
+        if a >= 0:
+            dxp[a] += doutp[p]
 
 
 cdef void unpool_avg_plane(const floating *doutp, Py_ssize_t H, Py_ssize_t W, Window win,
@@ -218,18 +257,20 @@ def pool2d_forward(const floating[:, :, ::1] x,      # IN  (N·C, H, W)
                    int kind,                          # 0 max, 1 avg, 2 min
                    Window window,
                    floating[:, :, ::1] out,           # OUT (N·C, OH, OW)
-                   Py_ssize_t[:, :, ::1] arg,         # OUT (N·C, OH, OW); unused for avg
-                   int num_threads):
+                   int[:, :, ::1] arg,                # OUT (N·C, OH, OW); unused for avg
+                   int num_threads,
+                   bint relu_first=False):            # max only: pool ReLU(x), see above
     cdef Py_ssize_t planes = x.shape[0], H = x.shape[1], W = x.shape[2]
     cdef Py_ssize_t OH = out.shape[1], OW = out.shape[2]
     cdef Py_ssize_t q
     for q in prange(planes, nogil=True, num_threads=num_threads, schedule="static"):
         pool_plane(&x[q, 0, 0], H, W, window, OH, OW, kind,
-                   &out[q, 0, 0], &arg[q, 0, 0] if kind != KIND_AVG else NULL)
+                   &out[q, 0, 0], &arg[q, 0, 0] if kind != KIND_AVG else NULL,
+                   relu_first and kind == KIND_MAX)
 
 
 def pool2d_backward_argmax(const floating[:, :, ::1] dout,   # IN  (N·C, OH, OW)
-                           const Py_ssize_t[:, :, ::1] arg,  # IN  (N·C, OH, OW)
+                           const int[:, :, ::1] arg,         # IN  (N·C, OH, OW)
                            floating[:, :, ::1] dx,           # OUT (N·C, H, W), zeroed
                            int num_threads):
     cdef Py_ssize_t planes = dout.shape[0], OH = dout.shape[1], OW = dout.shape[2]
