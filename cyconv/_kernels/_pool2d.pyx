@@ -23,10 +23,11 @@
 # padding still -inf), without writing that output. A window whose maximum is 0 records
 # index -1: the ReLU's gradient is 0 at its argmax (x ≤ 0 there), so backward skips it.
 #
-# The most common window, 2×2 max with stride 2 and no padding, has its own branch-free loop:
-# the general loop's data-dependent branch mispredicts on about half of ReLU outputs, and
-# this path made pool1 of a 10-filter net on 28×28 digits (64×10×24×24) about 2.3× faster (0.45 → 0.19 ms,
-# kernel alone, 1 thread). It keeps the same tie rule.
+# The most common window, 2×2 max with stride 2 and no padding, has its own branch-free loop
+# (a C helper whose ternaries become maxss and cmov): the general loop's data-dependent
+# branch mispredicts on about half of ReLU outputs, and this path made pool1 of a 10-filter
+# net on 28×28 digits (64×10×24×24) about 2.3× faster (0.45 → 0.19 ms, kernel alone,
+# 1 thread). It keeps the same tie rule, and serves the fused ReLU too.
 #
 # The window (kernel, stride, padding, dilation, divisor rule) is one typed struct, Window,
 # passed from Python as a dict {"KH", "KW", "SH", "SW", "PH", "PW", "DH", "DW", "INCLUDE_PAD"}.
@@ -54,11 +55,52 @@ cdef enum:
     KIND_MIN = 2
 
 
+cdef extern from *:
+    """
+    /* The 2x2 window in C: its ternaries compile to maxss/maxsd and cmov. Cython writes a
+       ternary as if/else, which gcc turned into branches that mispredict on about half of
+       ReLU outputs (the fused pass ran 9x slower than plain pooling that way). */
+    #define CYCONV_PLAIN(v) (v)
+    #define CYCONV_RELU(v) ((v) > 0 ? (v) : 0)
+    #define CYCONV_TAKE(T, v, at) { T value_ = (v); int gt_ = value_ > best; \
+                                    idx = gt_ ? (int) (at) : idx; best = gt_ ? value_ : best; }
+    #define CYCONV_MAX4(T, NAME, LOAD, DEAD) \
+    static inline T NAME(const T *xp, Py_ssize_t top, Py_ssize_t W, int *idx_out) { \
+        T best = LOAD(xp[top]); \
+        int idx = (int) top; \
+        CYCONV_TAKE(T, LOAD(xp[top + 1]), top + 1) \
+        CYCONV_TAKE(T, LOAD(xp[top + W]), top + W) \
+        CYCONV_TAKE(T, LOAD(xp[top + W + 1]), top + W + 1) \
+        *idx_out = DEAD ? (best > 0 ? idx : -1) : idx; \
+        return best; \
+    }
+    CYCONV_MAX4(float, cyconv_max4_float, CYCONV_PLAIN, 0)
+    CYCONV_MAX4(double, cyconv_max4_double, CYCONV_PLAIN, 0)
+    CYCONV_MAX4(float, cyconv_relu_max4_float, CYCONV_RELU, 1)
+    CYCONV_MAX4(double, cyconv_relu_max4_double, CYCONV_RELU, 1)
+    static inline float cyconv_relu_float(float v) { return CYCONV_RELU(v); }
+    static inline double cyconv_relu_double(double v) { return CYCONV_RELU(v); }
+    """
+    float relu_float "cyconv_relu_float"(float v) noexcept nogil
+    double relu_double "cyconv_relu_double"(double v) noexcept nogil
+    float max4_float "cyconv_max4_float"(const float *xp, Py_ssize_t top, Py_ssize_t W,
+                                         int *idx_out) noexcept nogil
+    double max4_double "cyconv_max4_double"(const double *xp, Py_ssize_t top, Py_ssize_t W,
+                                            int *idx_out) noexcept nogil
+    float relu_max4_float "cyconv_relu_max4_float"(const float *xp, Py_ssize_t top,
+                                                   Py_ssize_t W, int *idx_out) noexcept nogil
+    double relu_max4_double "cyconv_relu_max4_double"(const double *xp, Py_ssize_t top,
+                                                      Py_ssize_t W, int *idx_out) noexcept nogil
+
+
 cdef inline floating relu_of(floating v, bint relu_first) noexcept nogil:
-    # The ReLU kernel's own expression, so a fused pass clamps exactly as it does (NaN → 0).
-    if relu_first:
-        return v if v > 0 else 0
-    return v
+    # The ReLU kernel's own expression, x > 0 ? x : 0, so a fused pass clamps exactly as it
+    # does (NaN → 0, −0 → +0).
+    if not relu_first:
+        return v
+    if floating is float:
+        return relu_float(v)
+    return relu_double(v)
 
 
 cdef inline void window_extreme(const floating *xp, Py_ssize_t W, Py_ssize_t r0,
@@ -135,48 +177,26 @@ cdef inline floating window_sum(const floating *xp, Py_ssize_t W, Py_ssize_t r0,
     return total
 
 
-cdef inline void take_if_greater(floating v, int at, floating *best,
-                                 int *idx) noexcept nogil:
-    # Arithmetic instead of an if: the index update must not become a branch (Cython writes
-    # ternaries as if/else, which GCC then merged into one mispredicted jump).
-    cdef int better = v > best[0]
-    idx[0] += better * (at - idx[0])
-    best[0] = v if v > best[0] else best[0]
-
-
-cdef inline void max_pool_2x2_plane(const floating *xp, Py_ssize_t W, Py_ssize_t OH,
-                                    Py_ssize_t OW, floating *outp, int *argp,
-                                    bint relu_first) noexcept nogil:
-    # Strict comparisons in row-major order, the same tie rule as window_extreme. Inlined
-    # into its two callers, each with a constant relu_first, so neither loop tests it.
-    cdef Py_ssize_t oh, ow
-    cdef int top, idx, dead
-    cdef floating best
+cdef void max_pool_2x2_plane(const floating *xp, Py_ssize_t W, Py_ssize_t OH,
+                             Py_ssize_t OW, floating *outp, int *argp,
+                             bint relu_first) noexcept nogil:
+    # Strict comparisons in row-major order, the same tie rule as window_extreme; with
+    # relu_first a window whose maximum is 0 records -1.
+    cdef Py_ssize_t oh, ow, top, o
     for oh in range(OH):
         for ow in range(OW):
-            top = <int> (2 * oh * W + 2 * ow)
-            best = relu_of(xp[top], relu_first)
-            idx = top
-            take_if_greater(relu_of(xp[top + 1], relu_first), top + 1, &best, &idx)
-            take_if_greater(relu_of(xp[top + W], relu_first), <int> (top + W), &best, &idx)
-            take_if_greater(relu_of(xp[top + W + 1], relu_first), <int> (top + W + 1),
-                            &best, &idx)
-            outp[oh * OW + ow] = best
-            if relu_first:
-                # idx → -1 where the maximum is 0, without a branch: (idx + 1)·alive − 1.
-                dead = best == 0
-                idx = (idx + 1) * (1 - dead) - 1
-            argp[oh * OW + ow] = idx
-
-
-cdef void max_pool_2x2_plain(const floating *xp, Py_ssize_t W, Py_ssize_t OH, Py_ssize_t OW,
-                             floating *outp, int *argp) noexcept nogil:
-    max_pool_2x2_plane(xp, W, OH, OW, outp, argp, False)
-
-
-cdef void max_pool_2x2_relu(const floating *xp, Py_ssize_t W, Py_ssize_t OH, Py_ssize_t OW,
-                            floating *outp, int *argp) noexcept nogil:
-    max_pool_2x2_plane(xp, W, OH, OW, outp, argp, True)
+            top = 2 * oh * W + 2 * ow
+            o = oh * OW + ow
+            if floating is float:
+                if relu_first:
+                    outp[o] = relu_max4_float(xp, top, W, &argp[o])
+                else:
+                    outp[o] = max4_float(xp, top, W, &argp[o])
+            else:
+                if relu_first:
+                    outp[o] = relu_max4_double(xp, top, W, &argp[o])
+                else:
+                    outp[o] = max4_double(xp, top, W, &argp[o])
 
 
 cdef void pool_plane(const floating *xp, Py_ssize_t H, Py_ssize_t W, Window win,
@@ -189,10 +209,7 @@ cdef void pool_plane(const floating *xp, Py_ssize_t H, Py_ssize_t W, Window win,
     cdef bint dilated = win.DH > 1 or win.DW > 1
     if (kind == KIND_MAX and KH == 2 and KW == 2 and SH == 2 and SW == 2 and PH == 0
             and PW == 0 and not dilated and OH * 2 <= H and OW * 2 <= W):
-        if relu_first:
-            max_pool_2x2_relu(xp, W, OH, OW, outp, argp)
-        else:
-            max_pool_2x2_plain(xp, W, OH, OW, outp, argp)
+        max_pool_2x2_plane(xp, W, OH, OW, outp, argp, relu_first)
         return
     if dilated:
         for oh in range(OH):
