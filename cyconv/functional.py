@@ -296,7 +296,7 @@ def dense_forward(x, w, b=None, *, layer="Dense"):
                              f"{w.shape[0]} values")
     y = np.empty((x.shape[0], w.shape[0]), dtype=w.dtype)
     _dense.dense_forward(x, w, b if has_bias else np.zeros(1, w.dtype), has_bias, y,
-                         _num_threads(x.shape[0] * w.size))
+                         _plans.dense_threads(x.shape[0] * w.size))
     return y, DenseCache(x, w, has_bias)
 
 
@@ -311,7 +311,7 @@ def dense_backward(dout, cache, *, need_dx=True, layer="Dense"):
     dw = np.empty(w.shape, dtype=w.dtype)
     db = np.empty(w.shape[0], dtype=w.dtype) if cache.has_bias else np.empty(1, w.dtype)
     _dense.dense_backward(dout, x, w, need_dx, dx, dw, db, cache.has_bias,
-                          _num_threads(2 * x.shape[0] * w.size))
+                          _plans.dense_threads(2 * x.shape[0] * w.size))
     return (dx if need_dx else None), dw, (db if cache.has_bias else None)
 
 

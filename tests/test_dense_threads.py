@@ -1,0 +1,41 @@
+"""Dense layers: when they split over threads, and that every split gives the reference."""
+import numpy as np
+import pytest
+
+import cyconv
+from cyconv import _plans
+from cyconv import functional as F
+from cyconv import reference as R
+
+
+def test_small_dense_layers_stay_on_one_thread(monkeypatch):
+    monkeypatch.setattr(cyconv._threads, "_num_threads", 2)
+    per_thread = _plans._WORK_PER_EXTRA_THREAD * _plans._GEMM_WORK_FACTOR
+    assert _plans.dense_threads(64 * 320 * 100) == 1          # mnist_cnn's dense1, batch 64
+    assert _plans.dense_threads(2 * 64 * 120 * 84) == 1       # LeNet-5's dense2 backward
+    assert _plans.dense_threads(per_thread - 1) == 1
+    assert _plans.dense_threads(2 * per_thread) == 2
+    assert _plans.dense_threads(64 * 4096 * 128) == 2         # the CIFAR net's dense1
+
+
+@pytest.mark.parametrize("need_dx", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("shape", [(2, 9, 1), (1, 6, 5), (7, 3, 2), (2, 5, 9), (33, 17, 3)],
+                         ids=["one-feature", "one-row", "rows>features", "features>rows", "odd"])
+def test_one_region_backward_matches_reference_in_every_split(shape, dtype, need_dx, threads,
+                                                              rng):
+    n, fan_in, fan_out = shape
+    x = rng.standard_normal((n, fan_in)).astype(dtype)
+    w = rng.standard_normal((fan_out, fan_in)).astype(dtype)
+    b = rng.standard_normal(fan_out).astype(dtype)
+    y, cache = F.dense_forward(x, w, b)
+    dout = rng.standard_normal(y.shape).astype(dtype)
+    dx, dw, db = F.dense_backward(dout, cache, need_dx=need_dx)
+    rdx, rdw, rdb = R.dense_backward(dout, x, w, True)
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dw, rdw, **tol)
+    np.testing.assert_allclose(db, rdb, **tol)
+    if need_dx:
+        np.testing.assert_allclose(dx, rdx, **tol)
+    else:
+        assert dx is None
