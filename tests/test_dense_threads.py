@@ -39,3 +39,12 @@ def test_one_region_backward_matches_reference_in_every_split(shape, dtype, need
         np.testing.assert_allclose(dx, rdx, **tol)
     else:
         assert dx is None
+
+
+def test_flatten_backward_checks_dout_against_its_forward():
+    from cyconv.layers import Flatten
+    flatten = Flatten()
+    out = flatten.forward(np.zeros((2, 3, 4, 5)))
+    assert flatten.backward(np.ones_like(out)).shape == (2, 3, 4, 5)
+    with pytest.raises(ValueError, match=r"dout \(2, 59\) must be \(2, 60\)"):
+        flatten.backward(np.ones((2, 59)))
