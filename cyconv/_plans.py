@@ -5,6 +5,7 @@ and sizes that depend only on shapes and settings, cached), allocates, and calls
 NumPy only: nothing here imports a compiled kernel.
 """
 import functools
+import math
 import threading
 from typing import NamedTuple
 
@@ -220,7 +221,7 @@ def pool_indices(workspace, shape):
     new generation (``check_generation``) so a stale backward pass is refused."""
     if workspace is None:
         return np.empty(shape, dtype=np.intc)
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     buffer = workspace.get("indices")
     if buffer is None or buffer.size < size:
         buffer = workspace["indices"] = np.empty(size, dtype=np.intc)
@@ -248,11 +249,20 @@ class PoolGeometry(NamedTuple):
     count_include_pad: bool = True
 
     def window(self):
-        """The kernels' Window struct, as the dict Cython converts."""
+        """The kernels' Window struct, as the dict Cython converts (built once per geometry:
+        a batch-1 pooling call spends more time in Python than in the kernel)."""
+        return _window_of(self)
+
+    def _window(self):
         (KH, KW), (SH, SW), (PH, PW) = self.kernel, self.stride, self.padding
         DH, DW = self.dilation
         return {"KH": KH, "KW": KW, "SH": SH, "SW": SW, "PH": PH, "PW": PW, "DH": DH, "DW": DW,
                 "INCLUDE_PAD": self.count_include_pad}
+
+
+@functools.lru_cache(maxsize=256)
+def _window_of(geometry):
+    return geometry._window()
 
 
 @functools.lru_cache(maxsize=256)

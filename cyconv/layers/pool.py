@@ -16,7 +16,8 @@ class _Pool2D(Layer):
     def _kernel_settings(self, training):
         # A training pass keeps its max/min indices in the layer's own buffer, step after
         # step; an inference pass (possibly another thread's) gets new ones.
-        options = {key: self.settings[key] for key in self.option_keys}
+        settings = self.settings
+        options = {key: settings[key] for key in self.option_keys}
         workspace = self.__dict__.setdefault("_workspace", {}) if training else None
         return dict(kernel_size=self.kernel_size, stride=self.stride, padding=self.padding,
                     layer=self.label, workspace=workspace, **options)
@@ -45,8 +46,9 @@ class MaxPool2D(_ExtremePool2D):
     def forward_after_relu(self, x, relu, training=True):
         """This pooling of ``relu``'s output for its input x, in one kernel pass (see
         :mod:`cyconv.layers.fusion`); both layers' caches then name the pair."""
-        out, cache = F.relu_max_pool2d_forward(x, **self._kernel_settings(training))
-        pair = f"{relu.label} → {self.label}"
+        settings = self._kernel_settings(training)
+        out, cache = F.relu_max_pool2d_forward(x, **settings)
+        pair = f"{relu.label} → {settings['layer']}"
         self._cache = RanFused(pair, cache) if training else None
         relu._cache = RanFused(pair) if training else None
         return out
