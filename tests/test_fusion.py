@@ -243,3 +243,20 @@ def test_pool_indices_are_int32_and_reused_between_training_steps(rng):
     pool.forward(x, training=False)
     out, cache = F.pool2d_forward(x, kind="max", kernel_size=2)
     assert cache.workspace is None and not np.shares_memory(cache.arg, first)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("kind", ["max", "min"])
+def test_the_vectorised_2x2_path_keeps_the_reference_picks_with_inf(kind, dtype, rng):
+    # (Not NaN: the reference's argmax picks a NaN, the kernels' strict > skips it.)
+    from cyconv import reference as R
+    x = _inputs((2, 3, 9, 11), dtype, rng, "nonfinite")
+    x[np.isnan(x)] = 0.5
+    with F.trusted_inputs():
+        out, cache = F.pool2d_forward(x, kind=kind, kernel_size=2)
+        expected, arg = R.pool2d_forward(x, kind, (2, 2), (2, 2), (0, 0, 0, 0))
+        _assert_same_bits(out, expected.astype(dtype))
+        dout = rng.standard_normal(out.shape).astype(dtype)
+        dx = F.pool2d_backward(dout, cache)
+    np.testing.assert_array_equal(dx, R.pool2d_backward(dout, x.shape, kind, (2, 2), (2, 2),
+                                                        (0, 0, 0, 0), arg))
