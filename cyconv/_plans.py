@@ -253,6 +253,13 @@ class PoolGeometry(NamedTuple):
         a batch-1 pooling call spends more time in Python than in the kernel)."""
         return _window_of(self)
 
+    def disjoint_2x2(self, H, W):
+        """Whether these are 2×2 windows with stride 2 and no padding or dilation, all inside
+        an (H, W) plane: each pixel then lies in at most one window."""
+        OH, OW = self.out_hw
+        return (self.kernel == (2, 2) and self.stride == (2, 2) and self.padding == (0, 0)
+                and self.dilation == (1, 1) and 2 * OH <= H and 2 * OW <= W)
+
     def _window(self):
         (KH, KW), (SH, SW), (PH, PW) = self.kernel, self.stride, self.padding
         DH, DW = self.dilation

@@ -235,8 +235,14 @@ def pool2d_backward(dout, cache, layer="Pool2D"):
     if dout.shape != expected:
         raise ValueError(f"{layer}: dout {_fmt(dout.shape)} must match the forward output "
                          f"{_fmt(expected)}")
-    dx = np.zeros((N * C, H, W), dtype=cache.dtype)
     flat = dout.reshape(N * C, OH, OW)
+    if cache.arg is not None and cache.geometry.disjoint_2x2(H, W):
+        # Each input pixel is in at most one window: the kernel writes every one of dx.
+        _plans.check_pool_generation(cache.workspace, cache.generation, layer)
+        dx = np.empty((N * C, H, W), dtype=cache.dtype)
+        _pool2d.pool2d_backward_2x2(flat, cache.arg, dx, _num_threads(dx.size))
+        return dx.reshape(cache.x_shape)
+    dx = np.zeros((N * C, H, W), dtype=cache.dtype)
     if cache.arg is not None:
         _plans.check_pool_generation(cache.workspace, cache.generation, layer)
         _pool2d.pool2d_backward_argmax(flat, cache.arg, dx, _num_threads(dx.size))

@@ -78,6 +78,7 @@ def test_fused_kernel_is_bit_identical_to_relu_then_pool(case, dtype, how, threa
         out, cache = F.relu_max_pool2d_forward(x, **settings)
         _assert_same_bits(out, expected)
         dout = rng.standard_normal(out.shape).astype(dtype)
+        dout.reshape(-1)[::5] = -0.0
         _assert_same_bits(F.pool2d_backward(dout, cache), _unfused_backward(dout, caches))
 
 
@@ -260,3 +261,26 @@ def test_the_vectorised_2x2_path_keeps_the_reference_picks_with_inf(kind, dtype,
         dx = F.pool2d_backward(dout, cache)
     np.testing.assert_array_equal(dx, R.pool2d_backward(dout, x.shape, kind, (2, 2), (2, 2),
                                                         (0, 0, 0, 0), arg))
+
+
+@pytest.mark.parametrize("relu_first", [False, True], ids=["plain", "relu-fused"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("shape", [(2, 3, 8, 8), (2, 2, 7, 9), (1, 1, 2, 2), (1, 1, 3, 5)],
+                         ids=["even", "odd-drop", "N1-C1-one-window", "N1-C1-odd"])
+def test_the_2x2_backward_writes_what_the_scatter_into_zeros_writes(shape, dtype, relu_first,
+                                                                   threads, rng):
+    from cyconv._kernels import _pool2d
+    x = _inputs(shape, dtype, rng, "ties")
+    if relu_first:
+        _, cache = F.relu_max_pool2d_forward(x, kernel_size=2)
+    else:
+        _, cache = F.pool2d_forward(x, kind="max", kernel_size=2)
+    assert cache.geometry.disjoint_2x2(*shape[2:])
+    OH, OW = cache.geometry.out_hw
+    dout = rng.standard_normal((shape[0] * shape[1], OH, OW)).astype(dtype)
+    dout.reshape(-1)[::3] = -0.0
+    scattered = np.zeros((shape[0] * shape[1],) + shape[2:], dtype)
+    _pool2d.pool2d_backward_argmax(dout, cache.arg, scattered, 2)
+    written = np.full_like(scattered, np.nan)      # whatever was there must be overwritten
+    _pool2d.pool2d_backward_2x2(dout, cache.arg, written, 2)
+    _assert_same_bits(written, scattered)

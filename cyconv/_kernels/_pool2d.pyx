@@ -30,6 +30,10 @@
 # 1 thread) the general loop took 0.45 ms, a scalar branch-free loop 0.19-0.30, this one
 # 0.08 (0.14 with the ReLU fused in). It keeps the same tie rule.
 #
+# Backward of disjoint 2×2 windows (stride 2, no padding) writes every pixel of dx, the pick's
+# gradient or 0, instead of zeroing dx and scattering into it: one pass over dx, not two
+# (0.18 → 0.13 ms for the pool1 above, dx allocation included).
+#
 # The window (kernel, stride, padding, dilation, divisor rule) is one typed struct, Window,
 # passed from Python as a dict {"KH", "KW", "SH", "SW", "PH", "PW", "DH", "DW", "INCLUDE_PAD"}.
 #
@@ -87,9 +91,38 @@ cdef extern from *:
     CYCONV_MAX4_ROW(double, cyconv_max4_double, CYCONV_PLAIN, 0)
     CYCONV_MAX4_ROW(float, cyconv_relu_max4_float, CYCONV_RELU, 1)
     CYCONV_MAX4_ROW(double, cyconv_relu_max4_double, CYCONV_RELU, 1)
+    /* Backward of one output row of disjoint 2x2 windows: every input pixel of the two rows
+       is written (its window's gradient or 0, the columns past the last window 0), so dx
+       need not be zeroed first. 0 + g, not g: the scatter into a zeroed dx gives +0 for a
+       gradient of -0, and so must this. */
+    #define CYCONV_UNPOOL2_ROW(T, NAME) \
+    static void NAME(const T *restrict g, const int *restrict arg, Py_ssize_t W, \
+                     Py_ssize_t OW, int base, T *restrict top) { \
+        T *restrict below = top + W; \
+        int w = (int) W; \
+        for (Py_ssize_t ow = 0; ow < OW; ow++) { \
+            int at = base + 2 * (int) ow, a = arg[ow]; \
+            T v = (T) 0 + g[ow]; \
+            top[2 * ow] = a == at ? v : 0; \
+            top[2 * ow + 1] = a == at + 1 ? v : 0; \
+            below[2 * ow] = a == at + w ? v : 0; \
+            below[2 * ow + 1] = a == at + w + 1 ? v : 0; \
+        } \
+        for (Py_ssize_t col = 2 * OW; col < W; col++) { \
+            top[col] = 0; \
+            below[col] = 0; \
+        } \
+    }
+    CYCONV_UNPOOL2_ROW(float, cyconv_unpool2_float)
+    CYCONV_UNPOOL2_ROW(double, cyconv_unpool2_double)
     static inline float cyconv_relu_float(float v) { return CYCONV_RELU(v); }
     static inline double cyconv_relu_double(double v) { return CYCONV_RELU(v); }
     """
+    void unpool2_float "cyconv_unpool2_float"(const float *g, const int *arg, Py_ssize_t W,
+                                              Py_ssize_t OW, int base, float *top) noexcept nogil
+    void unpool2_double "cyconv_unpool2_double"(const double *g, const int *arg, Py_ssize_t W,
+                                                Py_ssize_t OW, int base,
+                                                double *top) noexcept nogil
     float relu_float "cyconv_relu_float"(float v) noexcept nogil
     double relu_double "cyconv_relu_double"(double v) noexcept nogil
     void max4_float "cyconv_max4_float"(const float *top, Py_ssize_t W, Py_ssize_t OW,
@@ -293,6 +326,34 @@ def pool2d_forward(const floating[:, :, ::1] x,      # IN  (N·C, H, W)
         pool_plane(&x[q, 0, 0], H, W, window, OH, OW, kind,
                    &out[q, 0, 0], &arg[q, 0, 0] if kind != KIND_AVG else NULL,
                    relu_first and kind == KIND_MAX)
+
+
+cdef void unpool_2x2_plane(const floating *doutp, const int *argp, Py_ssize_t H, Py_ssize_t W,
+                           Py_ssize_t OH, Py_ssize_t OW, floating *dxp) noexcept nogil:
+    # Disjoint 2×2 windows, stride 2: writes the whole plane, the rows past the last window 0.
+    cdef Py_ssize_t oh, i
+    for oh in range(OH):
+        if floating is float:
+            unpool2_float(&doutp[oh * OW], &argp[oh * OW], W, OW, <int> (2 * oh * W),
+                          &dxp[2 * oh * W])
+        else:
+            unpool2_double(&doutp[oh * OW], &argp[oh * OW], W, OW, <int> (2 * oh * W),
+                           &dxp[2 * oh * W])
+    for i in range(2 * OH * W, H * W):
+        dxp[i] = 0
+
+
+def pool2d_backward_2x2(const floating[:, :, ::1] dout,      # IN  (N·C, OH, OW)
+                        const int[:, :, ::1] arg,            # IN  (N·C, OH, OW)
+                        floating[:, :, ::1] dx,              # OUT (N·C, H, W), any contents
+                        int num_threads):
+    """Backward of max or min pooling with 2×2 windows, stride 2, no padding, 2·OH ≤ H and
+    2·OW ≤ W (the caller checks): the same numbers as pool2d_backward_argmax into zeros."""
+    cdef Py_ssize_t planes = dout.shape[0], OH = dout.shape[1], OW = dout.shape[2]
+    cdef Py_ssize_t H = dx.shape[1], W = dx.shape[2]
+    cdef Py_ssize_t q
+    for q in prange(planes, nogil=True, num_threads=num_threads, schedule="static"):
+        unpool_2x2_plane(&dout[q, 0, 0], &arg[q, 0, 0], H, W, OH, OW, &dx[q, 0, 0])
 
 
 def pool2d_backward_argmax(const floating[:, :, ::1] dout,   # IN  (N·C, OH, OW)
