@@ -16,7 +16,7 @@ from .shapes.geometry import check_padding_reach, conv_output_size, normalize_pa
 from .shapes.geometry import pool_window_geometry
 
 __all__ = ["ConvGeometry", "PoolGeometry", "check_generation", "check_pool_generation", "conv_chunk", "conv_geometry", "dense_threads", "kept_columns",
-           "num_threads", "per_thread", "pool_geometry", "pool_indices", "scratch", "source_index"]
+           "num_threads", "per_thread", "pool_geometry", "pool_indices", "scratch", "source_index", "streaming_threads"]
 
 # Below this many multiply-adds (or element visits) a kernel runs on one thread: waking a
 # sleeping OpenMP thread (OMP_WAIT_POLICY=PASSIVE) costs tens of microseconds, more than the
@@ -197,20 +197,36 @@ def conv_geometry(chw, w_shape, stride, padding, padding_mode, layer, dilation=1
     return ConvGeometry((sh, sw), (dh, dw), pads, (OH, OW), row_src, col_src, col_lo, col_hi)
 
 
-# ----------------------------------------------------------------------------- dense
+# ----------------------------------------------------------------------------- dense, streaming
 
-# A dense layer's GEMMs split over threads only from this many times _WORK_PER_EXTRA_THREAD
-# multiply-adds per thread (4 Mi). Below that the split never paid on 2 cores: mnist_cnn's
-# 320→100 layer at batch 64 (2 Mi) took 0.09 → 0.19 ms forward and 0.12 → 0.35 ms backward
-# with 2 threads, LeNet-5's 120→84 0.03 → 0.14 ms; the other thread wakes with cold caches.
-_GEMM_WORK_FACTOR = 32
+# Waking the second OpenMP thread costs ~100 µs on this 2-vCPU VM when the other core is
+# idle (its vCPU has to be scheduled again; ~5 µs when the machine is busy), so a call must
+# save more than that to use it. Measured with `_kernels` calls alone, 1 → 2 threads:
+#   dense fwd 64×320→100 (2 Mi multiply-adds) 0.047 → 0.171 ms, 256×320→100 (8 Mi)
+#   0.145 → 0.220, 64×800→500 (26 Mi) 0.503 → 0.523, 64×4096→128 (34 Mi) 0.721 → 0.652;
+#   ReLU / fused ReLU-pool of 0.37 Mi values 0.128 → 0.161 / 0.206 → 0.212 ms, of 0.74 Mi
+#   0.275 → 0.233 / 0.450 → 0.359.
+# Hence: GEMMs split from 16 Mi multiply-adds per thread, memory-bound (streaming) kernels
+# from 3 × 128 Ki = 384 Ki values per thread: two threads only where they were faster.
+_GEMM_WORK_FACTOR = 128
+_STREAMING_WORK_FACTOR = 3
+
+
+def _threads_for(work, factor):
+    threads = _threads.get_num_threads()
+    per_thread = _WORK_PER_EXTRA_THREAD * factor
+    return max(1, min(threads, int(work) // per_thread))
 
 
 def dense_threads(multiply_adds):
     """The thread count for a dense kernel call doing ``multiply_adds`` multiply-adds."""
-    threads = _threads.get_num_threads()
-    per_thread = _WORK_PER_EXTRA_THREAD * _GEMM_WORK_FACTOR
-    return max(1, min(threads, int(multiply_adds) // per_thread))
+    return _threads_for(multiply_adds, _GEMM_WORK_FACTOR)
+
+
+def streaming_threads(values):
+    """The thread count for a memory-bound kernel (activations, pooling) over ``values``
+    values (or window taps)."""
+    return _threads_for(values, _STREAMING_WORK_FACTOR)
 
 
 # ----------------------------------------------------------------------------- pooling

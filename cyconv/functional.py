@@ -24,6 +24,7 @@ from ._checks import fmt as _fmt
 from ._kernels import _activations, _conv2d, _dense, _lrn, _pool2d
 from ._kernels._build_info import debug_build
 from ._plans import num_threads as _num_threads
+from ._plans import streaming_threads as _streaming_threads
 from ._plans import per_thread as _per_thread
 from ._plans import scratch as _scratch
 from .shapes import PADDING_MODES, ShapeError
@@ -217,7 +218,7 @@ def _pool_run(x, kind, kernel_size, stride, padding, layer, workspace, relu_firs
     arg = (_plans.pool_indices(workspace, (N * C, OH, OW)) if keeps_arg
            else np.empty((1, 1, 1), dtype=np.intc))
     _pool2d.pool2d_forward(x.reshape(N * C, H, W), POOL_KINDS[kind], geometry.window(), out,
-                           arg, _num_threads(out.size * KH * KW), relu_first)
+                           arg, _streaming_threads(out.size * KH * KW), relu_first)
     kept = keeps_arg and workspace is not None
     cache = Pool2DCache(x.shape, kind, geometry, arg if keeps_arg else None, x.dtype, relu_first,
                         workspace if kept else None, workspace["generation"] if kept else 0)
@@ -240,16 +241,16 @@ def pool2d_backward(dout, cache, layer="Pool2D"):
         # Each input pixel is in at most one window: the kernel writes every one of dx.
         _plans.check_pool_generation(cache.workspace, cache.generation, layer)
         dx = np.empty((N * C, H, W), dtype=cache.dtype)
-        _pool2d.pool2d_backward_2x2(flat, cache.arg, dx, _num_threads(dx.size))
+        _pool2d.pool2d_backward_2x2(flat, cache.arg, dx, _streaming_threads(dx.size))
         return dx.reshape(cache.x_shape)
     dx = np.zeros((N * C, H, W), dtype=cache.dtype)
     if cache.arg is not None:
         _plans.check_pool_generation(cache.workspace, cache.generation, layer)
-        _pool2d.pool2d_backward_argmax(flat, cache.arg, dx, _num_threads(dx.size))
+        _pool2d.pool2d_backward_argmax(flat, cache.arg, dx, _streaming_threads(dx.size))
     else:
         KH, KW = cache.geometry.kernel
         _pool2d.pool2d_backward_avg(flat, cache.geometry.window(), dx,
-                                    _num_threads(flat.size * KH * KW))
+                                    _streaming_threads(flat.size * KH * KW))
     return dx.reshape(cache.x_shape)
 
 
@@ -258,7 +259,7 @@ def global_avg_pool_forward(x, *, layer="GlobalAvgPool2D"):
     x = _check_float_array(x, "x", layer, ndim=4)
     N, C, H, W = x.shape
     out = np.empty(N * C, dtype=x.dtype)
-    _pool2d.global_avg_pool_forward(x.reshape(N * C, H * W), out, _num_threads(x.size))
+    _pool2d.global_avg_pool_forward(x.reshape(N * C, H * W), out, _streaming_threads(x.size))
     return out.reshape(N, C), (x.shape, x.dtype)
 
 
@@ -271,7 +272,7 @@ def global_avg_pool_backward(dout, cache, *, layer="GlobalAvgPool2D"):
         raise ValueError(f"{layer}: dout {_fmt(dout.shape)} must match the forward output "
                          f"(N, C) = {_fmt((N, C))}")
     dx = np.empty((N * C, H * W), dtype=dtype)
-    _pool2d.global_avg_pool_backward(dout.reshape(N * C), dx, _num_threads(dx.size))
+    _pool2d.global_avg_pool_backward(dout.reshape(N * C), dx, _streaming_threads(dx.size))
     return dx.reshape(x_shape)
 
 
@@ -339,7 +340,7 @@ def activation_forward(x, kind, *, parameter=0.0, layer=None):
     x = _check_float_array(x, "x", layer)
     out = np.empty_like(x)
     _activations.activation_forward(x.reshape(-1), ACTIVATION_KINDS[kind], parameter,
-                                    out.reshape(-1), _num_threads(x.size))
+                                    out.reshape(-1), _streaming_threads(x.size))
     cached = out if kind in _activations.BACKWARD_READS_OUTPUT else x
     return out, ActivationCache(kind, cached, parameter)
 
@@ -351,7 +352,7 @@ def activation_backward(dout, cache, *, layer=None):
     dx = np.empty_like(dout)
     _activations.activation_backward(dout.reshape(-1), cache.cached.reshape(-1),
                                      ACTIVATION_KINDS[cache.kind], cache.parameter,
-                                     dx.reshape(-1), _num_threads(dx.size))
+                                     dx.reshape(-1), _streaming_threads(dx.size))
     return dx
 
 
@@ -359,7 +360,7 @@ def softmax_forward(x, *, layer="Softmax"):
     """Row-wise softmax of x (N, K), stable for large logits."""
     x = _check_float_array(x, "x", layer, ndim=2)
     out = np.empty_like(x)
-    _activations.softmax_forward(x, out, _num_threads(x.size))
+    _activations.softmax_forward(x, out, _streaming_threads(x.size))
     return out, out
 
 
@@ -368,7 +369,7 @@ def softmax_backward(dout, out, *, layer="Softmax"):
     dout = _check_float_array(dout, "dout", layer, ndim=2, dtype=out.dtype)
     _check_same_shape(dout, out, "dout", "the softmax output", layer)
     dx = np.empty_like(out)
-    _activations.softmax_backward(dout, out, dx, _num_threads(dx.size))
+    _activations.softmax_backward(dout, out, dx, _streaming_threads(dx.size))
     return dx
 
 

@@ -1,4 +1,5 @@
-"""Dense layers: when they split over threads, and that every split gives the reference."""
+"""When dense and memory-bound kernels split over threads, and that every split of the dense
+kernels gives the reference; Flatten's cheap backward check."""
 import numpy as np
 import pytest
 
@@ -16,6 +17,14 @@ def test_small_dense_layers_stay_on_one_thread(monkeypatch):
     assert _plans.dense_threads(per_thread - 1) == 1
     assert _plans.dense_threads(2 * per_thread) == 2
     assert _plans.dense_threads(64 * 4096 * 128) == 2         # the CIFAR net's dense1
+
+
+def test_memory_bound_kernels_split_only_large_arrays(monkeypatch):
+    monkeypatch.setattr(cyconv._threads, "_num_threads", 2)
+    assert _plans.streaming_threads(64 * 10 * 24 * 24) == 1   # mnist_cnn's relu1 / pool1
+    assert _plans.streaming_threads(64 * 32 * 32 * 32) == 2   # the CIFAR net's relu1
+    monkeypatch.setattr(cyconv._threads, "_num_threads", 1)
+    assert _plans.streaming_threads(10 ** 9) == 1
 
 
 @pytest.mark.parametrize("need_dx", [True, False])
