@@ -10,8 +10,8 @@
 # output features: each thread writes only its own rows of dW (and of db), so nothing is shared
 # and no reduction is needed. Backward is one parallel region (each thread its dx rows, then
 # its dW rows: they are independent), so a step wakes the other thread once, not twice. The
-# caller keeps small layers on one thread (cyconv/_plans.py, dense_threads): a GEMM of a few
-# million multiply-adds takes less time than splitting it saves. Layout: C-contiguous.
+# caller keeps small layers on one thread (cyconv/_plans.py, dense_threads): waking a thread
+# costs more than splitting a GEMM of a few million multiply-adds saves. Layout: C-contiguous.
 from cython.parallel cimport prange
 
 from cyconv._kernels._blas cimport floating, gemm_rowmajor
