@@ -5,6 +5,7 @@ and sizes that depend only on shapes and settings, cached), allocates, and calls
 NumPy only: nothing here imports a compiled kernel.
 """
 import functools
+import math
 import threading
 from typing import NamedTuple
 
@@ -14,8 +15,9 @@ from . import _threads, schema
 from .shapes.geometry import check_padding_reach, conv_output_size, normalize_padding
 from .shapes.geometry import pool_window_geometry
 
-__all__ = ["ConvGeometry", "PoolGeometry", "check_generation", "conv_chunk", "conv_geometry", "kept_columns",
-           "num_threads", "pool_geometry", "scratch", "source_index", "threads_for_chunks"]
+__all__ = ["ConvGeometry", "PoolGeometry", "check_generation", "check_pool_generation", "conv_chunk",
+           "conv_geometry", "dense_threads", "kept_columns", "num_threads", "pool_geometry",
+           "pool_indices", "scratch", "source_index", "streaming_threads", "threads_for_chunks"]
 
 # Below this many multiply-adds (or element visits) a kernel runs on one thread: waking a
 # sleeping OpenMP thread (OMP_WAIT_POLICY=PASSIVE) costs tens of microseconds, more than the
@@ -203,7 +205,61 @@ def conv_geometry(chw, w_shape, stride, padding, padding_mode, layer, dilation=1
     return ConvGeometry((sh, sw), (dh, dw), pads, (OH, OW), row_src, col_src, col_lo, col_hi)
 
 
+# ----------------------------------------------------------------------------- dense, streaming
+
+# Waking the second OpenMP thread costs ~100 µs on this 2-vCPU VM when the other core is
+# idle (its vCPU has to be scheduled again; ~5 µs when the machine is busy), so a call must
+# save more than that to use it. Measured with `_kernels` calls alone, 1 → 2 threads:
+#   dense fwd 64×320→100 (2 Mi multiply-adds) 0.047 → 0.171 ms, 256×320→100 (8 Mi)
+#   0.145 → 0.220, 64×800→500 (26 Mi) 0.503 → 0.523, 64×4096→128 (34 Mi) 0.721 → 0.652;
+#   ReLU / fused ReLU-pool of 0.37 Mi values 0.128 → 0.161 / 0.206 → 0.212 ms, of 0.74 Mi
+#   0.275 → 0.233 / 0.450 → 0.359.
+# Hence: GEMMs split from 16 Mi multiply-adds per thread, memory-bound (streaming) kernels
+# from 3 × 128 Ki = 384 Ki values per thread: two threads only where they were faster.
+_GEMM_WORK_FACTOR = 128
+_STREAMING_WORK_FACTOR = 3
+
+
+def _threads_for(work, factor):
+    threads = _threads.get_num_threads()
+    per_thread = _WORK_PER_EXTRA_THREAD * factor
+    return max(1, min(threads, int(work) // per_thread))
+
+
+def dense_threads(multiply_adds):
+    """The thread count for a dense kernel call doing ``multiply_adds`` multiply-adds."""
+    return _threads_for(multiply_adds, _GEMM_WORK_FACTOR)
+
+
+def streaming_threads(values):
+    """The thread count for a memory-bound kernel (activations, pooling) over ``values``
+    values (or window taps)."""
+    return _threads_for(values, _STREAMING_WORK_FACTOR)
+
+
 # ----------------------------------------------------------------------------- pooling
+
+def pool_indices(workspace, shape):
+    """The int32 array a max/min pooling forward pass records its picks in: a new one, or,
+    with a ``workspace`` (a dict the layer owns), the same one step after step, each pass a
+    new generation (``check_generation``) so a stale backward pass is refused."""
+    if workspace is None:
+        return np.empty(shape, dtype=np.intc)
+    size = math.prod(shape)
+    buffer = workspace.get("indices")
+    if buffer is None or buffer.size < size:
+        buffer = workspace["indices"] = np.empty(size, dtype=np.intc)
+    workspace["generation"] = workspace.get("generation", 0) + 1
+    return buffer[:size].reshape(shape)
+
+
+def check_pool_generation(workspace, generation, layer):
+    """ValueError when a later forward pass has refilled ``workspace``'s pooling indices."""
+    if workspace is not None and workspace.get("generation") != generation:
+        raise ValueError(f"{layer}: this backward pass belongs to an earlier forward pass whose pooling "
+                         f"indices were overwritten by a later forward pass with the same workspace; run "
+                         f"each backward before the next forward, or give each pass its own workspace")
+
 
 POOL_TYPES = {"max": "MaxPool2D", "avg": "AvgPool2D", "min": "MinPool2D"}
 
@@ -217,11 +273,27 @@ class PoolGeometry(NamedTuple):
     count_include_pad: bool = True
 
     def window(self):
-        """The kernels' Window struct, as the dict Cython converts."""
+        """The kernels' Window struct, as the dict Cython converts (built once per geometry:
+        a batch-1 pooling call spends more time in Python than in the kernel)."""
+        return _window_of(self)
+
+    def disjoint_2x2(self, H, W):
+        """Whether these are 2×2 windows with stride 2 and no padding or dilation, all inside
+        an (H, W) plane: each pixel then lies in at most one window."""
+        OH, OW = self.out_hw
+        return (self.kernel == (2, 2) and self.stride == (2, 2) and self.padding == (0, 0)
+                and self.dilation == (1, 1) and 2 * OH <= H and 2 * OW <= W)
+
+    def _window(self):
         (KH, KW), (SH, SW), (PH, PW) = self.kernel, self.stride, self.padding
         DH, DW = self.dilation
         return {"KH": KH, "KW": KW, "SH": SH, "SW": SW, "PH": PH, "PW": PW, "DH": DH, "DW": DW,
                 "INCLUDE_PAD": self.count_include_pad}
+
+
+@functools.lru_cache(maxsize=256)
+def _window_of(geometry):
+    return geometry._window()
 
 
 @functools.lru_cache(maxsize=256)

@@ -24,6 +24,7 @@ from ._checks import fmt as _fmt
 from ._kernels import _activations, _conv2d, _dense, _lrn, _pool2d
 from ._kernels._build_info import debug_build
 from ._plans import num_threads as _num_threads
+from ._plans import streaming_threads as _streaming_threads
 from ._plans import scratch as _scratch
 from .shapes import PADDING_MODES, ShapeError
 
@@ -35,6 +36,7 @@ ACTIVATION_KINDS = _activations.KINDS
 __all__ = [
     "PADDING_MODES", "ShapeError", "debug_build",
     "conv2d_forward", "conv2d_backward", "pool2d_forward", "pool2d_backward",
+    "relu_max_pool2d_forward",
     "global_avg_pool_forward", "global_avg_pool_backward",
     "dense_forward", "dense_backward", "activation_forward", "activation_backward",
     "softmax_forward", "softmax_backward", "softmax_cross_entropy", "mse_loss", "l1_loss",
@@ -168,39 +170,66 @@ class Pool2DCache(NamedTuple):
     x_shape: tuple
     kind: str
     geometry: _plans.PoolGeometry
-    arg: Optional[np.ndarray]
+    arg: Optional[np.ndarray]       # int32 flat index in the plane of each window's pick
     dtype: np.dtype
+    relu_first: bool = False        # the ReLU before this max pooling ran fused into it
+    workspace: Optional[dict] = None   # where arg lives, and its generation
+    generation: int = 0
+
+
+def _pool_plan(x, kind, kernel_size, stride, padding, layer, options):
+    return _plans.pool_geometry(x.shape[2:], kind, _plans.hashable(kernel_size),
+                                _plans.hashable(stride), _plans.hashable(padding), layer,
+                                tuple((key, _plans.hashable(value))
+                                      for key, value in sorted(options.items())))
 
 
 def pool2d_forward(x, *, kind="max", kernel_size=2, stride=None, padding=0, layer="Pool2D",
-                   **options):
+                   workspace=None, **options):
     """Max, average or min pooling of x (N, C, H, W) → (N, C, OH, OW); no parameters.
 
     OH = ⌊(H + 2·P − D·(KH − 1) − 1)/SH⌋ + 1 (⌈…⌉ with ceil_mode). ``options``: dilation and
     ceil_mode (max, min), ceil_mode and count_include_pad (avg), as the layers' settings.
-    Max/min remember which pixel won (first on a tie).
+    Max/min remember which pixel won (first on a tie). ``workspace``, a dict the caller keeps
+    between calls, holds those indices from step to step instead of a new array each time.
     """
     if kind not in POOL_KINDS:
         raise ValueError(f"{layer}: unknown pooling kind {kind!r}; use one of {tuple(POOL_KINDS)}")
+    return _pool_run(x, kind, kernel_size, stride, padding, layer, workspace, False, options)
+
+
+def relu_max_pool2d_forward(x, *, kernel_size=2, stride=None, padding=0, layer="MaxPool2D",
+                            workspace=None, **options):
+    """max_pool(relu(x)) in one pass, bit for bit what the two kernels give one after the
+    other, without writing relu(x); ``pool2d_backward`` of its cache is the gradient of the
+    pair with respect to x. The options are MaxPool2D's (dilation, ceil_mode)."""
+    return _pool_run(x, "max", kernel_size, stride, padding, layer, workspace, True, options)
+
+
+def _pool_run(x, kind, kernel_size, stride, padding, layer, workspace, relu_first, options):
     x = _check_float_array(x, "x", layer, ndim=4)
-    geometry = _plans.pool_geometry(x.shape[2:], kind, _plans.hashable(kernel_size),
-                                    _plans.hashable(stride), _plans.hashable(padding), layer,
-                                    tuple((key, _plans.hashable(value))
-                                          for key, value in sorted(options.items())))
+    geometry = _pool_plan(x, kind, kernel_size, stride, padding, layer, options)
     N, C, H, W = x.shape
+    if H * W >= 2 ** 31:
+        raise ValueError(f"{layer}: an input plane of H·W = {H}·{W} pixels is too large: the "
+                         f"pooling indices are int32 (H·W < 2³¹)")
     (KH, KW), (OH, OW) = geometry.kernel, geometry.out_hw
     out = np.empty((N * C, OH, OW), dtype=x.dtype)
     keeps_arg = kind != "avg"
-    arg = np.empty((N * C, OH, OW) if keeps_arg else (1, 1, 1), dtype=np.intp)
+    arg = (_plans.pool_indices(workspace, (N * C, OH, OW)) if keeps_arg
+           else np.empty((1, 1, 1), dtype=np.intc))
     _pool2d.pool2d_forward(x.reshape(N * C, H, W), POOL_KINDS[kind], geometry.window(), out,
-                           arg, _num_threads(out.size * KH * KW))
-    cache = Pool2DCache(x.shape, kind, geometry, arg if keeps_arg else None, x.dtype)
+                           arg, _streaming_threads(out.size * KH * KW), relu_first)
+    kept = keeps_arg and workspace is not None
+    cache = Pool2DCache(x.shape, kind, geometry, arg if keeps_arg else None, x.dtype, relu_first,
+                        workspace if kept else None, workspace["generation"] if kept else 0)
     return out.reshape(N, C, OH, OW), cache
 
 
 def pool2d_backward(dout, cache, layer="Pool2D"):
     """Input gradient of pooling: max/min send each gradient to the recorded pixel; average
-    spreads dout/(KH·KW) over its window."""
+    spreads dout/(KH·KW) over its window. After ``relu_max_pool2d_forward`` the gradient is
+    the fused pair's: only windows whose maximum is > 0 pass theirs on."""
     N, C, H, W = cache.x_shape
     dout = _check_float_array(dout, "dout", layer, ndim=4, dtype=cache.dtype)
     OH, OW = cache.geometry.out_hw
@@ -208,14 +237,21 @@ def pool2d_backward(dout, cache, layer="Pool2D"):
     if dout.shape != expected:
         raise ValueError(f"{layer}: dout {_fmt(dout.shape)} must match the forward output "
                          f"{_fmt(expected)}")
-    dx = np.zeros((N * C, H, W), dtype=cache.dtype)
     flat = dout.reshape(N * C, OH, OW)
+    if cache.arg is not None and cache.geometry.disjoint_2x2(H, W):
+        # Each input pixel is in at most one window: the kernel writes every one of dx.
+        _plans.check_pool_generation(cache.workspace, cache.generation, layer)
+        dx = np.empty((N * C, H, W), dtype=cache.dtype)
+        _pool2d.pool2d_backward_2x2(flat, cache.arg, dx, _streaming_threads(dx.size))
+        return dx.reshape(cache.x_shape)
+    dx = np.zeros((N * C, H, W), dtype=cache.dtype)
     if cache.arg is not None:
-        _pool2d.pool2d_backward_argmax(flat, cache.arg, dx, _num_threads(dx.size))
+        _plans.check_pool_generation(cache.workspace, cache.generation, layer)
+        _pool2d.pool2d_backward_argmax(flat, cache.arg, dx, _streaming_threads(dx.size))
     else:
         KH, KW = cache.geometry.kernel
         _pool2d.pool2d_backward_avg(flat, cache.geometry.window(), dx,
-                                    _num_threads(flat.size * KH * KW))
+                                    _streaming_threads(flat.size * KH * KW))
     return dx.reshape(cache.x_shape)
 
 
@@ -224,7 +260,7 @@ def global_avg_pool_forward(x, *, layer="GlobalAvgPool2D"):
     x = _check_float_array(x, "x", layer, ndim=4)
     N, C, H, W = x.shape
     out = np.empty(N * C, dtype=x.dtype)
-    _pool2d.global_avg_pool_forward(x.reshape(N * C, H * W), out, _num_threads(x.size))
+    _pool2d.global_avg_pool_forward(x.reshape(N * C, H * W), out, _streaming_threads(x.size))
     return out.reshape(N, C), (x.shape, x.dtype)
 
 
@@ -237,7 +273,7 @@ def global_avg_pool_backward(dout, cache, *, layer="GlobalAvgPool2D"):
         raise ValueError(f"{layer}: dout {_fmt(dout.shape)} must match the forward output "
                          f"(N, C) = {_fmt((N, C))}")
     dx = np.empty((N * C, H * W), dtype=dtype)
-    _pool2d.global_avg_pool_backward(dout.reshape(N * C), dx, _num_threads(dx.size))
+    _pool2d.global_avg_pool_backward(dout.reshape(N * C), dx, _streaming_threads(dx.size))
     return dx.reshape(x_shape)
 
 
@@ -268,7 +304,7 @@ def dense_forward(x, w, b=None, *, layer="Dense"):
                              f"{w.shape[0]} values")
     y = np.empty((x.shape[0], w.shape[0]), dtype=w.dtype)
     _dense.dense_forward(x, w, b if has_bias else np.zeros(1, w.dtype), has_bias, y,
-                         _num_threads(x.shape[0] * w.size))
+                         _plans.dense_threads(x.shape[0] * w.size))
     return y, DenseCache(x, w, has_bias)
 
 
@@ -283,7 +319,7 @@ def dense_backward(dout, cache, *, need_dx=True, layer="Dense"):
     dw = np.empty(w.shape, dtype=w.dtype)
     db = np.empty(w.shape[0], dtype=w.dtype) if cache.has_bias else np.empty(1, w.dtype)
     _dense.dense_backward(dout, x, w, need_dx, dx, dw, db, cache.has_bias,
-                          _num_threads(2 * x.shape[0] * w.size))
+                          _plans.dense_threads(2 * x.shape[0] * w.size))
     return (dx if need_dx else None), dw, (db if cache.has_bias else None)
 
 
@@ -305,7 +341,7 @@ def activation_forward(x, kind, *, parameter=0.0, layer=None):
     x = _check_float_array(x, "x", layer)
     out = np.empty_like(x)
     _activations.activation_forward(x.reshape(-1), ACTIVATION_KINDS[kind], parameter,
-                                    out.reshape(-1), _num_threads(x.size))
+                                    out.reshape(-1), _streaming_threads(x.size))
     cached = out if kind in _activations.BACKWARD_READS_OUTPUT else x
     return out, ActivationCache(kind, cached, parameter)
 
@@ -317,7 +353,7 @@ def activation_backward(dout, cache, *, layer=None):
     dx = np.empty_like(dout)
     _activations.activation_backward(dout.reshape(-1), cache.cached.reshape(-1),
                                      ACTIVATION_KINDS[cache.kind], cache.parameter,
-                                     dx.reshape(-1), _num_threads(dx.size))
+                                     dx.reshape(-1), _streaming_threads(dx.size))
     return dx
 
 
@@ -325,7 +361,7 @@ def softmax_forward(x, *, layer="Softmax"):
     """Row-wise softmax of x (N, K), stable for large logits."""
     x = _check_float_array(x, "x", layer, ndim=2)
     out = np.empty_like(x)
-    _activations.softmax_forward(x, out, _num_threads(x.size))
+    _activations.softmax_forward(x, out, _streaming_threads(x.size))
     return out, out
 
 
@@ -334,7 +370,7 @@ def softmax_backward(dout, out, *, layer="Softmax"):
     dout = _check_float_array(dout, "dout", layer, ndim=2, dtype=out.dtype)
     _check_same_shape(dout, out, "dout", "the softmax output", layer)
     dx = np.empty_like(out)
-    _activations.softmax_backward(dout, out, dx, _num_threads(dx.size))
+    _activations.softmax_backward(dout, out, dx, _streaming_threads(dx.size))
     return dx
 
 

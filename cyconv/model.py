@@ -6,6 +6,7 @@ import numpy as np
 from . import functional as F
 from . import layers as layer_module
 from . import schema, shapes
+from .layers import fusion
 
 __all__ = ["Sequential"]
 
@@ -36,7 +37,14 @@ class Sequential:
 
     The shapes are checked when the model is built, from the configs alone, so a network that
     cannot run fails here with the layer and the formula, not in the middle of training.
+
+    ``fuse`` (True by default; settable on a model or the class) lets :meth:`forward` run a
+    ReLU directly followed by a MaxPool2D as one kernel pass, bit for bit the same outputs
+    and gradients (:mod:`cyconv.layers.fusion`); False runs every layer on its own, as a
+    lesson stepping through the layers or a test comparing the two wants.
     """
+
+    fuse = True
 
     def __init__(self, layers, input_shape, *, name=None, dtype=np.float32):
         self.layers = list(layers)
@@ -113,17 +121,40 @@ class Sequential:
         me = self._claim("forward")
         try:
             x = self._check_input(x)
-            if not self.layers:
-                return x
-            x = self.layers[0].forward(x, training=training)
-            with F.trusted_inputs():
-                for layer in self.layers[1:]:
-                    x = layer.forward(x, training=training)
+            steps = fusion.plan_steps(self.layers, self.fuse)
+            for position, step in enumerate(steps):
+                if position == 0:
+                    x = self._forward_step(step, x, training)
+                    continue
+                with F.trusted_inputs():
+                    x = self._forward_step(step, x, training)
             if training:
                 self._trained_by = me
             return x
         finally:
             self._busy = None
+
+    def _forward_step(self, step, x, training):
+        if len(step) == 2:
+            relu, pool = (self.layers[index] for index in step)
+            return pool.forward_after_relu(x, relu, training=training)
+        return self.layers[step[0]].forward(x, training=training)
+
+    def _backward_layers(self, dout, first_needs_dx):
+        """Backpropagate through the layers, a fused pair (its pooling layer says whether the
+        last training pass fused it) as one kernel pass."""
+        index = len(self.layers) - 1
+        while index >= 0:
+            layer = self.layers[index]
+            if index > 0 and getattr(layer, "ran_fused", None) is not None and layer.ran_fused():
+                dout = layer.backward_through_relu(dout)
+                index -= 2
+                continue
+            if index == 0 and not first_needs_dx and _skips_input_gradient(layer):
+                return layer.backward(dout, need_dx=False)
+            dout = layer.backward(dout)
+            index -= 1
+        return dout
 
     def _check_backward_thread(self, me):
         if getattr(self, "_trained_by", me) != me:
@@ -141,23 +172,17 @@ class Sequential:
         try:
             self._check_backward_thread(me)
             with F.trusted_inputs():
-                for index in range(len(self.layers) - 1, -1, -1):
-                    layer = self.layers[index]
-                    if index == 0 and _skips_input_gradient(layer):
-                        return layer.backward(dout, need_dx=False)
-                    dout = layer.backward(dout)
-            return dout
+                return self._backward_layers(dout, first_needs_dx=False)
         finally:
             self._busy = None
 
     def input_gradient(self, dout):
         """Like backward, but also returns dL/dx of the first layer (gradient checks, saliency)."""
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
-        return dout
+        return self._backward_layers(dout, first_needs_dx=True)
 
     def forward_trace(self, x):
-        """Every layer's output for x, as (layer_name, copy) pairs; no caches are kept."""
+        """Every layer's output for x, as (layer_name, copy) pairs; no caches are kept. Never
+        fused: a fused ReLU's output is never written, and the app shows every layer's."""
         x = self._check_input(x)
         trace = []
         for layer in self.layers:

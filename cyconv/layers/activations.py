@@ -84,12 +84,14 @@ class Flatten(Layer):
         if not isinstance(x, np.ndarray) or x.ndim < 2:
             raise ValueError(f"{self.label}: x must be an array with a batch axis, got "
                              f"{getattr(x, 'shape', type(x).__name__)}")
-        self._cache = x.shape if training else None
-        return x.reshape(x.shape[0], -1)
+        out = x.reshape(x.shape[0], -1)
+        # The input shape and the output's, so backward checks dout without recomputing it.
+        self._cache = (x.shape, out.shape) if training else None
+        return out
 
     def backward(self, dout):
-        shape = self._forward_cache()
-        if dout.shape != (shape[0], int(np.prod(shape[1:]))):
-            raise ValueError(f"{self.label}: dout {dout.shape} must be "
-                             f"{(shape[0], int(np.prod(shape[1:])))}")
+        shape, flat_shape = self._forward_cache()
+        if getattr(dout, "shape", None) != flat_shape:
+            raise ValueError(f"{self.label}: dout {getattr(dout, 'shape', type(dout).__name__)} "
+                             f"must be {flat_shape}")
         return dout.reshape(shape)

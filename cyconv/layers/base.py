@@ -11,6 +11,17 @@ def _json_value(value):
     return list(value) if isinstance(value, tuple) else value
 
 
+class RanFused:
+    """A layer's cache after its forward pass ran fused into a neighbour's kernel (ReLU →
+    MaxPool2D, see :mod:`cyconv.layers.fusion`): it names the pair, so a backward call on the
+    layer alone raises instead of using a stale cache; ``cache`` is the pair's, kept by the
+    layer whose kernel ran (None on the other)."""
+
+    def __init__(self, pair, cache=None):
+        self.pair = pair
+        self.cache = cache
+
+
 class Layer:
     """A layer: ``forward(x, training=True) -> y``, ``backward(dout) -> dx``.
 
@@ -89,6 +100,11 @@ class Layer:
     def _forward_cache(self):
         if self._cache is None:
             raise RuntimeError(f"{self.label}: backward() called before forward(training=True)")
+        if isinstance(self._cache, RanFused):
+            raise RuntimeError(f"{self.label}: its last forward pass ran fused as {self._cache.pair} in one "
+                               f"kernel, so it has no cache of its own to run backward() alone; use the "
+                               f"model's backward(), or set the model's fuse = False to run the layers one "
+                               f"by one")
         return self._cache
 
     def astype(self, dtype):

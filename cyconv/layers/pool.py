@@ -1,6 +1,6 @@
 """Max, average, min and global average pooling: no parameters, channels unchanged."""
 from .. import functional as F
-from .base import Layer
+from .base import Layer, RanFused
 
 
 class _Pool2D(Layer):
@@ -9,12 +9,18 @@ class _Pool2D(Layer):
     option_keys = ()
 
     def forward(self, x, training=True):
-        options = {key: self.settings[key] for key in self.option_keys}
-        out, cache = F.pool2d_forward(x, kind=self.kind, kernel_size=self.kernel_size,
-                                      stride=self.stride, padding=self.padding, layer=self.label,
-                                      **options)
+        out, cache = F.pool2d_forward(x, kind=self.kind, **self._kernel_settings(training))
         self._cache = cache if training else None
         return out
+
+    def _kernel_settings(self, training):
+        # A training pass keeps its max/min indices in the layer's own buffer, step after
+        # step; an inference pass (possibly another thread's) gets new ones.
+        settings = self.settings
+        options = {key: settings[key] for key in self.option_keys}
+        workspace = self.__dict__.setdefault("_workspace", {}) if training else None
+        return dict(kernel_size=self.kernel_size, stride=self.stride, padding=self.padding,
+                    layer=self.label, workspace=workspace, **options)
 
     def backward(self, dout):
         return F.pool2d_backward(dout, self._forward_cache(), layer=self.label)
@@ -36,6 +42,27 @@ class MaxPool2D(_ExtremePool2D):
     pixels apart; ``ceil_mode`` keeps a partial last window."""
     type_name = "MaxPool2D"
     kind = "max"
+
+    def forward_after_relu(self, x, relu, training=True):
+        """This pooling of ``relu``'s output for its input x, in one kernel pass (see
+        :mod:`cyconv.layers.fusion`); both layers' caches then name the pair."""
+        settings = self._kernel_settings(training)
+        out, cache = F.relu_max_pool2d_forward(x, **settings)
+        pair = f"{relu.label} → {settings['layer']}"
+        self._cache = RanFused(pair, cache) if training else None
+        relu._cache = RanFused(pair) if training else None
+        return out
+
+    def ran_fused(self):
+        """Whether the last training forward pass was :meth:`forward_after_relu`."""
+        return isinstance(self._cache, RanFused) and self._cache.cache is not None
+
+    def backward_through_relu(self, dout):
+        """dL/dx of the fused pair for the ReLU's input x (after :meth:`forward_after_relu`)."""
+        if not self.ran_fused():
+            raise RuntimeError(f"{self.label}: backward_through_relu() needs a fused training forward "
+                               f"pass (forward_after_relu) first")
+        return F.pool2d_backward(dout, self._cache.cache, layer=self.label)
 
 
 class AvgPool2D(_Pool2D):

@@ -1,0 +1,59 @@
+"""When dense and memory-bound kernels split over threads, and that every split of the dense
+kernels gives the reference; Flatten's cheap backward check."""
+import numpy as np
+import pytest
+
+import cyconv
+from cyconv import _plans
+from cyconv import functional as F
+from cyconv import reference as R
+
+
+def test_small_dense_layers_stay_on_one_thread(monkeypatch):
+    monkeypatch.setattr(cyconv._threads, "_num_threads", 2)
+    per_thread = _plans._WORK_PER_EXTRA_THREAD * _plans._GEMM_WORK_FACTOR
+    assert _plans.dense_threads(64 * 320 * 100) == 1          # mnist_cnn's dense1, batch 64
+    assert _plans.dense_threads(2 * 64 * 120 * 84) == 1       # LeNet-5's dense2 backward
+    assert _plans.dense_threads(per_thread - 1) == 1
+    assert _plans.dense_threads(2 * per_thread) == 2
+    assert _plans.dense_threads(64 * 4096 * 128) == 2         # the CIFAR net's dense1
+
+
+def test_memory_bound_kernels_split_only_large_arrays(monkeypatch):
+    monkeypatch.setattr(cyconv._threads, "_num_threads", 2)
+    assert _plans.streaming_threads(64 * 10 * 24 * 24) == 1   # mnist_cnn's relu1 / pool1
+    assert _plans.streaming_threads(64 * 32 * 32 * 32) == 2   # the CIFAR net's relu1
+    monkeypatch.setattr(cyconv._threads, "_num_threads", 1)
+    assert _plans.streaming_threads(10 ** 9) == 1
+
+
+@pytest.mark.parametrize("need_dx", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("shape", [(2, 9, 1), (1, 6, 5), (7, 3, 2), (2, 5, 9), (33, 17, 3)],
+                         ids=["one-feature", "one-row", "rows>features", "features>rows", "odd"])
+def test_one_region_backward_matches_reference_in_every_split(shape, dtype, need_dx, threads,
+                                                              rng):
+    n, fan_in, fan_out = shape
+    x = rng.standard_normal((n, fan_in)).astype(dtype)
+    w = rng.standard_normal((fan_out, fan_in)).astype(dtype)
+    b = rng.standard_normal(fan_out).astype(dtype)
+    y, cache = F.dense_forward(x, w, b)
+    dout = rng.standard_normal(y.shape).astype(dtype)
+    dx, dw, db = F.dense_backward(dout, cache, need_dx=need_dx)
+    rdx, rdw, rdb = R.dense_backward(dout, x, w, True)
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dw, rdw, **tol)
+    np.testing.assert_allclose(db, rdb, **tol)
+    if need_dx:
+        np.testing.assert_allclose(dx, rdx, **tol)
+    else:
+        assert dx is None
+
+
+def test_flatten_backward_checks_dout_against_its_forward():
+    from cyconv.layers import Flatten
+    flatten = Flatten()
+    out = flatten.forward(np.zeros((2, 3, 4, 5)))
+    assert flatten.backward(np.ones_like(out)).shape == (2, 3, 4, 5)
+    with pytest.raises(ValueError, match=r"dout \(2, 59\) must be \(2, 60\)"):
+        flatten.backward(np.ones((2, 59)))
