@@ -16,8 +16,8 @@ from .shapes.geometry import check_padding_reach, conv_output_size, normalize_pa
 from .shapes.geometry import pool_window_geometry
 
 __all__ = ["ConvGeometry", "PoolGeometry", "check_generation", "check_pool_generation", "conv_chunk",
-           "conv_geometry", "dense_threads", "kept_columns", "num_threads", "pool_geometry",
-           "pool_indices", "scratch", "source_index", "streaming_threads", "threads_for_chunks"]
+           "conv_geometry", "conv_threads", "dense_threads", "kept_columns", "num_threads",
+           "pool_geometry", "pool_indices", "scratch", "source_index", "streaming_threads", "threads_for_chunks"]
 
 # Below this many multiply-adds (or element visits) a kernel runs on one thread: waking a
 # sleeping OpenMP thread (OMP_WAIT_POLICY=PASSIVE) costs tens of microseconds, more than the
@@ -218,6 +218,11 @@ def conv_geometry(chw, w_shape, stride, padding, padding_mode, layer, dilation=1
 # from 3 × 128 Ki = 384 Ki values per thread: two threads only where they were faster.
 _GEMM_WORK_FACTOR = 128
 _STREAMING_WORK_FACTOR = 3
+# A convolution's multiply-adds cost more than a dense GEMM's (im2col, col2im, small GEMMs):
+# mnist_cnn's conv2 runs ~20 M a millisecond on one thread, so from 4 Mi per thread (about
+# 0.2 ms each) the second thread saves more than it costs to wake. At batch 8 every layer of
+# mnist_cnn stays on one thread; at batch 64 both convolutions split.
+_CONV_WORK_FACTOR = 32
 
 
 def _threads_for(work, factor):
@@ -229,6 +234,11 @@ def _threads_for(work, factor):
 def dense_threads(multiply_adds):
     """The thread count for a dense kernel call doing ``multiply_adds`` multiply-adds."""
     return _threads_for(multiply_adds, _GEMM_WORK_FACTOR)
+
+
+def conv_threads(multiply_adds):
+    """The thread count for a convolution kernel call doing ``multiply_adds`` multiply-adds."""
+    return _threads_for(multiply_adds, _CONV_WORK_FACTOR)
 
 
 def streaming_threads(values):

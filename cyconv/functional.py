@@ -106,7 +106,7 @@ def conv2d_forward(x, w, b=None, *, stride=1, padding=0, padding_mode="zeros", w
     OH, OW = geometry.out_hw
     # K: one filter's weights (its group's channels); the columns hold every channel's, G·K.
     P, K = OH * OW, Cg * KH * KW
-    nt = _num_threads(N * F * P * K)
+    nt = _plans.conv_threads(N * F * P * K)
     chunk = _plans.conv_chunk(N, K * groups, P, nt)
     nt = _plans.threads_for_chunks(nt, N, chunk)
     width = K * groups * chunk * P
@@ -141,7 +141,7 @@ def conv2d_backward(dout, cache, *, need_dx=True, layer="Conv2D"):
                          f"{_fmt((N, F, OH, OW))}")
     K, P = C * KH * KW, OH * OW
     G = cache.groups
-    nt = _num_threads(N * F * P * K)
+    nt = _plans.conv_threads(N * F * P * K * (2 if need_dx else 1))
     kept = cache.columns is not None
     if kept:
         _plans.check_generation(cache.workspace, cache.generation, layer)

@@ -19,6 +19,15 @@ def test_small_dense_layers_stay_on_one_thread(monkeypatch):
     assert _plans.dense_threads(64 * 4096 * 128) == 2         # the CIFAR net's dense1
 
 
+def test_convolutions_split_only_where_a_second_thread_pays(monkeypatch):
+    monkeypatch.setattr(cyconv._threads, "_num_threads", 2)
+    conv1, conv2 = 10 * 24 * 24 * 25, 20 * 8 * 8 * 250      # mnist_cnn, per sample
+    assert _plans.conv_threads(8 * conv1) == 1 and _plans.conv_threads(8 * conv2) == 1
+    assert _plans.conv_threads(64 * conv1) == 2 and _plans.conv_threads(64 * conv2) == 2
+    monkeypatch.setattr(cyconv._threads, "_num_threads", 1)
+    assert _plans.conv_threads(10 ** 9) == 1
+
+
 def test_memory_bound_kernels_split_only_large_arrays(monkeypatch):
     monkeypatch.setattr(cyconv._threads, "_num_threads", 2)
     assert _plans.streaming_threads(64 * 10 * 24 * 24) == 1   # mnist_cnn's relu1 / pool1
