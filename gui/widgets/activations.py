@@ -79,6 +79,22 @@ def layer_pictures(sample: SampleView) -> list[LayerPicture]:
     return pictures
 
 
+def same_sample(sample: SampleView, other: SampleView) -> bool:
+    """Whether two SampleViews show the same sample with the same values in every layer."""
+    if sample is other:
+        return True
+    if (sample.source, sample.index, sample.label) != (other.source, other.index, other.label):
+        return False
+    arrays = [(sample.image, other.image), (sample.probabilities, other.probabilities)]
+    if len(sample.outputs) != len(other.outputs):
+        return False
+    for (name, kind, values), (other_name, other_kind, other_values) in zip(sample.outputs, other.outputs):
+        if (name, kind) != (other_name, other_kind):
+            return False
+        arrays.append((values, other_values))
+    return all(a is b or (a.shape == b.shape and np.array_equal(a, b)) for a, b in arrays)
+
+
 def layer_images(sample: SampleView) -> list[np.ndarray]:
     """What each layer's panel shows (LayerPicture.image of layer_pictures)."""
     return [picture.image() for picture in layer_pictures(sample)]
@@ -252,7 +268,11 @@ class ActivationsView(QtWidgets.QWidget):
         previous = None if self.sample is None else (self.sample.source, self.sample.index)
         if previous is not None and previous != (sample.source, sample.index):
             self.live.clear()
-        self.sample, self.convs = sample, tuple(convs)
+        unchanged = self.sample is not None and same_sample(sample, self.sample)
+        self.convs = tuple(convs)
+        if unchanged:                       # the same maps again (paused, a tab shown again): nothing to draw
+            return
+        self.sample = sample
         key = tuple((name, values.shape) for name, _, values in sample.outputs)
         if key != self._layout_key:
             self._remove_panels()

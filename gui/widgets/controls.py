@@ -187,4 +187,6 @@ class TrainingControls(QtWidgets.QWidget):
 
     def show_status(self, text: str, *, error: bool = False) -> None:
         self.status.setText(text)
-        self.status.setStyleSheet("color: #c00000;" if error else "")
+        style = "color: #c00000;" if error else ""
+        if self.status.styleSheet() != style:       # a new style sheet re-polishes the label
+            self.status.setStyleSheet(style)

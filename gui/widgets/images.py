@@ -173,6 +173,9 @@ class ImagePanel(QtWidgets.QWidget):
         self._labels: list[pg.TextItem] = []
         self._labels_key = None
         self._values: list[pg.TextItem] = []
+        self._cells: list[tuple] = []
+        self._axis_titles: dict[str, str] = {}
+        self._axis_ticks: dict[str, list] = {}                 # (row, col, text, strong) of each value written
         self._headroom = 0.0
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -247,6 +250,10 @@ class ImagePanel(QtWidgets.QWidget):
         """Index ticks [(position, text), ...] on the top and left axes (panels made with axes=True)."""
         for name, ticks in (("top", top), ("left", left)):
             if ticks is not None:
+                ticks = list(ticks)
+                if self._axis_ticks.get(name) == ticks:      # the next picture: same ticks, no new axis layout
+                    continue
+                self._axis_ticks[name] = ticks
                 axis = self.plot.getAxis(name)
                 if isinstance(axis, UprightNamesAxis):
                     axis.set_names(ticks)
@@ -261,8 +268,11 @@ class ImagePanel(QtWidgets.QWidget):
             self.plot.getAxis(name).setStyle(tickFont=font)
 
     def set_axis_labels(self, *, top: str | None = None, left: str | None = None) -> None:
+        """Titles of the top and left axes; a title already shown is left alone (setting it
+        lays the axis out again)."""
         for name, text in (("top", top), ("left", left)):
-            if text is not None:
+            if text is not None and self._axis_titles.get(name) != text:
+                self._axis_titles[name] = text
                 self.plot.setLabel(name, text)
 
     def set_tile_labels(self, origins, texts, *, above: bool = False) -> None:
@@ -292,19 +302,34 @@ class ImagePanel(QtWidgets.QWidget):
 
     def set_cell_values(self, values: np.ndarray | None, levels: tuple[float, float] = (-1.0, 1.0)) -> None:
         """Write each value of a small (H, W) image in its pixel (None removes them); white on
-        the strong colours at either end of `levels`, black elsewhere."""
-        for text in self._values:
-            self.box.removeItem(text)
-        self._values = []
+        the strong colours at either end of `levels`, black elsewhere.
+
+        The text items are kept and only their texts and colours change: a new set of items for
+        every picture cost more than the rest of the filters view's drawing together."""
         if values is None:
-            return
+            values = np.zeros((0, 0))
+        values = np.asarray(values, dtype=np.float64)
         peak = max(abs(levels[0]), abs(levels[1])) or 1.0
-        for (row, col), value in np.ndenumerate(np.asarray(values, dtype=np.float64)):
-            text = pg.TextItem(f"{value:.2g}", color="w" if abs(value) > 0.6 * peak else (20, 20, 20), anchor=(0.5, 0.5))
-            text.setPos(col + 0.5, row + 0.5)
+        cells = [(row, col, f"{value:.2g}", abs(value) > 0.6 * peak) for (row, col), value in np.ndenumerate(values)]
+        if cells == self._cells:
+            return
+        while len(self._values) > len(cells):
+            self.box.removeItem(self._values.pop())
+        while len(self._values) < len(cells):
+            text = pg.TextItem("", anchor=(0.5, 0.5))
             text.setZValue(6)
             self.box.addItem(text)
             self._values.append(text)
+        drawn = self._cells + [None] * (len(cells) - len(self._cells))
+        for text, cell, before in zip(self._values, cells, drawn):
+            row, col, written, strong = cell
+            if before is None or before[:2] != (row, col):
+                text.setPos(col + 0.5, row + 0.5)
+            if before is None or before[2] != written:
+                text.setPlainText(written)
+            if before is None or before[3] != strong:
+                text.setColor("w" if strong else _LABEL_COLOUR)
+        self._cells = cells
 
     @property
     def cell_values(self) -> list[str]:

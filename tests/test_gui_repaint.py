@@ -1,0 +1,162 @@
+"""The live views redraw only what changed: the same snapshot twice builds nothing new, a new
+one is drawn; the progress line is throttled. Each test counts the work done (calls, items
+made), never wall-clock time. Runs offscreen (conftest sets QT_QPA_PLATFORM).
+"""
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from cyconv import introspect, presets  # noqa: E402
+from cyconv._arrays import read_only as frozen, softmax  # noqa: E402
+from cyconv.lab import i18n  # noqa: E402
+from cyconv.lab.snapshots import SampleView  # noqa: E402
+from cyconv.train import StepReport  # noqa: E402
+from gui.widgets.activations import ActivationsView, same_sample  # noqa: E402
+from gui.widgets.filters import FiltersView, same_weights  # noqa: E402
+from gui.widgets.images import ImagePanel  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def english():
+    i18n.set_language("en")
+    yield
+    i18n.set_language("en")
+
+
+@pytest.fixture(scope="module")
+def mnist_cnn():
+    return presets.build("mnist_cnn", seed=0)
+
+
+def _copied_convs(model, scale=1.0):
+    """ConvLayerViews of `model` whose weights are new arrays (a snapshot made again), times `scale`."""
+    convs = introspect.conv_layers(model)
+    return tuple(type(conv)(**{**conv.__dict__, "weights": frozen(np.array(conv.weights) * scale)})
+                 for conv in convs)
+
+
+def _count_calls(monkeypatch, owner, name):
+    """Wrap owner.name so that every call is counted; returns the list of calls' first arguments."""
+    calls = []
+    original = getattr(owner, name)
+
+    def counted(self, *args, **kwargs):
+        calls.append(args[0] if args else None)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
+# -- filters -------------------------------------------------------------------------------------
+def test_the_same_weights_twice_draw_the_filters_once(qtbot, monkeypatch, mnist_cnn):
+    view = FiltersView()
+    qtbot.addWidget(view)
+    drawn = _count_calls(monkeypatch, ImagePanel, "set_values")
+    view.show_filters(_copied_convs(mnist_cnn))
+    first = len(drawn)
+    assert first == 3                               # overview, the filter's channels, the kernel
+    view.show_filters(_copied_convs(mnist_cnn))     # equal weights in new arrays: nothing to draw
+    assert len(drawn) == first
+    view.show_filters(_copied_convs(mnist_cnn, scale=2.0))
+    assert len(drawn) == 2 * first
+    np.testing.assert_array_equal(view.kernel.values, np.array(mnist_cnn["conv1"].params["W"])[0, 0] * 2.0)
+
+
+def test_same_weights_compares_names_and_values(mnist_cnn):
+    convs = _copied_convs(mnist_cnn)
+    assert same_weights(convs, _copied_convs(mnist_cnn))
+    assert not same_weights(convs, _copied_convs(mnist_cnn, scale=1.5))
+    assert not same_weights(convs, convs[:1])
+    renamed = (type(convs[0])(**{**convs[0].__dict__, "name": "other"}),) + convs[1:]
+    assert not same_weights(convs, renamed)
+
+
+def test_the_kernels_numbers_keep_their_items_and_follow_new_weights(qtbot, mnist_cnn):
+    view = FiltersView()
+    qtbot.addWidget(view)
+    view.show_filters(_copied_convs(mnist_cnn))
+    items = list(view.kernel._values)
+    assert len(items) == 25
+    view.show_filters(_copied_convs(mnist_cnn, scale=-3.0))
+    assert view.kernel._values == items             # the same 25 text items, new texts
+    weights = np.array(mnist_cnn["conv1"].params["W"])[0, 0] * -3.0
+    assert view.kernel.cell_values == [f"{w:.2g}" for w in weights.ravel()]
+    view.kernel.set_cell_values(None)
+    assert view.kernel.cell_values == [] and view.kernel._values == []
+
+
+def test_axis_ticks_and_titles_are_set_only_when_they_change(qtbot, monkeypatch, mnist_cnn):
+    view = FiltersView()
+    qtbot.addWidget(view)
+    view.show_filters(_copied_convs(mnist_cnn))
+    view.layer_box.setCurrentIndex(1)                # 10 channels: the overview has axes
+    axis = view.overview.plot.getAxis("left")
+    ticks = _count_calls(monkeypatch, type(axis), "setTicks")
+    titles = _count_calls(monkeypatch, type(axis), "setLabel")
+    view.show_filters(_copied_convs(mnist_cnn, scale=0.5))
+    assert ticks == [] and titles == []
+    assert [text for _, text in view.overview.plot.getAxis("left")._tickLevels[0]][:2] == ["0", "2"]   # 20 filters: every 2nd
+
+
+# -- activations ---------------------------------------------------------------------------------
+def _sample(model, seed=0, index=0):
+    x = np.random.default_rng(seed).random(model.input_shape).astype(np.float32)
+    outputs = tuple((name, kind, frozen(np.array(values))) for name, kind, values in introspect.activations(model, x))
+    return SampleView(source="eval", index=index, label=3, image=frozen(x), outputs=outputs,
+                      probabilities=frozen(softmax(outputs[-1][2])))
+
+
+def test_the_same_sample_twice_draws_the_maps_once(qtbot, monkeypatch, mnist_cnn):
+    view = ActivationsView()
+    qtbot.addWidget(view)
+    view.complete()
+    convs = introspect.conv_layers(mnist_cnn)
+    view.show_sample(_sample(mnist_cnn), convs)
+    view.complete()
+    drawn = _count_calls(monkeypatch, ImagePanel, "set_values")
+    view.show_sample(_sample(mnist_cnn), convs)     # equal values in new arrays
+    assert drawn == []
+    view.show_sample(_sample(mnist_cnn, seed=1), convs)
+    maps = sum(1 for _, _, values in view.sample.outputs if values.ndim == 3)
+    assert len(drawn) == maps
+    np.testing.assert_array_equal(view.sample.image, _sample(mnist_cnn, seed=1).image)
+
+
+def test_same_sample_looks_at_every_value(mnist_cnn):
+    sample = _sample(mnist_cnn)
+    assert same_sample(sample, _sample(mnist_cnn))
+    assert not same_sample(sample, _sample(mnist_cnn, seed=1))
+    assert not same_sample(sample, _sample(mnist_cnn, index=1))
+    outputs = list(sample.outputs)
+    name, kind, values = outputs[-2]
+    changed = np.array(values)
+    changed.flat[0] += 1.0
+    outputs[-2] = (name, kind, frozen(changed))
+    assert not same_sample(sample, SampleView(**{**sample.__dict__, "outputs": tuple(outputs)}))
+
+
+# -- the progress line ---------------------------------------------------------------------------
+def test_progress_is_redrawn_at_most_four_times_a_second(lab_window, monkeypatch):
+    import gui.main_window as main_window
+
+    window = lab_window()
+    window.timer.stop()                               # the test drives the timer
+    clock = [1000.0]
+    monkeypatch.setattr(main_window.time, "monotonic", lambda: clock[0])
+    painted = []
+    monkeypatch.setattr(window, "_paint_progress", lambda: painted.append(window.latest_step.step))
+    window.session = type("Run", (), {"total_steps": 100, "epochs": 2})()
+    for step in range(1, 21):                         # 20 steps, 1/64 s apart
+        window.latest_step = StepReport(epoch=1, step=step, batch=step, batches_per_epoch=50, loss=1.0,
+                                        accuracy=0.5, seconds=0.01, lr=0.1)
+        window._dirty.add("progress")
+        window.repaint_views()
+        clock[0] += 1 / 64
+    assert painted == [1, 17]                         # at 0 s and at 0.25 s
+    clock[0] += 0.5
+    window.repaint_views()                            # the last step is drawn once it is due
+    assert painted == [1, 17, 20]
+    window.repaint_views()
+    assert painted == [1, 17, 20]                     # nothing new: nothing drawn
