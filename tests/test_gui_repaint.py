@@ -73,18 +73,18 @@ def test_same_weights_compares_names_and_values(mnist_cnn):
     assert not same_weights(convs, renamed)
 
 
-def test_the_kernels_numbers_keep_their_items_and_follow_new_weights(qtbot, mnist_cnn):
+def test_the_kernels_numbers_are_one_item_that_follows_new_weights(qtbot, mnist_cnn):
     view = FiltersView()
     qtbot.addWidget(view)
     view.show_filters(_copied_convs(mnist_cnn))
-    items = list(view.kernel._values)
-    assert len(items) == 25
+    items = list(view.kernel.box.addedItems)
+    assert len(view.kernel.cell_values) == 25
     view.show_filters(_copied_convs(mnist_cnn, scale=-3.0))
-    assert view.kernel._values == items             # the same 25 text items, new texts
+    assert view.kernel.box.addedItems == items          # no item made or removed: new texts only
     weights = np.array(mnist_cnn["conv1"].params["W"])[0, 0] * -3.0
     assert view.kernel.cell_values == [f"{w:.2g}" for w in weights.ravel()]
     view.kernel.set_cell_values(None)
-    assert view.kernel.cell_values == [] and view.kernel._values == []
+    assert view.kernel.cell_values == [] and view.kernel.box.addedItems == items
 
 
 def test_axis_ticks_and_titles_are_set_only_when_they_change(qtbot, monkeypatch, mnist_cnn):

@@ -20,11 +20,13 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from cyconv.lab import render
 from .colorbar import ColorBar
+from .marks import TextMarks
 
 #: Colour tables, built once.
 _LUTS: dict[str, np.ndarray] = {}
 _MARK_PEN = (255, 160, 0)
 _LABEL_COLOUR = (20, 20, 20)
+_STRONG_COLOUR = (255, 255, 255)             # a number on the strong colours at a scale's ends
 _LABEL_FILL = (255, 255, 255, 190)
 
 
@@ -170,12 +172,11 @@ class ImagePanel(QtWidgets.QWidget):
         self.box.addItem(self.item)
         self.colormap = colormap
         self.marker: QtWidgets.QGraphicsRectItem | None = None
-        self._labels: list[pg.TextItem] = []
-        self._labels_key = None
-        self._values: list[pg.TextItem] = []
-        self._cells: list[tuple] = []
+        self.tile_marks, self.cell_marks = TextMarks(fill=_LABEL_FILL, z=5), TextMarks(z=6)
+        for marks in (self.tile_marks, self.cell_marks):
+            self.box.addItem(marks, ignoreBounds=True)
         self._axis_titles: dict[str, str] = {}
-        self._axis_ticks: dict[str, list] = {}                 # (row, col, text, strong) of each value written
+        self._axis_ticks: dict[str, list] = {}
         self._headroom = 0.0
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -278,62 +279,28 @@ class ImagePanel(QtWidgets.QWidget):
     def set_tile_labels(self, origins, texts, *, above: bool = False) -> None:
         """Small numbers at each tile's top-left corner (image positions (top, left)): over the
         corner, or `above` it in the gap (set `headroom` for the first row)."""
-        texts = list(texts)
-        origins = list(origins)
-        key = (tuple(origins), tuple(texts), above)
-        if key == self._labels_key:                  # the next sample: the same numbers in the same places
-            return
-        self._labels_key = key
-        while len(self._labels) > len(texts):
-            self.box.removeItem(self._labels.pop())
-        while len(self._labels) < len(texts):
-            label = pg.TextItem(color=_LABEL_COLOUR, fill=_LABEL_FILL)
-            label.setZValue(5)
-            self.box.addItem(label)
-            self._labels.append(label)
-        for label, (top, left), text in zip(self._labels, origins, texts):
-            label.setAnchor((0, 1) if above else (0, 0))
-            label.setText(text)
-            label.setPos(left - 0.5 if above else left, top)
+        anchor = (0, 1) if above else (0, 0)
+        self.tile_marks.set_marks((left - 0.5 if above else left, top, text, anchor, _LABEL_COLOUR)
+                                  for (top, left), text in zip(origins, texts))
 
     @property
     def tile_labels(self) -> list[str]:
-        return [label.toPlainText() for label in self._labels]
+        return self.tile_marks.texts
 
     def set_cell_values(self, values: np.ndarray | None, levels: tuple[float, float] = (-1.0, 1.0)) -> None:
         """Write each value of a small (H, W) image in its pixel (None removes them); white on
-        the strong colours at either end of `levels`, black elsewhere.
-
-        The text items are kept and only their texts and colours change: a new set of items for
-        every picture cost more than the rest of the filters view's drawing together."""
+        the strong colours at either end of `levels`, black elsewhere."""
         if values is None:
-            values = np.zeros((0, 0))
-        values = np.asarray(values, dtype=np.float64)
-        peak = max(abs(levels[0]), abs(levels[1])) or 1.0
-        cells = [(row, col, f"{value:.2g}", abs(value) > 0.6 * peak) for (row, col), value in np.ndenumerate(values)]
-        if cells == self._cells:
+            self.cell_marks.set_marks(())
             return
-        while len(self._values) > len(cells):
-            self.box.removeItem(self._values.pop())
-        while len(self._values) < len(cells):
-            text = pg.TextItem("", anchor=(0.5, 0.5))
-            text.setZValue(6)
-            self.box.addItem(text)
-            self._values.append(text)
-        drawn = self._cells + [None] * (len(cells) - len(self._cells))
-        for text, cell, before in zip(self._values, cells, drawn):
-            row, col, written, strong = cell
-            if before is None or before[:2] != (row, col):
-                text.setPos(col + 0.5, row + 0.5)
-            if before is None or before[2] != written:
-                text.setPlainText(written)
-            if before is None or before[3] != strong:
-                text.setColor("w" if strong else _LABEL_COLOUR)
-        self._cells = cells
+        peak = max(abs(levels[0]), abs(levels[1])) or 1.0
+        self.cell_marks.set_marks(
+            (col + 0.5, row + 0.5, f"{value:.2g}", (0.5, 0.5), _STRONG_COLOUR if abs(value) > 0.6 * peak else _LABEL_COLOUR)
+            for (row, col), value in np.ndenumerate(np.asarray(values, dtype=np.float64)))
 
     @property
     def cell_values(self) -> list[str]:
-        return [text.toPlainText() for text in self._values]
+        return self.cell_marks.texts
 
     def mark(self, rect: tuple[float, float, float, float] | None) -> None:
         """Outline `rect` (left, top, width, height) in image pixels, or remove the outline."""
