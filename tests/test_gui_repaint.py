@@ -160,3 +160,55 @@ def test_progress_is_redrawn_at_most_four_times_a_second(lab_window, monkeypatch
     assert painted == [1, 17, 20]
     window.repaint_views()
     assert painted == [1, 17, 20]                     # nothing new: nothing drawn
+
+
+# -- colour bars and the progress bar ------------------------------------------------------------
+def test_a_colour_bar_is_drawn_anew_only_for_a_new_scale_or_size(qtbot):
+    from gui.widgets.colorbar import ColorBar
+    from gui.widgets.images import lookup_table
+
+    bar = ColorBar()
+    qtbot.addWidget(bar)
+    bar.resize(60, 300)
+    bar.set_scale((-1.0, 1.0), lookup_table("diverging"))
+    first = bar.grab().toImage()
+    assert bar.renders == 1
+    bar.repaint()
+    bar.set_scale((-1.0, 1.0), lookup_table("diverging"))      # the same scale again
+    assert bar.grab().toImage() == first and bar.renders == 1
+    bar.set_scale((-2.0, 2.0), lookup_table("diverging"))
+    changed = bar.grab().toImage()
+    assert bar.renders == 2 and changed != first and bar.labels() == ["-2", "-1", "0", "1", "2"]
+    bar.resize(60, 200)
+    assert bar.grab().toImage().height() == 200 and bar.renders == 3
+    top, bottom = changed.pixelColor(8, 10), changed.pixelColor(8, 289)    # high end red, low end blue
+    assert top.red() > top.blue() and bottom.blue() > bottom.red()
+
+
+def test_the_progress_bar_paints_with_the_next_frame_not_at_once(qtbot):
+    from PySide6 import QtCore, QtWidgets
+
+    from gui.widgets.controls import FrameProgressBar
+
+    class Paints(QtCore.QObject):
+        count = 0
+
+        def eventFilter(self, watched, event):
+            if event.type() == QtCore.QEvent.Type.Paint:
+                Paints.count += 1
+            return False
+
+    bar = FrameProgressBar()
+    qtbot.addWidget(bar)
+    bar.setRange(0, 100)
+    bar.show()
+    qtbot.waitExposed(bar)
+    QtWidgets.QApplication.processEvents()
+    watcher = Paints()
+    bar.installEventFilter(watcher)
+    before = Paints.count
+    for value in (10, 20, 30):
+        bar.setValue(value)
+    assert Paints.count == before                      # a plain QProgressBar paints three times here
+    qtbot.waitUntil(lambda: Paints.count > before, timeout=2000)
+    assert bar.value() == 30 and bar.text() == "30%"
