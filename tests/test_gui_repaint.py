@@ -212,3 +212,42 @@ def test_the_progress_bar_paints_with_the_next_frame_not_at_once(qtbot):
     assert Paints.count == before                      # a plain QProgressBar paints three times here
     qtbot.waitUntil(lambda: Paints.count > before, timeout=2000)
     assert bar.value() == 30 and bar.text() == "30%"
+
+
+def test_a_new_scale_never_narrows_the_colour_bar(qtbot):
+    """Narrower numbers keep the bar's width: a bar that followed them laid its panel out again
+    and resized the image beside it (which then painted twice)."""
+    from gui.widgets.colorbar import ColorBar
+    from gui.widgets.images import lookup_table
+
+    bar = ColorBar()
+    qtbot.addWidget(bar)
+    bar.set_scale((-0.123, 0.123), lookup_table("diverging"))
+    wide = bar.sizeHint().width()
+    bar.set_scale((-1.0, 1.0), lookup_table("diverging"))
+    assert bar.sizeHint().width() == wide
+    bar.set_scale((-12345.0, 12345.0), lookup_table("diverging"))
+    assert bar.sizeHint().width() > wide                      # wider numbers get their room
+
+
+def test_a_new_picture_of_the_same_size_paints_its_view_once(qtbot, monkeypatch):
+    from pyqtgraph.graphicsItems.ImageItem import ImageItem
+    from PySide6 import QtWidgets
+
+    paints = _count_calls(monkeypatch, ImageItem, "paint")     # before the item exists (Qt looks it up once)
+    panel = ImagePanel(colormap="diverging", colorbar=True, fixed_height=240)
+    qtbot.addWidget(panel)
+    panel.resize(500, 300)
+    panel.show()
+    qtbot.waitExposed(panel)
+    rng = np.random.default_rng(0)
+    panel.set_values(rng.normal(size=(60, 60)), (-0.123, 0.123), "diverging")
+    panel.set_tile_labels([(0, 0), (0, 30)], ["0", "1"])
+    for _ in range(5):
+        QtWidgets.QApplication.processEvents()
+    for scale in (1.0, 2.0, 0.5):
+        before = len(paints)
+        panel.set_values(rng.normal(size=(60, 60)) * scale, (-0.1 * scale, 0.1 * scale), "diverging")
+        for _ in range(5):
+            QtWidgets.QApplication.processEvents()
+        assert len(paints) - before == 1

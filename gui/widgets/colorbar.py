@@ -34,26 +34,35 @@ class ColorBar(QtWidgets.QWidget):
         self._pixmap: QtGui.QPixmap | None = None       # the whole bar with its numbers, as last drawn
         self._drawn_key = None
         self.renders = 0                                # how often the bar was drawn anew (tests)
+        self._widest = self._label_widths()             # the widest numbers shown so far (pixels)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Expanding)
 
     def sizeHint(self) -> QtCore.QSize:
-        return QtCore.QSize(_BAR_WIDTH + self._label_widths() + 12, 80)
+        return QtCore.QSize(_BAR_WIDTH + self._widest + 12, 80)
 
     def set_scale(self, levels: tuple[float, float], lut: np.ndarray) -> None:
         """Show `lut` (K, 3) uint8 on `levels` (low, high)."""
         levels = (float(levels[0]), float(levels[1]))
         if levels == self.levels and lut is self._lut:
             return
-        widths = self._label_widths()
         self.levels = levels
         if lut is not self._lut:
             self._lut = lut
             column = np.ascontiguousarray(lut[::-1].reshape(-1, 1, 3))       # the top row is the high end
             self._image = QtGui.QImage(column.data, 1, column.shape[0], 3, QtGui.QImage.Format.Format_RGB888).copy()
             self._scaled, self._drawn_key = None, None
-        if self._label_widths() != widths:         # a relayout only when the numbers need more room
+        # The bar only widens: narrowing and widening with every new scale laid the panel out
+        # again and resized its image view, which then painted twice.
+        if self._label_widths() > self._widest:
+            self._widest = self._label_widths()
             self.updateGeometry()
         self.update()
+
+    def changeEvent(self, event) -> None:
+        if event.type() == QtCore.QEvent.Type.FontChange:      # other letters: measure again
+            self._widest = self._label_widths()
+            self.updateGeometry()
+        super().changeEvent(event)
 
     def _label_widths(self) -> int:
         metrics = self.fontMetrics()
