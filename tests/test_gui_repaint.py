@@ -251,3 +251,36 @@ def test_a_new_picture_of_the_same_size_paints_its_view_once(qtbot, monkeypatch)
         for _ in range(5):
             QtWidgets.QApplication.processEvents()
         assert len(paints) - before == 1
+
+
+# -- curves --------------------------------------------------------------------------------------
+def test_epoch_and_rate_lines_are_added_once_and_kept(qtbot):
+    from gui.widgets.curves import CurvesView
+
+    view = CurvesView()
+    qtbot.addWidget(view)
+    lr = 0.01
+    for step in range(1, 26):
+        if step == 18:
+            lr = 0.001
+        view.add_step(step, 1.0 / step, 0.5, lr=lr)
+        if step % 10 == 0:
+            view.add_epoch(step, 0.5, 0.5)
+        view.refresh(force=True)
+        if step == 15:
+            first_epoch_line = view.epoch_lines[0]
+    assert [line.value() for line in view.epoch_lines] == [10.5, 20.5]
+    assert view.epoch_lines[0] is first_epoch_line            # kept, not drawn again
+    assert [line.value() for line in view.lr_lines] == [17.5]
+    lr_line = view.lr_lines[0]
+    for step in range(26, 32):
+        view.add_step(step, 1.0 / step, 0.5, lr=lr)
+        view.refresh(force=True)
+    assert view.epoch_lines[:2] == [first_epoch_line, view.epoch_lines[1]] and view.lr_lines == [lr_line]
+    i18n.set_language("ko")
+    view.retranslate()                                          # new labels: new lines
+    assert view.epoch_lines[0] is not first_epoch_line and view.epoch_lines[0].label.toPlainText() == "에폭 2"
+    items = [item for item in view.plot_item.items if item.__class__.__name__ == "InfiniteLine"]
+    assert len(items) == 3                                      # the old ones are gone from the plot
+    view.clear()
+    assert view.epoch_lines == [] and view.lr_lines == []
