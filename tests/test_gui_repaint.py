@@ -284,3 +284,28 @@ def test_epoch_and_rate_lines_are_added_once_and_kept(qtbot):
     assert len(items) == 3                                      # the old ones are gone from the plot
     view.clear()
     assert view.epoch_lines == [] and view.lr_lines == []
+
+
+# -- images ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("colormap, rgb", [("grey", False), ("viridis", False), ("diverging", True)])
+def test_a_picture_is_kept_in_the_format_painted_fastest_with_the_same_colours(qtbot, colormap, rgb):
+    from PySide6 import QtGui
+
+    from cyconv.lab import render
+    from gui.widgets.images import lookup_table
+
+    panel = ImagePanel(colormap=colormap)
+    qtbot.addWidget(panel)
+    values = np.random.default_rng(3).normal(size=(7, 9))
+    if rgb:
+        panel.set_values(values, (-2.0, 2.0), colormap)
+        expected = np.rint(render.colorize(values, (-2.0, 2.0), lookup_table(colormap)) * 255)
+    else:
+        image = np.clip(values / 4 + 0.5, 0, 1)
+        panel.set_image(image)
+        expected = lookup_table(colormap)[np.clip((image * 256).astype(int), 0, 255)]
+    panel.item.render()
+    qimage = panel.item.qimage
+    assert qimage.format() == QtGui.QImage.Format.Format_ARGB32_Premultiplied
+    drawn = np.array([[qimage.pixelColor(col, row).getRgb()[:3] for col in range(9)] for row in range(7)])
+    np.testing.assert_allclose(drawn, expected, atol=1)

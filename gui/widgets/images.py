@@ -28,6 +28,7 @@ _MARK_PEN = (255, 160, 0)
 _LABEL_COLOUR = (20, 20, 20)
 _STRONG_COLOUR = (255, 255, 255)             # a number on the strong colours at a scale's ends
 _LABEL_FILL = (255, 255, 255, 190)
+_PAINT_FORMAT = QtGui.QImage.Format.Format_ARGB32_Premultiplied
 
 
 def lookup_table(name: str) -> np.ndarray:
@@ -53,6 +54,13 @@ class ClickableImageItem(pg.ImageItem):
     def __init__(self):
         super().__init__(axisOrder="row-major")
         self.setAcceptHoverEvents(True)
+
+    def render(self):
+        """pyqtgraph's picture, converted once to the format QPainter draws without converting:
+        an RGB888 image was converted again at every paint, nine times the cost of the blit."""
+        super().render()
+        if self.qimage is not None and self.qimage.format() != _PAINT_FORMAT:
+            self.qimage = self.qimage.convertToFormat(_PAINT_FORMAT)
 
     def hoverEvent(self, event):
         if self.image is None or event.isExit():
