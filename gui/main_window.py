@@ -356,6 +356,8 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.latest_pictures = pictures
         self._dirty.update(("filters", "activations"))
+        if pictures.sample is not None and TABS[self.tabs.currentIndex()] != "activations":
+            self.views["activations"].prepare(pictures.sample)      # its panels, built while hidden
 
     def _store_evaluation(self, evaluation) -> None:
         if self.session is None:

@@ -309,3 +309,25 @@ def test_a_picture_is_kept_in_the_format_painted_fastest_with_the_same_colours(q
     assert qimage.format() == QtGui.QImage.Format.Format_ARGB32_Premultiplied
     drawn = np.array([[qimage.pixelColor(col, row).getRgb()[:3] for col in range(9)] for row in range(7)])
     np.testing.assert_allclose(drawn, expected, atol=1)
+
+
+def test_panels_built_while_hidden_are_drawn_not_built_again_when_shown(qtbot, monkeypatch, mnist_cnn):
+    view = ActivationsView()
+    qtbot.addWidget(view)
+    drawn = _count_calls(monkeypatch, ImagePanel, "set_values")
+    sample = _sample(mnist_cnn)
+    view.prepare(sample)
+    qtbot.waitUntil(lambda: len(view.panels) == len(sample.outputs), timeout=3000)
+    assert drawn == [] and view.sample is None                 # built, nothing drawn
+    panels = list(view.panels)
+    view.prepare(_sample(mnist_cnn, seed=1))                   # the same layout: nothing to do
+    assert view.panels == panels
+    view.show_sample(sample, introspect.conv_layers(mnist_cnn))
+    assert view.panels == panels                               # drawn in the panels already there
+    maps = sum(1 for _, _, values in sample.outputs if values.ndim == 3)
+    assert len(drawn) == maps
+    np.testing.assert_array_equal(view.panels[0].values, view._pictures[0].values)
+    shorter = SampleView(**{**sample.__dict__, "outputs": sample.outputs[:3]})
+    view.prepare(shorter)                                      # another layout: its own panels
+    qtbot.waitUntil(lambda: len(view.panels) == 3, timeout=3000)
+    assert all(panel not in panels for panel in view.panels) and view.sample is None

@@ -95,6 +95,11 @@ def same_sample(sample: SampleView, other: SampleView) -> bool:
     return all(a is b or (a.shape == b.shape and np.array_equal(a, b)) for a, b in arrays)
 
 
+def _layout_of(sample: SampleView) -> tuple:
+    """What decides the panels: each output's name and shape."""
+    return tuple((name, values.shape) for name, _, values in sample.outputs)
+
+
 def layer_images(sample: SampleView) -> list[np.ndarray]:
     """What each layer's panel shows (LayerPicture.image of layer_pictures)."""
     return [picture.image() for picture in layer_pictures(sample)]
@@ -273,7 +278,7 @@ class ActivationsView(QtWidgets.QWidget):
         if unchanged:                       # the same maps again (paused, a tab shown again): nothing to draw
             return
         self.sample = sample
-        key = tuple((name, values.shape) for name, _, values in sample.outputs)
+        key = _layout_of(sample)
         if key != self._layout_key:
             self._remove_panels()
             self._layout_key = key
@@ -287,6 +292,25 @@ class ActivationsView(QtWidgets.QWidget):
         for index in range(len(self.panels)):
             self._draw_panel(index)
         self._fill()
+
+    def prepare(self, sample: SampleView) -> None:
+        """Build, without drawing, the panels `sample`'s layers need, one per idle pass: the
+        window calls this while the view is hidden, so that showing it first costs a draw, not
+        a dozen new plots in the middle of training. Nothing to do once they exist."""
+        key = _layout_of(sample)
+        if key == self._layout_key:
+            return
+        self._remove_panels()
+        self.sample, self._layout_key = None, key
+        self._pictures = layer_pictures(sample)
+        self._build_ahead()
+
+    def _build_ahead(self) -> None:
+        # A bound method, not a lambda: Qt drops the timer with the view. show_sample's _fill
+        # takes over once a sample is shown; a new layout removed these panels and starts anew.
+        if self.sample is None and self._layout_key is not None and len(self.panels) < len(self._pictures):
+            self._add_panel()
+            QtCore.QTimer.singleShot(_PASS_PAUSE_MS, self._build_ahead)
 
     def _fill(self) -> None:
         """Add and draw at most _PANELS_PER_PASS new panels, and come back for the rest from the
