@@ -20,6 +20,11 @@ from .widgets.model_editor import ModelEditor
 from .worker import SessionController
 
 REPAINT_INTERVAL_MS = 33
+#: The progress bar and its labels change a little with every step; redrawn at most this often.
+#: QProgressBar.setValue repaints at once (not on the next frame) and the bar is not opaque,
+#: so at the timer's 30 Hz it repainted the controls behind it too, holding the GIL the
+#: training thread needs.
+PROGRESS_INTERVAL_S = 0.25
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -52,6 +57,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.message_box: QtWidgets.QMessageBox | None = None
         self.rate = RateMeter()
         self._dirty: set[str] = set()
+        self._progress_drawn_at = -PROGRESS_INTERVAL_S
         self._build_layout()
         self._build_menus()
         self._connect()
@@ -350,6 +356,8 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.latest_pictures = pictures
         self._dirty.update(("filters", "activations"))
+        if pictures.sample is not None and TABS[self.tabs.currentIndex()] != "activations":
+            self.views["activations"].prepare(pictures.sample)      # its panels, built while hidden
 
     def _store_evaluation(self, evaluation) -> None:
         if self.session is None:
@@ -391,8 +399,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def repaint_views(self) -> None:
         """The timer: draw what changed, on the visible tab only (the others on showing)."""
         current = TABS[self.tabs.currentIndex()]
-        if "progress" in self._dirty:
+        now = time.monotonic()
+        if "progress" in self._dirty and now - self._progress_drawn_at >= PROGRESS_INTERVAL_S:
             self._dirty.discard("progress")
+            self._progress_drawn_at = now
             self._paint_progress()
         if current == "curves":
             self.views["curves"].refresh()
@@ -415,12 +425,13 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         total = self.session.total_steps
         speed = self.rate.rate()
-        self.controls.progress.setValue(min(report.step, total))
-        self.controls.progress_label.setText(tr(
+        controls = self.controls
+        if controls.progress.value() != min(report.step, total):
+            controls.progress.setValue(min(report.step, total))
+        controls.progress_label.setText(tr(
             "train.progress", epoch=report.epoch, epochs=self.session.epochs, step=report.step, total=total,
             rate=speed, eta=format_duration(eta_seconds(report.step, total, speed))))
-        self.controls.metrics_label.setText(tr("train.metrics", loss=report.loss, accuracy=report.accuracy,
-                                               lr=report.lr))
+        controls.metrics_label.setText(tr("train.metrics", loss=report.loss, accuracy=report.accuracy, lr=report.lr))
 
     # -- files ------------------------------------------------------------------------------------
     def _save_dialog(self) -> None:

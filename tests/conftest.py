@@ -14,6 +14,22 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def widgets_of_earlier_tests_deleted(request):
+    """Before a Qt test: delete the widgets earlier tests closed, and collect the garbage, here
+    where no Qt call is on the stack. Left to a later garbage collection, a window's wrapper
+    could be freed inside a Qt call that holds a signal lock (a pyqtgraph item disconnecting
+    from its view), and the window's destructor then waited on that lock for ever."""
+    if "qtbot" in request.fixturenames:
+        import gc
+
+        from PySide6 import QtCore
+
+        QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+        gc.collect()
+    yield
+
+
 @pytest.fixture
 def seed():
     """The seed every random test starts from, so a failure reproduces."""

@@ -79,6 +79,27 @@ def layer_pictures(sample: SampleView) -> list[LayerPicture]:
     return pictures
 
 
+def same_sample(sample: SampleView, other: SampleView) -> bool:
+    """Whether two SampleViews show the same sample with the same values in every layer."""
+    if sample is other:
+        return True
+    if (sample.source, sample.index, sample.label) != (other.source, other.index, other.label):
+        return False
+    arrays = [(sample.image, other.image), (sample.probabilities, other.probabilities)]
+    if len(sample.outputs) != len(other.outputs):
+        return False
+    for (name, kind, values), (other_name, other_kind, other_values) in zip(sample.outputs, other.outputs):
+        if (name, kind) != (other_name, other_kind):
+            return False
+        arrays.append((values, other_values))
+    return all(a is b or (a.shape == b.shape and np.array_equal(a, b)) for a, b in arrays)
+
+
+def _layout_of(sample: SampleView) -> tuple:
+    """What decides the panels: each output's name and shape."""
+    return tuple((name, values.shape) for name, _, values in sample.outputs)
+
+
 def layer_images(sample: SampleView) -> list[np.ndarray]:
     """What each layer's panel shows (LayerPicture.image of layer_pictures)."""
     return [picture.image() for picture in layer_pictures(sample)]
@@ -252,8 +273,12 @@ class ActivationsView(QtWidgets.QWidget):
         previous = None if self.sample is None else (self.sample.source, self.sample.index)
         if previous is not None and previous != (sample.source, sample.index):
             self.live.clear()
-        self.sample, self.convs = sample, tuple(convs)
-        key = tuple((name, values.shape) for name, _, values in sample.outputs)
+        unchanged = self.sample is not None and same_sample(sample, self.sample)
+        self.convs = tuple(convs)
+        if unchanged:                       # the same maps again (paused, a tab shown again): nothing to draw
+            return
+        self.sample = sample
+        key = _layout_of(sample)
         if key != self._layout_key:
             self._remove_panels()
             self._layout_key = key
@@ -267,6 +292,25 @@ class ActivationsView(QtWidgets.QWidget):
         for index in range(len(self.panels)):
             self._draw_panel(index)
         self._fill()
+
+    def prepare(self, sample: SampleView) -> None:
+        """Build, without drawing, the panels `sample`'s layers need, one per idle pass: the
+        window calls this while the view is hidden, so that showing it first costs a draw, not
+        a dozen new plots in the middle of training. Nothing to do once they exist."""
+        key = _layout_of(sample)
+        if key == self._layout_key:
+            return
+        self._remove_panels()
+        self.sample, self._layout_key = None, key
+        self._pictures = layer_pictures(sample)
+        self._build_ahead()
+
+    def _build_ahead(self) -> None:
+        # A bound method, not a lambda: Qt drops the timer with the view. show_sample's _fill
+        # takes over once a sample is shown; a new layout removed these panels and starts anew.
+        if self.sample is None and self._layout_key is not None and len(self.panels) < len(self._pictures):
+            self._add_panel()
+            QtCore.QTimer.singleShot(_PASS_PAUSE_MS, self._build_ahead)
 
     def _fill(self) -> None:
         """Add and draw at most _PANELS_PER_PASS new panels, and come back for the rest from the

@@ -30,25 +30,39 @@ class ColorBar(QtWidgets.QWidget):
         self.levels: tuple[float, float] = (0.0, 1.0)
         self._image: QtGui.QImage | None = None
         self._lut = np.zeros((0, 3), np.uint8)
+        self._scaled: QtGui.QImage | None = None        # the colour table at the bar's size
+        self._pixmap: QtGui.QPixmap | None = None       # the whole bar with its numbers, as last drawn
+        self._drawn_key = None
+        self.renders = 0                                # how often the bar was drawn anew (tests)
+        self._widest = self._label_widths()             # the widest numbers shown so far (pixels)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Expanding)
 
     def sizeHint(self) -> QtCore.QSize:
-        return QtCore.QSize(_BAR_WIDTH + self._label_widths() + 12, 80)
+        return QtCore.QSize(_BAR_WIDTH + self._widest + 12, 80)
 
     def set_scale(self, levels: tuple[float, float], lut: np.ndarray) -> None:
         """Show `lut` (K, 3) uint8 on `levels` (low, high)."""
         levels = (float(levels[0]), float(levels[1]))
         if levels == self.levels and lut is self._lut:
             return
-        widths = self._label_widths()
         self.levels = levels
         if lut is not self._lut:
             self._lut = lut
             column = np.ascontiguousarray(lut[::-1].reshape(-1, 1, 3))       # the top row is the high end
             self._image = QtGui.QImage(column.data, 1, column.shape[0], 3, QtGui.QImage.Format.Format_RGB888).copy()
-        if self._label_widths() != widths:         # a relayout only when the numbers need more room
+            self._scaled, self._drawn_key = None, None
+        # The bar only widens: narrowing and widening with every new scale laid the panel out
+        # again and resized its image view, which then painted twice.
+        if self._label_widths() > self._widest:
+            self._widest = self._label_widths()
             self.updateGeometry()
         self.update()
+
+    def changeEvent(self, event) -> None:
+        if event.type() == QtCore.QEvent.Type.FontChange:      # other letters: measure again
+            self._widest = self._label_widths()
+            self.updateGeometry()
+        super().changeEvent(event)
 
     def _label_widths(self) -> int:
         metrics = self.fontMetrics()
@@ -60,9 +74,26 @@ class ColorBar(QtWidgets.QWidget):
     def paintEvent(self, event) -> None:
         if self._image is None:
             return
+        key = (self.width(), self.height(), self.levels, self.devicePixelRatioF(), self.font().key())
+        if key != self._drawn_key:             # a new scale or size: draw it once, then reuse it
+            self._drawn_key = key
+            self._pixmap = self._render()
         painter = QtGui.QPainter(self)
+        painter.drawPixmap(0, 0, self._pixmap)
+        painter.end()
+
+    def _render(self) -> QtGui.QPixmap:
+        """The bar and its numbers at the widget's size: scaled from the colour table once per
+        height (an image scaled on every paint cost more than the rest of the paint)."""
+        ratio = self.devicePixelRatioF()
+        pixmap = QtGui.QPixmap(int(round(self.width() * ratio)), int(round(self.height() * ratio)))
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(QtCore.Qt.GlobalColor.transparent)
+        self.renders += 1
+        painter = QtGui.QPainter(pixmap)
+        painter.setFont(self.font())
         bar = QtCore.QRect(2, _MARGIN, _BAR_WIDTH, max(self.height() - 2 * _MARGIN, 1))
-        painter.drawImage(bar, self._image)
+        painter.drawImage(bar.topLeft(), self._scaled_column(bar.width(), bar.height()))
         painter.setPen(QtGui.QColor(110, 110, 110))
         painter.drawRect(bar)
         low, high = self.levels
@@ -72,3 +103,10 @@ class ColorBar(QtWidgets.QWidget):
             painter.drawLine(bar.right(), int(y), bar.right() + 4, int(y))
             painter.drawText(QtCore.QPointF(bar.right() + 7, y + metrics.ascent() / 2 - 1), text)
         painter.end()
+        return pixmap
+
+    def _scaled_column(self, width: int, height: int) -> QtGui.QImage:
+        if self._scaled is None or self._scaled.size() != QtCore.QSize(width, height):
+            self._scaled = self._image.scaled(width, height, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+                                              QtCore.Qt.TransformationMode.FastTransformation)
+        return self._scaled

@@ -21,6 +21,21 @@ ENABLED = {
 }
 
 
+class FrameProgressBar(QtWidgets.QProgressBar):
+    """A progress bar painted with the window's next frame: QProgressBar.setValue repaints at
+    once, and the controls behind the bar with it (it is not opaque), while the training thread
+    waits for the GIL."""
+
+    def setValue(self, value: int) -> None:
+        if value == self.value():
+            return
+        self.setUpdatesEnabled(False)          # repaint() does nothing meanwhile
+        try:
+            super().setValue(value)
+        finally:
+            self.setUpdatesEnabled(True)       # and this schedules the bar's update()
+
+
 class TrainingControls(QtWidgets.QWidget):
     """Emits `command(name)` for the buttons and `lr_changed(value)` when a valid lr is typed."""
 
@@ -56,7 +71,7 @@ class TrainingControls(QtWidgets.QWidget):
         self.buttons = {key: QtWidgets.QPushButton() for key in BUTTONS}
         for key, button in self.buttons.items():
             button.clicked.connect(lambda _=False, k=key: self.command.emit(k))
-        self.progress = QtWidgets.QProgressBar()
+        self.progress = FrameProgressBar()
         self.progress_label, self.metrics_label, self.status = QtWidgets.QLabel(), QtWidgets.QLabel(), QtWidgets.QLabel()
         self.status.setWordWrap(True)
         self.lr.editingFinished.connect(self._lr_edited)
@@ -187,4 +202,6 @@ class TrainingControls(QtWidgets.QWidget):
 
     def show_status(self, text: str, *, error: bool = False) -> None:
         self.status.setText(text)
-        self.status.setStyleSheet("color: #c00000;" if error else "")
+        style = "color: #c00000;" if error else ""
+        if self.status.styleSheet() != style:       # a new style sheet re-polishes the label
+            self.status.setStyleSheet(style)

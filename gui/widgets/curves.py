@@ -182,20 +182,30 @@ class CurvesView(QtWidgets.QWidget):
         if marks == self._drawn_marks:
             return
         self._drawn_marks = marks
-        self.epoch_lines = self._replace_lines(self.epoch_lines, marks[0], _EPOCH_COLOUR, 0.97)
-        self.lr_lines = self._replace_lines(self.lr_lines, marks[1], _LR_COLOUR, 0.80)
+        self.epoch_lines = self._update_lines(self.epoch_lines, marks[0], _EPOCH_COLOUR, 0.97)
+        self.lr_lines = self._update_lines(self.lr_lines, marks[1], _LR_COLOUR, 0.80)
 
-    def _replace_lines(self, lines, marks, colour, label_height: float) -> list[pg.InfiniteLine]:
-        for line in lines:
-            self.plot_item.removeItem(line)
+    def _update_lines(self, lines, marks, colour, label_height: float) -> list[pg.InfiniteLine]:
+        """The lines of `marks` [(x, label), ...]: a line already drawn at the same place with the
+        same label stays (a new epoch adds one line, it does not draw them all again)."""
+        kept = {(line.value(), line.mark_text): line for line in lines}
         fresh = []
         for x, text in marks:
-            line = pg.InfiniteLine(pos=x, angle=90, movable=False,
-                                   pen=pg.mkPen(colour, width=1, style=QtCore.Qt.PenStyle.DashLine),
-                                   label=text or None,
-                                   labelOpts={"position": label_height, "color": colour, "anchors": [(0, 0), (0, 0)],
-                                              "fill": (255, 255, 255, 220)})
-            line.setZValue(-5)
-            self.plot_item.addItem(line, ignoreBounds=True)
+            line = kept.pop((x, text), None)
+            if line is None:
+                line = self._new_line(x, text, colour, label_height)
             fresh.append(line)
+        for line in kept.values():
+            self.plot_item.removeItem(line)
         return fresh
+
+    def _new_line(self, x: float, text: str, colour, label_height: float) -> pg.InfiniteLine:
+        line = pg.InfiniteLine(pos=x, angle=90, movable=False,
+                               pen=pg.mkPen(colour, width=1, style=QtCore.Qt.PenStyle.DashLine),
+                               label=text or None,
+                               labelOpts={"position": label_height, "color": colour, "anchors": [(0, 0), (0, 0)],
+                                          "fill": (255, 255, 255, 220)})
+        line.mark_text = text
+        line.setZValue(-5)
+        self.plot_item.addItem(line, ignoreBounds=True)
+        return line

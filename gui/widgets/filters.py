@@ -8,6 +8,7 @@ colour means the same value everywhere and across filters.
 """
 from __future__ import annotations
 
+import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from cyconv.lab import render
@@ -27,6 +28,13 @@ def thinned_ticks(count: int, size: int, gap: int = 1) -> list[tuple[float, str]
     else every k-th so that at most _MAX_TICKS labels are drawn."""
     every = max(1, -(-count // _MAX_TICKS))
     return [(i * (size + gap) + (size - 1) / 2, str(i)) for i in range(0, count, every)]
+
+
+def same_weights(convs, others) -> bool:
+    """Whether two tuples of ConvLayerView hold the same layers with equal weights."""
+    return len(convs) == len(others) and all(
+        a.name == b.name and (a.weights is b.weights or np.array_equal(a.weights, b.weights))
+        for a, b in zip(convs, others))
 
 
 def overview_gap(weights) -> int:
@@ -113,8 +121,13 @@ class FiltersView(QtWidgets.QWidget):
         return self.convs[index] if 0 <= index < len(self.convs) else None
 
     def show_filters(self, convs) -> None:
-        """Draw the chosen layer of `convs` (introspect.ConvLayerView); the choice survives new weights."""
-        self.convs = tuple(convs)
+        """Draw the chosen layer of `convs` (introspect.ConvLayerView); the choice survives new
+        weights. The same weights as those drawn (a snapshot taken while paused, a tab shown
+        again) draw nothing."""
+        convs = tuple(convs)
+        if convs and same_weights(convs, self.convs):
+            return
+        self.convs = convs
         names = [conv.name for conv in self.convs]
         current = self.layer_box.currentText()
         if names != [self.layer_box.itemText(i) for i in range(self.layer_box.count())]:
@@ -127,9 +140,9 @@ class FiltersView(QtWidgets.QWidget):
         if not self.convs:
             for panel in (self.overview, self.channels, self.kernel):
                 panel.clear()
+            self.retranslate()
         else:
-            self._draw()
-        self.retranslate()
+            self._draw()                        # its _draw_selection writes the captions
 
     def _layer_chosen(self) -> None:
         self._set_ranges()

@@ -20,12 +20,15 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from cyconv.lab import render
 from .colorbar import ColorBar
+from .marks import TextMarks
 
 #: Colour tables, built once.
 _LUTS: dict[str, np.ndarray] = {}
 _MARK_PEN = (255, 160, 0)
 _LABEL_COLOUR = (20, 20, 20)
+_STRONG_COLOUR = (255, 255, 255)             # a number on the strong colours at a scale's ends
 _LABEL_FILL = (255, 255, 255, 190)
+_PAINT_FORMAT = QtGui.QImage.Format.Format_ARGB32_Premultiplied
 
 
 def lookup_table(name: str) -> np.ndarray:
@@ -51,6 +54,13 @@ class ClickableImageItem(pg.ImageItem):
     def __init__(self):
         super().__init__(axisOrder="row-major")
         self.setAcceptHoverEvents(True)
+
+    def render(self):
+        """pyqtgraph's picture, converted once to the format QPainter draws without converting:
+        an RGB888 image was converted again at every paint, nine times the cost of the blit."""
+        super().render()
+        if self.qimage is not None and self.qimage.format() != _PAINT_FORMAT:
+            self.qimage = self.qimage.convertToFormat(_PAINT_FORMAT)
 
     def hoverEvent(self, event):
         if self.image is None or event.isExit():
@@ -170,9 +180,11 @@ class ImagePanel(QtWidgets.QWidget):
         self.box.addItem(self.item)
         self.colormap = colormap
         self.marker: QtWidgets.QGraphicsRectItem | None = None
-        self._labels: list[pg.TextItem] = []
-        self._labels_key = None
-        self._values: list[pg.TextItem] = []
+        self.tile_marks, self.cell_marks = TextMarks(fill=_LABEL_FILL, z=5), TextMarks(z=6)
+        for marks in (self.tile_marks, self.cell_marks):
+            self.box.addItem(marks, ignoreBounds=True)
+        self._axis_titles: dict[str, str] = {}
+        self._axis_ticks: dict[str, list] = {}
         self._headroom = 0.0
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -247,6 +259,10 @@ class ImagePanel(QtWidgets.QWidget):
         """Index ticks [(position, text), ...] on the top and left axes (panels made with axes=True)."""
         for name, ticks in (("top", top), ("left", left)):
             if ticks is not None:
+                ticks = list(ticks)
+                if self._axis_ticks.get(name) == ticks:      # the next picture: same ticks, no new axis layout
+                    continue
+                self._axis_ticks[name] = ticks
                 axis = self.plot.getAxis(name)
                 if isinstance(axis, UprightNamesAxis):
                     axis.set_names(ticks)
@@ -261,54 +277,38 @@ class ImagePanel(QtWidgets.QWidget):
             self.plot.getAxis(name).setStyle(tickFont=font)
 
     def set_axis_labels(self, *, top: str | None = None, left: str | None = None) -> None:
+        """Titles of the top and left axes; a title already shown is left alone (setting it
+        lays the axis out again)."""
         for name, text in (("top", top), ("left", left)):
-            if text is not None:
+            if text is not None and self._axis_titles.get(name) != text:
+                self._axis_titles[name] = text
                 self.plot.setLabel(name, text)
 
     def set_tile_labels(self, origins, texts, *, above: bool = False) -> None:
         """Small numbers at each tile's top-left corner (image positions (top, left)): over the
         corner, or `above` it in the gap (set `headroom` for the first row)."""
-        texts = list(texts)
-        origins = list(origins)
-        key = (tuple(origins), tuple(texts), above)
-        if key == self._labels_key:                  # the next sample: the same numbers in the same places
-            return
-        self._labels_key = key
-        while len(self._labels) > len(texts):
-            self.box.removeItem(self._labels.pop())
-        while len(self._labels) < len(texts):
-            label = pg.TextItem(color=_LABEL_COLOUR, fill=_LABEL_FILL)
-            label.setZValue(5)
-            self.box.addItem(label)
-            self._labels.append(label)
-        for label, (top, left), text in zip(self._labels, origins, texts):
-            label.setAnchor((0, 1) if above else (0, 0))
-            label.setText(text)
-            label.setPos(left - 0.5 if above else left, top)
+        anchor = (0, 1) if above else (0, 0)
+        self.tile_marks.set_marks((left - 0.5 if above else left, top, text, anchor, _LABEL_COLOUR)
+                                  for (top, left), text in zip(origins, texts))
 
     @property
     def tile_labels(self) -> list[str]:
-        return [label.toPlainText() for label in self._labels]
+        return self.tile_marks.texts
 
     def set_cell_values(self, values: np.ndarray | None, levels: tuple[float, float] = (-1.0, 1.0)) -> None:
         """Write each value of a small (H, W) image in its pixel (None removes them); white on
         the strong colours at either end of `levels`, black elsewhere."""
-        for text in self._values:
-            self.box.removeItem(text)
-        self._values = []
         if values is None:
+            self.cell_marks.set_marks(())
             return
         peak = max(abs(levels[0]), abs(levels[1])) or 1.0
-        for (row, col), value in np.ndenumerate(np.asarray(values, dtype=np.float64)):
-            text = pg.TextItem(f"{value:.2g}", color="w" if abs(value) > 0.6 * peak else (20, 20, 20), anchor=(0.5, 0.5))
-            text.setPos(col + 0.5, row + 0.5)
-            text.setZValue(6)
-            self.box.addItem(text)
-            self._values.append(text)
+        self.cell_marks.set_marks(
+            (col + 0.5, row + 0.5, f"{value:.2g}", (0.5, 0.5), _STRONG_COLOUR if abs(value) > 0.6 * peak else _LABEL_COLOUR)
+            for (row, col), value in np.ndenumerate(np.asarray(values, dtype=np.float64)))
 
     @property
     def cell_values(self) -> list[str]:
-        return [text.toPlainText() for text in self._values]
+        return self.cell_marks.texts
 
     def mark(self, rect: tuple[float, float, float, float] | None) -> None:
         """Outline `rect` (left, top, width, height) in image pixels, or remove the outline."""
