@@ -18,6 +18,7 @@ carry read-only snapshots.
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import traceback
 
@@ -220,6 +221,9 @@ def _loaded_text(info, path: str) -> str:
     return tr("io.loaded", path=path, step=info.global_step, total=info.total_steps, accuracy=accuracy)
 
 
+SWITCH_INTERVAL_S = 0.0005
+
+
 class SessionController(QtCore.QObject):
     """The GUI thread's handle on the worker: owns the QThread and forwards commands.
 
@@ -238,6 +242,10 @@ class SessionController(QtCore.QObject):
         learn.install(self.worker.session)
         self.worker.moveToThread(self.thread)
         self._wake.connect(self.worker.drain)          # queued: the worker lives in the thread
+        # Python hands the GIL to a waiting thread only after the holder has run this long.
+        # The worker needs it for a moment between kernels, the GUI thread holds it while it
+        # paints: at the default 5 ms a training step waited on every repaint.
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self.thread.start()
 
     def _send(self, *command) -> None:

@@ -235,3 +235,12 @@ def test_a_view_question_is_answered_in_the_gui_thread(qtbot, window):
     qtbot.waitUntil(lambda: bool(answers), timeout=WAIT_MS)
     (count, worker_thread), gui_thread = answers[0]
     assert count == 1 and worker_thread is window.controller.thread and gui_thread is window.thread()
+
+
+def test_the_worker_gets_the_gil_back_quickly_while_the_window_paints(window):
+    # The GUI thread holding the GIL for Python's default 5 ms switch interval made each
+    # training step wait on the repaints; the controller shortens it when it starts the worker.
+    import gui.worker
+
+    assert window.controller.thread.isRunning()
+    assert sys.getswitchinterval() <= gui.worker.SWITCH_INTERVAL_S + 1e-9
