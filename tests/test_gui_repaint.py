@@ -331,3 +331,24 @@ def test_panels_built_while_hidden_are_drawn_not_built_again_when_shown(qtbot, m
     view.prepare(shorter)                                      # another layout: its own panels
     qtbot.waitUntil(lambda: len(view.panels) == 3, timeout=3000)
     assert all(panel not in panels for panel in view.panels) and view.sample is None
+
+
+def test_validation_points_are_set_only_when_an_epoch_adds_one(qtbot, monkeypatch):
+    from gui.widgets.curves import CurvesView
+
+    view = CurvesView()
+    qtbot.addWidget(view)
+    calls = []
+    original = view.val_loss.setData
+    monkeypatch.setattr(view.val_loss, "setData", lambda *a, **k: calls.append(a) or original(*a, **k))
+    for step in range(1, 21):
+        view.add_step(step, 1.0 / step, 0.5)
+        if step in (10, 20):
+            view.add_epoch(step, 0.4 if step == 10 else 0.3, 0.6)
+        view.refresh(force=True)
+    assert len(calls) == 2                                    # one per epoch, not one per redraw
+    xs, ys = view.val_loss.getData()
+    assert list(xs) == [10.0, 20.0] and list(ys) == [0.4, 0.3]
+    view.clear()                                              # a new run starts with none drawn
+    xs, _ = view.val_loss.getData()
+    assert xs is None or len(xs) == 0

@@ -20,7 +20,7 @@ _LOSS_COLOUR = (31, 119, 180)
 _ACC_COLOUR = (214, 39, 40)
 _EPOCH_COLOUR = (120, 120, 120)
 _LR_COLOUR = (230, 120, 0)
-_REDRAW_HZ = 4
+_REDRAW_HZ = 2
 _MAX_EPOCH_LABELS = 8           # beyond this many epochs, every k-th line is labelled
 _LR_TOLERANCE = 1e-9            # relative: a float printed and parsed back is the same rate
 
@@ -51,7 +51,8 @@ class CurvesView(QtWidgets.QWidget):
         self.loss_box.sigResized.connect(self._sync_boxes)
         # No grid, thinned data and at most _REDRAW_HZ redraws a second: painting the axes of
         # an auto-ranging plot holds the GIL for ~4 ms per axis, and at 30 Hz it halved the
-        # training thread's speed (benchmarks/lab_overhead.py).
+        # training thread's speed (benchmarks/lab_overhead.py); at 4 Hz the curves were still
+        # the costliest view (lab/headless 0.81 with only them shown, 0.85 filters, 0.86 maps).
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
         self.raw_loss = item.plot(pen=pg.mkPen((*_LOSS_COLOUR, 60)))
@@ -105,6 +106,7 @@ class CurvesView(QtWidgets.QWidget):
         self.lr_changes: list[tuple[int, float, float]] = []     # (first step at the new rate, old, new)
         self._lr: float | None = None
         self._drawn_marks = None
+        self._drawn_val = -1                             # validation points drawn, -1: none yet
         self._dirty = True
         self.refresh(force=True)
 
@@ -158,8 +160,10 @@ class CurvesView(QtWidgets.QWidget):
         self.raw_loss.setData(steps, np.asarray(self.losses, dtype=np.float64))
         self.train_loss.setData(steps, stats.smooth(self.losses, weight))
         self.train_acc.setData(steps, stats.smooth(self.accuracies, weight))
-        self.val_loss.setData(np.asarray(self.val_steps, float), np.asarray(self.val_losses, float))
-        self.val_acc.setData(np.asarray(self.val_steps, float), np.asarray(self.val_accuracies, float))
+        if len(self.val_steps) != self._drawn_val:      # the validation points change once an epoch
+            self._drawn_val = len(self.val_steps)
+            self.val_loss.setData(np.asarray(self.val_steps, float), np.asarray(self.val_losses, float))
+            self.val_acc.setData(np.asarray(self.val_steps, float), np.asarray(self.val_accuracies, float))
         self._draw_marks()
 
     # -- epoch and learning-rate marks --------------------------------------------------------------
