@@ -132,7 +132,7 @@ cdef extern from *:
     /* Eight values added in place as 16-byte GCC/Clang vectors (the SSE width every x86-64
        has; a 32-byte vector type went through the stack there); aligned(..) and may_alias
        make the unaligned, type-punned access well defined. */
-    #if defined(__GNUC__)
+    #if defined(__GNUC__) && !defined(CYCONV_PLAIN_C)
     typedef float cyconv_f4 __attribute__((vector_size(16), aligned(4), may_alias));
     typedef double cyconv_d2 __attribute__((vector_size(16), aligned(8), may_alias));
     static inline void cyconv_add8f(float *dst, const float *src) {
@@ -175,30 +175,23 @@ cdef extern from *:
         return total;
     }
     #else
-    static inline float cyconv_sumf(const float *src, Py_ssize_t m) {
-        float part[8] = {0, 0, 0, 0, 0, 0, 0, 0}, total = 0;
-        Py_ssize_t t = 0;
-        for (; t + 8 <= m; t += 8)
-            for (int k = 0; k < 8; ++k) part[k] += src[t + k];
-        for (int k = 0; k < 8; ++k) total += part[k];
-        for (; t < m; ++t) total += src[t];
-        return total;
-    }
-    static inline double cyconv_sumd(const double *src, Py_ssize_t m) {
-        double part[8] = {0, 0, 0, 0, 0, 0, 0, 0}, total = 0;
-        Py_ssize_t t = 0;
-        for (; t + 8 <= m; t += 8)
-            for (int k = 0; k < 8; ++k) part[k] += src[t + k];
-        for (int k = 0; k < 8; ++k) total += part[k];
-        for (; t < m; ++t) total += src[t];
-        return total;
-    }
-    static inline void cyconv_add8f(float *dst, const float *src) {
-        for (int k = 0; k < 8; ++k) dst[k] += src[k];
-    }
-    static inline void cyconv_add8d(double *dst, const double *src) {
-        for (int k = 0; k < 8; ++k) dst[k] += src[k];
-    }
+    /* The same helpers in plain C for other compilers (CYCONV_PLAIN_C forces them, so a test
+       can build and check this branch too). */
+    #define CYCONV_PLAIN_HELPERS(T, S)                                              \
+        static inline T cyconv_sum##S(const T *src, Py_ssize_t m) {                \
+            T part[8] = {0, 0, 0, 0, 0, 0, 0, 0}, total = 0;                       \
+            Py_ssize_t t = 0;                                                      \
+            for (; t + 8 <= m; t += 8)                                             \
+                for (int k = 0; k < 8; ++k) part[k] += src[t + k];                 \
+            for (int k = 0; k < 8; ++k) total += part[k];                          \
+            for (; t < m; ++t) total += src[t];                                    \
+            return total;                                                          \
+        }                                                                          \
+        static inline void cyconv_add8##S(T *dst, const T *src) {                  \
+            for (int k = 0; k < 8; ++k) dst[k] += src[k];                          \
+        }
+    CYCONV_PLAIN_HELPERS(float, f)
+    CYCONV_PLAIN_HELPERS(double, d)
     #endif
     """
     void add8f "cyconv_add8f"(float *dst, const float *src) noexcept nogil
