@@ -9,10 +9,13 @@ Nothing is timed: the thread counts and chunk sizes come from cyconv's own plann
 (``cyconv._plans.num_threads`` and ``conv_chunk``, asked with the thread count set to the
 core count), so the table stays true when those rules change.
 
-- A convolution is cut into chunks of samples (``conv_chunk``: as many samples as fit the
-  im2col scratch budget, at least one chunk per thread); ``prange`` hands the chunks out
-  statically, so with ``pieces`` chunks on ``t`` threads the slowest thread runs
-  ceil(pieces / t) of them and the speedup is at most pieces / ceil(pieces / t).
+- A convolution's forward pass is cut into chunks of samples (``conv_chunk``: as many samples
+  as fit the im2col scratch budget, at least one chunk per thread), handed out one at a time;
+  with ``pieces`` equal chunks on ``t`` threads the slowest thread still runs ceil(pieces / t)
+  of them, so the speedup is at most pieces / ceil(pieces / t). The backward pass hands out
+  blocks of consecutive chunks (``conv_blocks``: up to four per thread, fewer for wide layers,
+  whose per-block dW accumulators would not fit their budget), so its bound counts chunks in
+  blocks: pieces / (chunks per block · ceil(blocks / t)).
 - A dense layer's forward and input gradient cut the batch into one block of rows per thread
   (min(t, N) blocks); its weight gradient cuts the output features (min(t, O) blocks), so a
   10-class output layer never uses more than 10 threads for dW.
@@ -30,7 +33,7 @@ import sys
 from . import flops, models
 
 DEFAULT_CORES = (2, 8, 16)
-_TAGS = {"fwd": "fwd", "bwd dx": "dx", "bwd dW": "dW"}
+_TAGS = {"fwd": "fwd", "bwd": "bwd", "bwd dx": "dx", "bwd dW": "dW"}
 
 
 def _pieces_bound(pieces, threads):
@@ -49,9 +52,13 @@ def _conv_split(row, batch, plans):
     threads = plans.num_threads(batch * F * P * K)
     chunk = plans.conv_chunk(batch, K * groups, P, threads)
     pieces = -(-batch // chunk)
-    bound = _pieces_bound(pieces, threads)
-    return [{"pass": "fwd+bwd", "threads": threads, "pieces": pieces,
-             "what": f"chunks of {chunk} sample(s)", "bound": bound}]
+    per_block = -(-pieces // plans.conv_blocks(pieces, threads, F * K))
+    blocks = -(-pieces // per_block)
+    return [{"pass": "fwd", "threads": threads, "pieces": pieces,
+             "what": f"chunks of {chunk} sample(s)", "bound": _pieces_bound(pieces, threads)},
+            {"pass": "bwd", "threads": threads, "pieces": blocks,
+             "what": f"blocks of {per_block} chunk(s)",
+             "bound": pieces / (per_block * math.ceil(blocks / max(1, min(threads, blocks))))}]
 
 
 def _dense_split(row, batch, plans):
@@ -74,8 +81,8 @@ def _dense_split(row, batch, plans):
 
 
 def _flops_of_pass(entry, split_pass):
-    if split_pass == "fwd+bwd":
-        return entry["forward"] + entry["weight_grad"] + entry["input_grad"]
+    if split_pass == "bwd":
+        return entry["weight_grad"] + entry["input_grad"]
     key = {"fwd": "forward", "bwd dx": "input_grad", "bwd dW": "weight_grad"}[split_pass]
     return entry[key]
 
@@ -123,11 +130,11 @@ def format_split(split):
 def format_overview(splits):
     """One line per model and core count: each GEMM's threads/pieces and the step's bound."""
     lines = ["model cores batch  bound  per GEMM: threads started / pieces of work "
-             "(conv: sample chunks, fwd+bwd; dense: fwd, dx, dW blocks)"]
+             "(conv: fwd sample chunks, bwd blocks of chunks; dense: fwd, dx, dW blocks)"]
     for split in splits:
         parts = []
         for r in split["rows"]:
-            tag = r["layer"] if r["pass"] == "fwd+bwd" else f"{r['layer']}.{_TAGS[r['pass']]}"
+            tag = f"{r['layer']}.{_TAGS[r['pass']]}"
             parts.append(f"{tag} {r['threads']}/{r['pieces']}")
         lines.append(f"{split['model']:<5} {split['cores']:>5} {split['batch']:>5} "
                      f"{split['bound']:5.1f}×  " + ", ".join(parts))

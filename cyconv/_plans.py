@@ -15,8 +15,8 @@ from . import _threads, schema
 from .shapes.geometry import check_padding_reach, conv_output_size, normalize_padding
 from .shapes.geometry import pool_window_geometry
 
-__all__ = ["ConvGeometry", "PoolGeometry", "check_generation", "check_pool_generation", "conv_chunk",
-           "conv_geometry", "conv_threads", "dense_threads", "kept_columns", "num_threads",
+__all__ = ["ConvGeometry", "PoolGeometry", "check_generation", "check_pool_generation", "conv_blocks",
+           "conv_chunk", "conv_geometry", "conv_threads", "dense_threads", "kept_columns", "num_threads",
            "pool_geometry", "pool_indices", "scratch", "source_index", "streaming_threads", "threads_for_chunks"]
 
 # Below this many multiply-adds (or element visits) a kernel runs on one thread: waking a
@@ -103,6 +103,25 @@ def threads_for_chunks(threads, N, chunk):
     """No more threads than chunks of ``chunk`` samples: a thread with no chunk still has to be
     woken and waited for (at batch 1 on 2 threads that made a training step twice as slow)."""
     return max(1, min(threads, -(-N // chunk)))
+
+
+# With more than one thread, a convolution's backward pass hands out blocks of consecutive
+# chunks dynamically, each accumulating dW and db into a row of its own: up to this many
+# blocks per thread, so a thread that starts late (its core busy with the app's GUI thread, or
+# another program) leaves at most about a quarter of its share to the others, and up to
+# this many accumulator values (4 MiB in float32) for all blocks together.
+_BLOCKS_PER_THREAD = 4
+_BLOCK_ACCUMULATOR_VALUES = 1 << 20
+
+
+def conv_blocks(chunks, threads, accumulator_values):
+    """Blocks of chunks a convolution's backward pass splits into (one dW/db row each): one
+    on one thread; else up to ``_BLOCKS_PER_THREAD`` per thread while their accumulators of
+    ``accumulator_values`` (K·F) each fit the budget, but never fewer than the threads."""
+    if threads <= 1:
+        return 1
+    fits = _BLOCK_ACCUMULATOR_VALUES // max(1, accumulator_values)
+    return max(1, min(chunks, max(threads, min(threads * _BLOCKS_PER_THREAD, fits))))
 
 
 def conv_chunk(N, K, P, threads):

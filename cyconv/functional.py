@@ -72,10 +72,10 @@ def _conv_plan(chw, w_shape, stride, padding, padding_mode, layer, dilation=1, g
     return geometry, plan
 
 
-def _conv_run(chunk, threads, *, has_bias=False, keep_columns=False, direct_dout=False,
+def _conv_run(chunk, threads, *, blocks=1, has_bias=False, keep_columns=False, direct_dout=False,
               need_dx=False, groups=1):
     """The kernels' ConvRun struct, as the dict Cython converts."""
-    return {"chunk": chunk, "num_threads": threads, "has_bias": has_bias,
+    return {"chunk": chunk, "blocks": blocks, "num_threads": threads, "has_bias": has_bias,
             "keep_columns": keep_columns, "direct_dout": direct_dout, "need_dx": need_dx,
             "groups": groups}
 
@@ -149,14 +149,15 @@ def conv2d_backward(dout, cache, *, need_dx=True, layer="Conv2D"):
     chunk = cache.chunk if kept else _plans.conv_chunk(N, K * G, P, nt)
     nt = _plans.threads_for_chunks(nt, N, chunk)
     dx = np.empty(x.shape, dtype=w.dtype) if need_dx else np.empty((1, 1, 1, 1), dtype=w.dtype)
-    dw_acc = _scratch("dw_acc", nt, F * K, w.dtype)
-    db_acc = _scratch("db_acc", nt, F, w.dtype)
+    blocks = _plans.conv_blocks(-(-N // chunk), nt, F * K)
+    dw_acc = _scratch("dw_acc", blocks, F * K, w.dtype)
+    db_acc = _scratch("db_acc", blocks, F, w.dtype)
     col_buf = cache.columns if kept else _scratch("col", nt, K * G * chunk * P, w.dtype)
     dcol_buf = _scratch("dcol", nt, K * G * chunk * P, w.dtype) if need_dx else dw_acc
     direct_dout = P >= _plans.DIRECT_DOUT_MIN_PIXELS
     dout_buf = dw_acc if direct_dout else _scratch("gemm_out", nt, F * chunk * P, w.dtype)
-    run = _conv_run(chunk, nt, keep_columns=kept, direct_dout=direct_dout, need_dx=need_dx,
-                    groups=G)
+    run = _conv_run(chunk, nt, blocks=blocks, keep_columns=kept, direct_dout=direct_dout,
+                    need_dx=need_dx, groups=G)
     dw = np.empty(w.shape, dtype=w.dtype)
     db = np.empty(F, dtype=w.dtype)
     _conv2d.conv2d_backward(cache.plan, run, dout.reshape(N, F, P), x, w.reshape(F, K), dx,

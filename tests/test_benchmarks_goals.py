@@ -282,16 +282,18 @@ def test_core_split_follows_cyconvs_chunking():
     from cyconv import _plans
 
     split = cores.model_split("A", 16, batch=64)
-    conv1 = next(r for r in split["rows"] if r["layer"] == "conv1")
+    conv1 = next(r for r in split["rows"] if r["layer"] == "conv1" and r["pass"] == "fwd")
     chunk = _plans.conv_chunk(64, 25, 24 * 24, 16)
     assert conv1["pieces"] == -(-64 // chunk) and conv1["threads"] == 16
+    conv1_bwd = next(r for r in split["rows"] if r["layer"] == "conv1" and r["pass"] == "bwd")
+    assert conv1_bwd["pieces"] == _plans.conv_blocks(conv1["pieces"], 16, 20 * 25)
     assert 1.0 <= split["bound"] <= 16
     assert sum(r["flops"] for r in split["rows"]) == flops.step_flops(
         models.model_config("A"), 64, "train")
     dense2_dw = next(r for r in split["rows"] if r["layer"] == "dense2" and r["pass"] == "bwd dW")
     assert dense2_dw["pieces"] <= 10                 # ten classes: at most ten blocks
     small = cores.model_split("A", 16, batch=8)
-    assert all(r["pieces"] <= 8 for r in small["rows"] if r["pass"] == "fwd+bwd")
+    assert all(r["pieces"] <= 8 for r in small["rows"] if r["pass"] in ("fwd", "bwd"))
     assert small["bound"] <= 8                       # 8 samples cannot keep 16 cores busy
     assert cores.model_split("D", 1)["bound"] == pytest.approx(1.0)
     assert "conv1" in cores.format_overview([split]) and "GFLOP" in cores.format_split(split)
@@ -301,6 +303,21 @@ def test_pieces_bound():
     assert cores._pieces_bound(32, 16) == pytest.approx(16.0)
     assert cores._pieces_bound(22, 16) == pytest.approx(11.0)      # 6 threads run two pieces
     assert cores._pieces_bound(8, 16) == pytest.approx(8.0)        # 8 threads idle
+
+
+def test_a_wide_layers_backward_is_bounded_by_its_blocks():
+    class Row:                           # 22 chunks of a layer with 128 × 3·3·64 weights
+        input_chw, output_chw, kernel_hw, weights = (64, 8, 8), (128, 8, 8), (3, 3), 128 * 576
+
+    class Plans:
+        num_threads = staticmethod(lambda work: 8)
+        conv_chunk = staticmethod(lambda N, K, P, threads: 3)
+        conv_blocks = staticmethod(lambda chunks, threads, values: 14)
+
+    forward, backward = cores._conv_split(Row, 64, Plans)
+    assert forward["pieces"] == 22 and forward["bound"] == pytest.approx(22 / 3)
+    assert backward["pieces"] == 11 and backward["what"] == "blocks of 2 chunk(s)"
+    assert backward["bound"] == pytest.approx(22 / (2 * 2))     # two blocks of two chunks each
 
 
 def test_help_says_what_the_default_run_includes(capsys):

@@ -357,8 +357,10 @@ def test_two_threads_give_the_same_numbers_as_one(rng, monkeypatch):
         out, cache = F.conv2d_forward(x, w, None, padding=1)
         results.append((out, F.conv2d_backward(np.ones_like(out), cache)))
     cyconv.set_num_threads(2)
-    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6)
-    np.testing.assert_allclose(results[0][1][1], results[1][1][1], rtol=1e-4)
+    # The split changes the GEMMs' shapes (chunks of 8 + 1 samples on one thread, 5 + 4 on
+    # two), and BLAS may round another shape's sums differently: float32 rounding, no more.
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(results[0][1][1], results[1][1][1], rtol=1e-4, atol=1e-4)
 
 
 def test_kernels_release_the_gil(rng):

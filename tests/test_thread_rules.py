@@ -28,6 +28,39 @@ def test_convolutions_split_only_where_a_second_thread_pays(monkeypatch):
     assert _plans.conv_threads(10 ** 9) == 1
 
 
+def test_convolution_backward_blocks():
+    assert _plans.conv_blocks(32, 1, 5000) == 1                # one thread: one block, as before
+    assert _plans.conv_blocks(32, 2, 5000) == 8                # mnist_cnn's conv2: four per thread
+    assert _plans.conv_blocks(3, 2, 5000) == 3                 # never more blocks than chunks
+    assert _plans.conv_blocks(32, 2, 576 * 512) == 3           # a wide layer: the budget decides
+    assert _plans.conv_blocks(32, 2, 10 ** 7) == 2             # ... but never fewer than threads
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("N", [1, 5, 37])
+def test_convolution_blocks_match_the_reference_and_repeat_bit_for_bit(N, dtype, threads, monkeypatch, rng):
+    # Every chunk is one sample and every convolution splits, so on 2 threads 37 samples make
+    # 8 blocks of 5 chunks but the last (2), handed out dynamically.
+    monkeypatch.setattr(_plans, "_CHUNK_ELEMENTS", 1)
+    x = rng.standard_normal((N, 2, 7, 6)).astype(dtype)
+    w = rng.standard_normal((3, 2, 3, 2)).astype(dtype)
+    b = rng.standard_normal(3).astype(dtype)
+    runs = []
+    for _ in range(5):
+        out, cache = F.conv2d_forward(x, w, b, stride=(2, 1), padding=1)
+        dout = np.linspace(-1, 1, out.size, dtype=dtype).reshape(out.shape)
+        runs.append((out, *F.conv2d_backward(dout, cache)))
+    pads = (1, 1, 1, 1)
+    reference = (R.conv2d_forward(x, w, b, stride=(2, 1), pads=pads),
+                 *R.conv2d_backward(dout, x, w, stride=(2, 1), pads=pads))
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    for got, want in zip(runs[0], reference):
+        np.testing.assert_allclose(got, want, **tol)
+    for later in runs[1:]:
+        for got, first in zip(later, runs[0]):
+            np.testing.assert_array_equal(got, first)
+
+
 def test_memory_bound_kernels_split_only_large_arrays(monkeypatch):
     monkeypatch.setattr(cyconv._threads, "_num_threads", 2)
     assert _plans.streaming_threads(64 * 10 * 24 * 24) == 1   # mnist_cnn's relu1 / pool1

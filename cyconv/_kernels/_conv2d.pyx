@@ -36,11 +36,15 @@
 # of col_buf per chunk instead of per thread) and the backward pass reuses them instead of
 # running im2col again.
 #
-# Parallelism: prange over chunks. Each thread owns one row of every scratch buffer (indexed
-# by threadid()), writes only out[n] / dx[n] of its own chunk's samples, and accumulates dW
-# and db into its own row of dw_acc / db_acc; the caller sums those rows in thread order, so
-# there are no shared writes, and results are reproducible for a fixed thread count and
-# chunk size. BLAS is single-threaded inside (see _blas.pxd). Layout: NCHW, C-contiguous.
+# Parallelism: prange over chunks (forward) or over blocks of consecutive chunks (backward),
+# handed out dynamically: a thread that starts late or is preempted (the lab's GUI thread
+# shares the cores with training) does less of the work instead of making the others wait for
+# its fixed share at the barrier. Each thread owns one row of every scratch buffer (indexed by
+# threadid()) and writes only out[n] / dx[n] of the samples it took. dW and db accumulate per
+# block, not per thread, into that block's row of dw_acc / db_acc, and the kernel sums the
+# rows in block order: which thread ran a block changes nothing, so the results are
+# reproducible for a fixed thread count however the blocks were scheduled. BLAS is
+# single-threaded inside (see _blas.pxd). Layout: NCHW, C-contiguous.
 
 from cython.parallel cimport prange, threadid
 from libc.string cimport memcpy, memset
@@ -61,6 +65,7 @@ cdef struct Geometry:
 
 cdef struct ConvRun:
     Py_ssize_t chunk            # samples per GEMM
+    Py_ssize_t blocks           # backward: runs of consecutive chunks, one dW/db row each
     int num_threads
     bint has_bias
     bint keep_columns           # forward: keep every chunk's columns; backward: they were kept
@@ -335,7 +340,7 @@ def conv2d_forward(ConvPlan plan, ConvRun run,
     cdef int tid
     cdef floating *col
     cdef floating *tmp
-    for q in prange(chunks, nogil=True, num_threads=run.num_threads, schedule="static"):
+    for q in prange(chunks, nogil=True, num_threads=run.num_threads, schedule="dynamic"):
         tid = threadid()
         col = &col_buf[q if run.keep_columns else tid, 0]
         tmp = &out_buf[tid, 0]
@@ -360,94 +365,97 @@ def conv2d_backward(ConvPlan plan, ConvRun run,
                     floating[:, :, :, ::1] dx,           # OUT (N, C, H, W)
                     floating[:, ::1] dw,                 # OUT (F, K)
                     floating[::1] db,                    # OUT (F,)
-                    floating[:, ::1] dw_acc,             # scratch (threads, K·F): dWᵀ per thread
-                    floating[:, ::1] db_acc,             # scratch (threads, F)
+                    floating[:, ::1] dw_acc,             # scratch (blocks, K·F): dWᵀ per block
+                    floating[:, ::1] db_acc,             # scratch (blocks, F)
                     floating[:, ::1] col_buf,            # (threads, K·chunk·P) scratch, or the
                                                          # forward's (chunks, K·chunk·P) columns
                     floating[:, ::1] dcol_buf,           # scratch (threads, K·chunk·P)
                     floating[:, ::1] dout_buf):          # scratch (threads, F·chunk·P)
     cdef Geometry g = plan.g
     cdef Py_ssize_t N = x.shape[0], F = w.shape[0], K = w.shape[1]
-    cdef Py_ssize_t P = g.OH * g.OW
     cdef Py_ssize_t chunk = run.chunk
     cdef Py_ssize_t chunks = (N + chunk - 1) // chunk
-    cdef Py_ssize_t q, n, n0, nb, L, grp
-    cdef Py_ssize_t G = run.groups, Fg = F // run.groups
-    cdef bint direct = run.direct_dout
+    cdef Py_ssize_t per_block = (chunks + run.blocks - 1) // run.blocks
+    cdef Py_ssize_t blk, q, n0
     cdef int tid
-    cdef floating *col
-    cdef floating *dcol
-    cdef floating *dchunk
     memset(&dw_acc[0, 0], 0, dw_acc.shape[0] * dw_acc.shape[1] * sizeof(floating))
     memset(&db_acc[0, 0], 0, db_acc.shape[0] * db_acc.shape[1] * sizeof(floating))
-    for q in prange(chunks, nogil=True, num_threads=run.num_threads, schedule="static"):
+    for blk in prange(run.blocks, nogil=True, num_threads=run.num_threads, schedule="dynamic"):
         tid = threadid()
-        col = &col_buf[q if run.keep_columns else tid, 0]
-        dchunk = &dout_buf[tid, 0]
-        n0 = q * chunk
-        nb = min(chunk, N - n0)
-        L = nb * P
-        for n in range(n0, n0 + nb):
-            if not run.keep_columns:
-                im2col(g, &x[n, 0, 0, 0], col + (n - n0) * P, L)
-            if direct:
-                sum_db(&dout[n, 0, 0], F, P, &db_acc[tid, 0])
-            else:
-                gather_dout(&dout[n, 0, 0], F, P, dchunk + (n - n0) * P, L, &db_acc[tid, 0])
-        # dWᵀ (K, F) += col (K, L) @ dchunkᵀ (L, F): accumulated transposed, because with the
-        # small F as BLAS's m this orientation ran about twice as fast on these shapes; the
-        # caller transposes the (K, F) sum. With many output pixels per sample, one GEMM per
-        # sample straight on dout is large enough, and spares copying dout into the chunk.
-        # Per group: dWᵀ rows (Kg, its Fg columns of F) += col_g (Kg, L) @ dchunk_gᵀ (L, Fg).
-        for grp in range(G):
-            if direct:
-                for n in range(n0, n0 + nb):
-                    gemm_rowmajor(False, True, <int> K, <int> Fg, <int> P,
-                                  1.0, col + grp * K * L + (n - n0) * P, <int> L,
-                                  &dout[n, grp * Fg, 0], <int> P,
-                                  1.0, &dw_acc[tid, grp * Fg], <int> F)
-            else:
-                gemm_rowmajor(False, True, <int> K, <int> Fg, <int> L,
-                              1.0, col + grp * K * L, <int> L, dchunk + grp * Fg * L, <int> L,
-                              1.0, &dw_acc[tid, grp * Fg], <int> F)
-        if run.need_dx:
-            dcol = &dcol_buf[tid, 0]
-            # dcol (K, L) = Wᵀ (K, F) @ dchunk (F, L), per group: dcol_g = W_gᵀ @ dchunk_g
-            for grp in range(G):
-                if direct:
-                    for n in range(n0, n0 + nb):
-                        gemm_rowmajor(True, False, <int> K, <int> P, <int> Fg,
-                                      1.0, &w[grp * Fg, 0], <int> K, &dout[n, grp * Fg, 0],
-                                      <int> P, 0.0, dcol + grp * K * L + (n - n0) * P, <int> L)
-                else:
-                    gemm_rowmajor(True, False, <int> K, <int> L, <int> Fg,
-                                  1.0, &w[grp * Fg, 0], <int> K, dchunk + grp * Fg * L,
-                                  <int> L, 0.0, dcol + grp * K * L, <int> L)
-            # Each thread zeroes its own samples' dx right before adding into them: in cache,
-            # in parallel, instead of a separate zeroing pass over the whole array.
-            for n in range(n0, n0 + nb):
-                memset(&dx[n, 0, 0, 0], 0, g.C * g.H * g.W * sizeof(floating))
-                col2im_add(g, dcol + (n - n0) * P, L, &dx[n, 0, 0, 0])
+        for q in range(blk * per_block, min(chunks, (blk + 1) * per_block)):
+            n0 = q * chunk
+            backward_chunk(g, run, n0, min(chunk, N - n0), F, K, &dout[0, 0, 0], &x[0, 0, 0, 0],
+                           &w[0, 0], &dx[0, 0, 0, 0], &col_buf[q if run.keep_columns else tid, 0],
+                           &dout_buf[tid, 0], &dcol_buf[tid, 0], &dw_acc[blk, 0], &db_acc[blk, 0])
     with nogil:
-        sum_threads(dw_acc, db_acc, F, K, dw, db)
+        sum_blocks(dw_acc, db_acc, F, K, dw, db)
 
 
-cdef void sum_threads(const floating[:, ::1] dw_acc, const floating[:, ::1] db_acc,
-                      Py_ssize_t F, Py_ssize_t K, floating[:, ::1] dw,
-                      floating[::1] db) noexcept nogil:
-    # The threads' partial sums, added in thread order (reproducible for a fixed thread
-    # count), dWᵀ (K, F) transposed into dW (F, K) on the way. Done here rather than by NumPy
-    # in the caller: at batch 1 those few array operations cost more than the arithmetic.
+cdef void backward_chunk(Geometry g, ConvRun run, Py_ssize_t n0, Py_ssize_t nb,
+                         Py_ssize_t F, Py_ssize_t K, const floating *dout, const floating *x,
+                         const floating *w, floating *dx, floating *col, floating *dchunk,
+                         floating *dcol, floating *dw_row, floating *db_row) noexcept nogil:
+    # Samples n0 .. n0 + nb − 1: their share of dWᵀ and db added into this block's rows, and
+    # their dx. dout (N, F, P), x (N, C·H·W), w (F, K) and dx are whole arrays.
+    cdef Py_ssize_t P = g.OH * g.OW, L = nb * P, CHW = g.C * g.H * g.W
+    cdef Py_ssize_t G = run.groups, Fg = F // run.groups
+    cdef Py_ssize_t n, grp
+    cdef bint direct = run.direct_dout
+    for n in range(n0, n0 + nb):
+        if not run.keep_columns:
+            im2col(g, x + n * CHW, col + (n - n0) * P, L)
+        if direct:
+            sum_db(dout + n * F * P, F, P, db_row)
+        else:
+            gather_dout(dout + n * F * P, F, P, dchunk + (n - n0) * P, L, db_row)
+    # dWᵀ (K, F) += col (K, L) @ dchunkᵀ (L, F): accumulated transposed, because with the
+    # small F as BLAS's m this orientation ran about twice as fast on these shapes; sum_blocks
+    # transposes the (K, F) sum. With many output pixels per sample, one GEMM per sample
+    # straight on dout is large enough, and spares copying dout into the chunk.
+    # Per group: dWᵀ rows (Kg, its Fg columns of F) += col_g (Kg, L) @ dchunk_gᵀ (L, Fg).
+    for grp in range(G):
+        if direct:
+            for n in range(n0, n0 + nb):
+                gemm_rowmajor(False, True, <int> K, <int> Fg, <int> P,
+                              1.0, col + grp * K * L + (n - n0) * P, <int> L,
+                              dout + (n * F + grp * Fg) * P, <int> P,
+                              1.0, dw_row + grp * Fg, <int> F)
+        else:
+            gemm_rowmajor(False, True, <int> K, <int> Fg, <int> L,
+                          1.0, col + grp * K * L, <int> L, dchunk + grp * Fg * L, <int> L,
+                          1.0, dw_row + grp * Fg, <int> F)
+    if not run.need_dx:
+        return
+    # dcol (K, L) = Wᵀ (K, F) @ dchunk (F, L), per group: dcol_g = W_gᵀ @ dchunk_g
+    for grp in range(G):
+        if direct:
+            for n in range(n0, n0 + nb):
+                gemm_rowmajor(True, False, <int> K, <int> P, <int> Fg,
+                              1.0, w + grp * Fg * K, <int> K, dout + (n * F + grp * Fg) * P,
+                              <int> P, 0.0, dcol + grp * K * L + (n - n0) * P, <int> L)
+        else:
+            gemm_rowmajor(True, False, <int> K, <int> L, <int> Fg,
+                          1.0, w + grp * Fg * K, <int> K, dchunk + grp * Fg * L,
+                          <int> L, 0.0, dcol + grp * K * L, <int> L)
+    # Each thread zeroes its own samples' dx right before adding into them: in cache, in
+    # parallel, instead of a separate zeroing pass over the whole array.
+    for n in range(n0, n0 + nb):
+        memset(dx + n * CHW, 0, CHW * sizeof(floating))
+        col2im_add(g, dcol + (n - n0) * P, L, dx + n * CHW)
+
+
+cdef void sum_blocks(floating[:, ::1] dw_acc, floating[:, ::1] db_acc,
+                     Py_ssize_t F, Py_ssize_t K, floating[:, ::1] dw,
+                     floating[::1] db) noexcept nogil:
+    # The blocks' partial sums, added in block order into the first block's rows (reproducible
+    # for a fixed thread count; whole rows at a time, so the adds run in vector blocks), then
+    # dWᵀ (K, F) transposed into dW (F, K). Done here rather than by NumPy in the caller: at
+    # batch 1 those few array operations cost more than the arithmetic.
     cdef Py_ssize_t t, k, f
-    cdef Py_ssize_t threads = dw_acc.shape[0]
-    cdef floating total
+    for t in range(1, dw_acc.shape[0]):
+        add_run(&dw_acc[0, 0], &dw_acc[t, 0], K * F)
+        add_run(&db_acc[0, 0], &db_acc[t, 0], F)
     for f in range(F):
         for k in range(K):
-            total = dw_acc[0, k * F + f]
-            for t in range(1, threads):
-                total = total + dw_acc[t, k * F + f]
-            dw[f, k] = total
-        total = db_acc[0, f]
-        for t in range(1, threads):
-            total = total + db_acc[t, f]
-        db[f] = total
+            dw[f, k] = dw_acc[0, k * F + f]
+        db[f] = db_acc[0, f]
