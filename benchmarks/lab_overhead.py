@@ -12,9 +12,10 @@ thread count) runs twice, each time in a fresh process:
 - **headless**: ``cyconv.train.Trainer.run()`` and nothing else;
 - **lab**: the real ``gui.main_window.MainWindow`` on Qt's ``offscreen`` platform (or
   ``--qt-platform xcb`` under an X server), shown, its settings typed into the training
-  controls and its Start button clicked, so the worker thread, the snapshots (a StepReport per
-  step, filters and activations every 0.25 s, an evaluation per epoch) and the 30 Hz repaint
-  timer are all live. The visible tab cycles through curves, filters and activations, as a
+  controls and its Start button clicked, so the worker thread, the snapshots (every step's
+  StepReport, sent to the window in batches at most 1/30 s apart; filters and activations
+  every 0.25 s; an evaluation every 2 s and per epoch), the time machine's and the doctor's
+  recorder and the 30 Hz repaint timer are all live. The visible tab cycles through curves, filters and activations, as a
   student clicking around would: the next view every ``--tab-steps`` steps (150, one to two
   seconds at these speeds), counted in steps rather than seconds so that each view is on
   screen for the same share of the timed steps whatever the speed (the views differ widely in
@@ -247,8 +248,10 @@ def _window_watcher(clock, loop, show_view, tab_steps):
             self.visible = None
 
         @QtCore.Slot(object)
-        def step(self, report):
-            self.received["step_reports"] += 1
+        def steps(self, reports):
+            """A batch of step reports, as the window gets them."""
+            self.received["step_reports"] += len(reports)
+            report = reports[-1]
             if report.step >= clock.last:
                 loop.quit()
                 return
@@ -314,7 +317,7 @@ def _train_in_window(app, window, args):
     # The clock runs in the worker thread the moment a report is sent (a direct connection);
     # the watcher lives in the GUI thread, so it sees what the window sees (queued).
     worker.step_report.connect(clock.record_report, QtCore.Qt.ConnectionType.DirectConnection)
-    worker.step_report.connect(watcher.step)
+    worker.step_reports.connect(watcher.steps)
     worker.pictures.connect(watcher.pictures)
     worker.evaluation.connect(watcher.evaluation)
     worker.problem.connect(watcher.fail)

@@ -121,7 +121,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.views["draw"].predict_requested.connect(self.controller.predict)
         worker.state_changed.connect(self._state_changed)
         worker.session_ready.connect(self._session_ready)
-        worker.step_report.connect(self._step_report)
+        worker.step_reports.connect(self._step_reports)
         worker.epoch_report.connect(self._epoch_report)
         worker.pictures.connect(self._store_pictures)
         worker.evaluation.connect(self._store_evaluation)
@@ -337,12 +337,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.views["curves"].restore(session.history, session.batches_per_epoch)
         self.controls.progress.setRange(0, max(session.total_steps, 1))
 
-    def _step_report(self, report) -> None:
-        if self.session is None:          # a report still queued from a run that was reset
+    def _step_reports(self, reports) -> None:
+        """A batch of StepReports (the worker sends them at most 30 times a second)."""
+        if self.session is None or not reports:     # reports still queued from a run that was reset
             return
-        self.latest_step = report
-        self.rate.tick(time.monotonic())
-        self.views["curves"].add_step(report.step, report.loss, report.accuracy, lr=report.lr)
+        self.latest_step = reports[-1]
+        self.rate.tick(time.monotonic(), len(reports))
+        curves = self.views["curves"]
+        for report in reports:
+            curves.add_step(report.step, report.loss, report.accuracy, lr=report.lr)
         self._dirty.add("progress")
 
     def _epoch_report(self, report) -> None:

@@ -29,26 +29,32 @@ def smooth(values, weight: float = 0.9) -> np.ndarray:
 
 
 class RateMeter:
-    """Steps per second over the last `window` steps (a moving window, so pauses age out)."""
+    """Steps per second over the last `window` arrivals of steps (a moving window, so pauses
+    age out); an arrival may bring several steps (the window gets them in batches)."""
 
     def __init__(self, window: int = 50):
         if window < 2:
             raise ValueError(f"RateMeter: window must be >= 2, got {window}")
-        self._times: deque[float] = deque(maxlen=window)
+        self._arrivals: deque[tuple[float, int]] = deque(maxlen=window)    # (time, steps so far)
+        self._steps = 0
 
     def reset(self) -> None:
-        self._times.clear()
+        self._arrivals.clear()
+        self._steps = 0
 
-    def tick(self, now: float) -> None:
-        """Record that a step finished at time `now` (seconds, monotonic)."""
-        self._times.append(now)
+    def tick(self, now: float, steps: int = 1) -> None:
+        """Record that `steps` more steps had finished at time `now` (seconds, monotonic)."""
+        if steps < 1:
+            raise ValueError(f"RateMeter.tick: steps must be >= 1, got {steps}")
+        self._steps += steps
+        self._arrivals.append((now, self._steps))
 
     def rate(self) -> float:
-        """Steps per second, 0.0 until two steps were seen."""
-        if len(self._times) < 2:
+        """Steps per second between the oldest and newest arrival kept, 0.0 until two arrived."""
+        if len(self._arrivals) < 2:
             return 0.0
-        elapsed = self._times[-1] - self._times[0]
-        return (len(self._times) - 1) / elapsed if elapsed > 0 else 0.0
+        (first, before), (last, after) = self._arrivals[0], self._arrivals[-1]
+        return (after - before) / (last - first) if last > first else 0.0
 
 
 def eta_seconds(done: int, total: int, steps_per_second: float) -> float:

@@ -14,12 +14,18 @@ carry read-only snapshots.
 - Every exception a command raises is reported: a user's mistake (LabError, ValueError,
   OSError) as `problem(message)`, anything else as `failed(traceback)`; `idle` follows each
   burst of work, however it ended.
+- Step reports reach the window in batches (`step_reports`, a tuple, at most every
+  REPORT_INTERVAL_S while training runs, and whatever is left before an epoch report and when
+  a command or a burst of training ends): one report per step woke the GUI thread hundreds of
+  times a second, and every wake-up took the GIL from training. `step_report` still carries
+  each step as it ends, in the worker's thread, for a direct connection (a clock, a test).
 """
 from __future__ import annotations
 
 import queue
 import sys
 import threading
+import time
 import traceback
 
 from PySide6 import QtCore
@@ -40,7 +46,8 @@ class SessionWorker(QtCore.QObject):
 
     state_changed = QtCore.Signal(str)          # idle, loading, running, paused, finished, stopped
     session_ready = QtCore.Signal(object)       # SessionInfo of a run built or opened
-    step_report = QtCore.Signal(object)         # cyconv.train.StepReport
+    step_report = QtCore.Signal(object)         # cyconv.train.StepReport, each as it ends (worker thread)
+    step_reports = QtCore.Signal(object)        # a tuple of StepReports: the window's batches
     epoch_report = QtCore.Signal(object)        # cyconv.train.EpochReport
     pictures = QtCore.Signal(object)            # Pictures
     evaluation = QtCore.Signal(object)          # Evaluation on the live test subset
@@ -62,6 +69,8 @@ class SessionWorker(QtCore.QObject):
         self.commands: queue.SimpleQueue = queue.SimpleQueue()
         self._shutdown = threading.Event()
         self._announced = "idle"                     # the last state the window was told
+        self._unsent: list = []                      # step reports not yet in a batch
+        self._sent_at = 0.0
 
     def _announce(self, state: str) -> None:
         self._announced = state
@@ -78,6 +87,7 @@ class SessionWorker(QtCore.QObject):
                 break
             self._execute("advance")
             worked = True
+        self._send_steps()
         if worked and not self._shutdown.is_set():
             self.idle.emit()
 
@@ -104,6 +114,8 @@ class SessionWorker(QtCore.QObject):
         except Exception:                                   # noqa: BLE001 - every failure reaches the window
             self.session.pause()                            # a bug: the student reads it before anything goes on
             self.failed.emit(traceback.format_exc())
+        if name != "advance" or self.session.state != "running":
+            self._send_steps()                              # the window sees every step before the answer
         state = _CONTROL_STATE[self.session.state]
         if state != self._announced or name in _CONTROL_COMMANDS:
             self._announce(state)           # a control command always gets its answer
@@ -115,6 +127,19 @@ class SessionWorker(QtCore.QObject):
         self._emit_evaluation(self.session.evaluation_if_due(force=True))
         if self.session.final is not None:
             self.final_evaluation.emit(self.session.final)
+
+    def _add_step(self, report) -> None:
+        self.step_report.emit(report)
+        self._unsent.append(report)
+        if time.monotonic() - self._sent_at >= REPORT_INTERVAL_S:
+            self._send_steps()
+
+    def _send_steps(self) -> None:
+        """The step reports not yet sent, as one batch."""
+        self._sent_at = time.monotonic()
+        if self._unsent:
+            batch, self._unsent = tuple(self._unsent), []
+            self.step_reports.emit(batch)
 
     def _emit_pictures(self, pictures) -> None:
         if pictures is not None:
@@ -149,7 +174,11 @@ class SessionWorker(QtCore.QObject):
     def _do_advance(self) -> None:
         update = self.session.advance()
         for report in update.reports:
-            (self.step_report if hasattr(report, "batch") else self.epoch_report).emit(report)
+            if hasattr(report, "batch"):
+                self._add_step(report)
+            else:
+                self._send_steps()                   # the epoch's steps before its report
+                self.epoch_report.emit(report)
         self._emit_pictures(update.pictures)
         self._emit_evaluation(update.evaluation)
         if update.final is not None:
@@ -222,6 +251,9 @@ def _loaded_text(info, path: str) -> str:
 
 
 SWITCH_INTERVAL_S = 0.0005
+#: The most time between two batches of step reports while training runs (the window repaints
+#: at 30 Hz, its curves at 2 Hz: a batch per frame loses nothing).
+REPORT_INTERVAL_S = 1 / 30
 
 
 class SessionController(QtCore.QObject):

@@ -105,6 +105,20 @@ class TestStats:
             meter.tick(t)
         assert meter.rate() == pytest.approx(2.0)
 
+    def test_rate_meter_counts_the_steps_of_a_batch_and_forgets_old_arrivals(self):
+        meter = stats.RateMeter(window=3)
+        meter.tick(0.0, 5)
+        assert meter.rate() == 0.0                       # one arrival: no speed yet
+        meter.tick(1.0, 30)
+        meter.tick(2.0, 30)
+        assert meter.rate() == pytest.approx(30.0)       # the first arrival's 5 steps were done at 0
+        meter.tick(3.0, 90)                              # (0, 5) ages out of the window
+        assert meter.rate() == pytest.approx(60.0)
+        with pytest.raises(ValueError, match="steps"):
+            meter.tick(4.0, 0)
+        meter.reset()
+        assert meter.rate() == 0.0
+
     @pytest.mark.parametrize("done, total, speed, expected", [(10, 30, 4.0, 5.0), (30, 30, 0.0, 0.0),
                                                               (0, 5, 0.0, math.inf)],
                              ids=["running", "finished", "unknown-speed"])

@@ -56,6 +56,36 @@ def test_event_loop_stays_responsive_while_training(qtbot, window):
     assert len(during) >= 2, f"the event loop ran during only {len(during)} distinct steps"
 
 
+def test_step_reports_reach_the_window_in_batches_every_step_in_order(qtbot, window):
+    window.controls.n_train.setValue(400)
+    window.controls.epochs.setValue(3)
+    worker = window.controller.worker
+    batches, order = [], []
+
+    class Listener(QtCore.QObject):             # a GUI-thread slot, as the window's are
+        @QtCore.Slot(object)
+        def steps(self, reports):
+            batches.append(tuple(report.step for report in reports))
+            order.append(("steps", reports[-1].step))
+
+        @QtCore.Slot(object)
+        def epoch(self, report):
+            order.append(("epoch", report.epoch))
+
+    listener = Listener()
+    worker.step_reports.connect(listener.steps)
+    worker.epoch_report.connect(listener.epoch)
+    with qtbot.waitSignal(window.run_finished, timeout=WAIT_MS):
+        window.run_command("start")
+    qtbot.waitUntil(lambda: len(order) >= 4, timeout=WAIT_MS)
+    steps = [step for batch in batches for step in batch]
+    assert steps == list(range(1, 3 * 18 + 1))             # every step once, in order
+    assert _steps(window) == 3 * 18 and window.views["curves"].steps == steps
+    assert all(batches)
+    epochs = [i for i, (kind, _) in enumerate(order) if kind == "epoch"]
+    assert [order[i - 1] for i in epochs] == [("steps", 18), ("steps", 36), ("steps", 54)]
+
+
 def test_pause_resume_step_stop(qtbot, window):
     window.controls.epochs.setValue(50)
     window.run_command("start")
