@@ -14,7 +14,7 @@ thread count) runs twice, each time in a fresh process:
   ``--qt-platform xcb`` under an X server), shown, its settings typed into the training
   controls and its Start button clicked, so the worker thread, the snapshots (every step's
   StepReport, sent to the window in batches at most 1/30 s apart; filters and activations
-  every 0.25 s; an evaluation every 2 s and per epoch), the time machine's and the doctor's
+  every 0.5 s; an evaluation every 2 s and per epoch), the time machine's and the doctor's
   recorder and the 30 Hz repaint timer are all live. The visible tab cycles through curves, filters and activations, as a
   student clicking around would: the next view every ``--tab-steps`` steps (150, one to two
   seconds at these speeds), counted in steps rather than seconds so that each view is on

@@ -58,9 +58,12 @@ def dataset_availability() -> dict[str, bool]:
 
 class LabSession:
     """See the module docstring. ``picture_interval`` and ``eval_interval`` (seconds) space the
-    snapshots taken while running; ``clock`` is injectable for tests."""
+    snapshots taken while running (a stepped, paused or stopped run always gets fresh ones);
+    ``clock`` is injectable for tests. Pictures come twice a second: each is a repaint
+    of the filters or activations in the GUI thread, which holds the GIL the training thread
+    needs, and maps that change twice a second still show the filters forming."""
 
-    def __init__(self, *, picture_interval: float = 0.25, eval_interval: float = 2.0, clock=time.monotonic):
+    def __init__(self, *, picture_interval: float = 0.5, eval_interval: float = 2.0, clock=time.monotonic):
         self.picture_interval, self.eval_interval, self._clock = picture_interval, eval_interval, clock
         self.recorders: list = []
         self._clear()
