@@ -100,6 +100,11 @@ def test_the_doctor_examines_the_run(qtbot, window):
     qtbot.waitUntil(lambda: bool(view.diagnoses), timeout=WAIT_MS)
     assert view.table.rowCount() == 2 + 1 and view.table.item(0, 0).text() == "conv1"
     assert view.report.text().startswith("• ")
+    # each weighted layer's ratio over time, a dot on every checkup that measured one (a
+    # single one shows too; a checkup without the weights of before has no ratio)
+    items = view.ratio_plot.getPlotItem().listDataItems()
+    assert len(items) == 2 and all(item.opts["symbol"] == "o" for item in items)
+    assert all(1 <= len(item.getData()[0]) <= len(view.checkups) for item in items)
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)

@@ -185,7 +185,11 @@ class DoctorView(QtWidgets.QWidget):
                                for c in self.checkups])
             keep = np.isfinite(ratios) & (ratios > 0)
             if keep.any():
-                plot.plot(steps[keep], ratios[keep], pen=pg.mkPen(_PENS[index % len(_PENS)], width=2), name=row.layer)
+                # a dot on every checkup: the first one is a single point, which a line alone
+                # would not draw
+                colour = _PENS[index % len(_PENS)]
+                plot.plot(steps[keep], ratios[keep], pen=pg.mkPen(colour, width=2), name=row.layer,
+                          symbol="o", symbolSize=6, symbolPen=None, symbolBrush=colour)
 
     def _selected_layer(self) -> str | None:
         items = self.table.selectedItems()
