@@ -82,6 +82,16 @@ TINY_LAYERS = [{"type": "Conv2D", "out_channels": 4, "kernel_size": [5, 5]}, {"t
 
 
 @pytest.fixture
+def english():
+    """The texts in English during the test and after it (a test may switch languages)."""
+    from cyconv.lab import i18n
+
+    i18n.set_language("en")
+    yield
+    i18n.set_language("en")
+
+
+@pytest.fixture
 def lab_window(qtbot, tmp_path):
     """make(**settings) -> a shown lab window with TINY_LAYERS and a small synthetic run typed
     into its controls (English, its own preferences file); every window made is closed after."""

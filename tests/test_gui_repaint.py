@@ -17,11 +17,7 @@ from gui.widgets.filters import FiltersView, same_weights  # noqa: E402
 from gui.widgets.images import ImagePanel  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def english():
-    i18n.set_language("en")
-    yield
-    i18n.set_language("en")
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture(scope="module")

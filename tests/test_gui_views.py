@@ -24,11 +24,7 @@ from gui.widgets.images import ImagePanel, lookup_table  # noqa: E402
 from gui.widgets.predictions import PredictionsView  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def english():
-    i18n.set_language("en")
-    yield
-    i18n.set_language("en")
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture(scope="module")

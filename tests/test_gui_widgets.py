@@ -23,11 +23,7 @@ from gui.widgets.model_editor import ModelEditor  # noqa: E402
 from gui.widgets.shape_table import ShapeTable, row_cells  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def english():
-    i18n.set_language("en")
-    yield
-    i18n.set_language("en")
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from cyconv.lab import LabError, LabSession, TrainingSettings, i18n, learn, operations
+from cyconv.lab import LabError, LabSession, TrainingSettings, learn, operations
 
 TINY = {"input_shape": [1, 28, 28],
         "layers": [{"type": "Conv2D", "in_channels": 1, "out_channels": 4, "kernel_size": [5, 5]},
@@ -15,11 +15,7 @@ SMALL = TrainingSettings(dataset="synthetic", n_train=200, n_eval=40, optimizer=
                          batch_size=20, epochs=3, seed=0)
 
 
-@pytest.fixture(autouse=True)
-def english():
-    i18n.set_language("en")
-    yield
-    i18n.set_language("en")
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture
